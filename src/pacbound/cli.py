@@ -1,0 +1,188 @@
+"""The ``pacbound`` command.
+
+    pacbound bound --kind kl --emp-risk 0.05 --kl 12.3 --n 5000 --delta 0.05 --shift-tv 0.1
+    pacbound bound --kind all ... [--json]
+    pacbound derive [--latex] [--write FILE | --check FILE]
+
+A user's mistake (a bad flag, a value out of range, a missing file) prints one line on
+stderr and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line, exit status 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of numbers: {text!r}"
+        ) from None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from pacbound.numeric.bounds import DEFAULT_MC_DELTA_SHARE, KINDS
+
+    parser = _Parser(prog="pacbound", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    bound = commands.add_parser(
+        "bound",
+        help="evaluate a PAC-Bayes two-gap bound and its terms",
+        description="R_T(Q) ≤ empirical + [MC correction] + generalization + extrapolation.",
+    )
+    bound.add_argument("--kind", required=True, choices=(*KINDS, "all"))
+    bound.add_argument("--emp-risk", type=float, required=True, help="R̂_S(Q) in [0, 1]")
+    bound.add_argument("--kl", type=float, required=True, help="KL(Q‖P) ≥ 0, in nats")
+    bound.add_argument("--n", type=float, required=True, help="sample size ≥ 1")
+    bound.add_argument("--delta", type=float, required=True, help="confidence level in (0, 1)")
+    bound.add_argument("--shift-tv", type=float, default=0.0, help="TV(D_T, D_d) in [0, 1]")
+    bound.add_argument(
+        "--mc-samples",
+        type=float,
+        default=None,
+        help="--emp-risk is a Monte-Carlo estimate over this many draws θ ~ Q",
+    )
+    bound.add_argument(
+        "--mc-delta-share",
+        type=float,
+        default=DEFAULT_MC_DELTA_SHARE,
+        help="share of delta spent on the Monte-Carlo step, in (0, 1)",
+    )
+    bound.add_argument("--lambda", dest="lam", type=float, default=None, help="λ in (0, 2)")
+    bound.add_argument(
+        "--catoni-grid", type=_float_list, default=None, help="comma-separated values C > 0"
+    )
+    bound.add_argument("--json", action="store_true", help="machine-readable output")
+
+    derive = commands.add_parser("derive", help="print the symbolic derivations")
+    derive.add_argument("--latex", action="store_true", help="plain LaTeX instead of Markdown")
+    target = derive.add_mutually_exclusive_group()
+    target.add_argument("--write", type=Path, help="refresh the generated blocks of FILE")
+    target.add_argument("--check", type=Path, help="exit 1 if FILE's generated blocks drift")
+    return parser
+
+
+_COLUMNS = ("bound", "empirical", "mc_correction", "generalization", "extrapolation")
+
+
+def _bound_rows(args) -> list[dict]:
+    from pacbound.numeric.bounds import KINDS, evaluate_bound
+
+    kinds = KINDS if args.kind == "all" else (args.kind,)
+    rows = []
+    for kind in kinds:
+        terms = evaluate_bound(
+            kind,
+            args.emp_risk,
+            args.kl,
+            args.n,
+            args.delta,
+            args.shift_tv,
+            mc_samples=args.mc_samples,
+            mc_delta_share=args.mc_delta_share,
+            lam=args.lam,
+            catoni_grid=args.catoni_grid,
+        )
+        row = {"kind": kind, **{name: float(getattr(terms, name)) for name in _COLUMNS}}
+        parameter = float(terms.parameter)
+        row["parameter"] = None if parameter != parameter else parameter  # NaN → none
+        row["vacuous"] = bool(terms.vacuous)
+        rows.append(row)
+    return rows
+
+
+def _format_table(rows: list[dict]) -> str:
+    header = ("kind", *_COLUMNS, "parameter", "vacuous")
+    cells = [header]
+    for row in rows:
+        parameter = "" if row["parameter"] is None else f"{row['parameter']:.4g}"
+        cells.append(
+            (
+                row["kind"],
+                *(f"{row[name]:.6f}" for name in _COLUMNS),
+                parameter,
+                "yes" if row["vacuous"] else "no",
+            )
+        )
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _cmd_bound(args) -> int:
+    rows = _bound_rows(args)
+    if args.json:
+        inputs = {
+            "emp_risk": args.emp_risk,
+            "kl": args.kl,
+            "n": args.n,
+            "delta": args.delta,
+            "shift_tv": args.shift_tv,
+            "mc_samples": args.mc_samples,
+            "mc_delta_share": args.mc_delta_share if args.mc_samples is not None else None,
+        }
+        print(json.dumps({"inputs": inputs, "bounds": rows}, indent=2))
+    else:
+        print(_format_table(rows))
+        print("parameter: λ for the λ form, the chosen C for Catoni; vacuous: bound ≥ 1")
+    return 0
+
+
+def _cmd_derive(args) -> int:
+    from pacbound.symbolic.render import refresh_generated, render_latex, render_markdown
+
+    if args.write or args.check:
+        path = args.write or args.check
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ValueError(f"cannot read {path}: {error.strerror}") from None
+        fresh = refresh_generated(text)
+        if args.write:
+            path.write_text(fresh)
+            print(f"refreshed {path}")
+            return 0
+        if fresh != text:
+            print(
+                f"{path}: generated blocks differ from the code; run pacbound derive --write {path}"
+            )
+            return 1
+        print(f"{path}: up to date")
+        return 0
+    print(render_latex() if args.latex else render_markdown(), end="")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _build_parser().parse_args(argv)
+        command = {"bound": _cmd_bound, "derive": _cmd_derive}[args.command]
+        return command(args)
+    except (_UsageError, ValueError) as error:
+        print(
+            f"pacbound: error: {error}" if isinstance(error, ValueError) else str(error),
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Symbolic formulas (sympy): the single source of every bound pacbound computes."""
