@@ -6,40 +6,44 @@ under ``jit``, ``vmap`` and ``grad`` (gradients by the implicit-function theorem
 float32 and float64, and are exact at q ∈ {0, 1}, c = 0 and c = +inf.
 
 How the root is found. With u = −ln(1 − p), f(u) = kl(q‖1 − e^{−u}) − c is convex and
-increasing on p ≥ q, and so is f as a function of p. Newton's method started to the right
-of the root therefore decreases monotonically to it in either variable, so each iterate may
-use whichever is better conditioned: p where p < ½ (the answer needs relative precision),
-u where p ≥ ½ (near p = 1 the function is ~ (1 − q)·u, almost linear in u, while in p it
-has a log barrier that makes Newton crawl). The start is the smaller of two closed-form
-upper bounds on the root, so convergence is quadratic from the first step; a fixed number
-of unrolled steps (``HALLEY_STEPS``, chosen by the worst case over a dense grid, see the
-tests) lets XLA fuse the whole solve into one pass over memory.
+increasing on p ≥ q, and so is f as a function of p. Each step is a Halley step in
+whichever variable is better conditioned: p where p < ½ (the answer needs relative
+precision), u where p ≥ ½ (near p = 1, f ≈ (1 − q)·u is almost linear in u, while in p it
+has a log barrier). The start is the smaller of two closed-form upper bounds on the root, so
+three unrolled steps (``HALLEY_STEPS``; the tests show two are not enough) reach machine
+precision everywhere, and the fixed count keeps the solve one straight-line XLA program.
 
 Precision. The residual is evaluated through δ = p − q with log1p, so the O(δ) parts of
-the two terms of kl cancel analytically instead of numerically; this is what keeps the
-relative error at the level of machine precision when c is tiny and p sits just above q.
-The complement 1 − p is carried separately (as exp(−u)), so p near 1 and, for the lower
-inverse, p near 0 are resolved to full relative precision.
+the two terms of kl cancel analytically instead of numerically; this keeps the relative
+error at machine precision when c is tiny and p sits just above q. The state is one array
+holding p where p < ½ and −(1 − p) where p ≥ ½, so p near 1 and, for the lower inverse
+(solved as the mirror image), p near 0 keep full relative precision; one array rather than
+several also keeps XLA from materialising intermediate arrays between steps.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 from jax.scipy.special import xlogy
 
 from pacbound.numeric.lower import lower_to_jax
 from pacbound.numeric.validate import check_kl_inv_inputs
 from pacbound.symbolic.core import kl_binary_expr
 
-# Worst case over the accuracy grid in tests/test_kl.py is 4 steps to machine precision;
-# one more is a margin against inputs that grid did not visit.
-HALLEY_STEPS = 5
+# After two steps the worst relative error over a dense grid is about 4e-8 (a test shows two
+# are not enough); Halley's cubic convergence takes that below 1e-20 in the third step, so
+# three reach machine precision with room to spare.
+HALLEY_STEPS = 3
 
-kl_binary = lower_to_jax(kl_binary_expr, ("q", "p"))
-kl_binary.__doc__ = (
+_kl_binary = lower_to_jax(kl_binary_expr, ("q", "p"))
+
+
+def kl_binary(q, p):
     """kl(q‖p) for Bernoulli parameters, with 0·ln 0 = 0; +inf where p ∈ {0, 1} ≠ q."""
-)
+    q, p = _as_float_arrays(q, p)
+    return _kl_binary(q, p)
 
 
 def _decode(state):
@@ -78,7 +82,7 @@ def _residual_parts(a, ac, low, p, pc):
     return delta, term_a + term_ac
 
 
-def _solve_pair(a, ac, c):
+def _solve_pair(a, ac, c, steps: int = HALLEY_STEPS):
     """Largest p ≥ a with kl(a‖p) ≤ c, returned as the pair (p, 1 − p).
 
     ``ac`` is 1 − a supplied by the caller so that whichever of a, 1 − a is small is exact.
@@ -86,8 +90,10 @@ def _solve_pair(a, ac, c):
     """
     # Start: the smaller of two upper bounds on the root, both closed form.
     # (i) kl(a‖p) ≥ (p − a)² / (2p(1 − a)) on p ≥ a, solved for p.
+    # p = a + t + √(t² + 2at) with t = c(1 − a), arranged so that no product underflows.
+    sqrt_t = jnp.sqrt(c) * jnp.sqrt(ac)
     t = c * ac
-    root_term = t + jnp.sqrt(t * t + 2 * a * t)
+    root_term = t + sqrt_t * jnp.sqrt(t + 2 * a)
     p_quad = a + root_term
     pc_quad = ac - root_term
     # (ii) kl(a‖p) ≥ (1 − a)·u − H(a) with u = −ln(1 − p), H the binary entropy.
@@ -99,20 +105,21 @@ def _solve_pair(a, ac, c):
     use_quad = jnp.where(p_quad < 0.5, p_quad <= p_lin, pc_quad >= pc_lin)
     state = jnp.where(use_quad, _encode(p_quad, pc_quad), _encode(p_lin, pc_lin))
 
-    for _ in range(HALLEY_STEPS):
+    for _ in range(steps):
         low, p, pc = _decode(state)
         delta, kl_value = _residual_parts(a, ac, low, p, pc)
         residual = kl_value - c
         moving = delta > 0  # rounding can land exactly on a, where the slope is zero
         safe_delta = jnp.where(moving, delta, 1)
-        newton_u = residual * p / safe_delta  # f/f' in u = −ln(1 − p): f'(u) = δ/p
-        # Halley's correction 1/(1 − f f''/(2 f'^2)) in each variable:
-        # u: f''(u) = a(1 − p)/p^2;  p: f'(p) = δ/(p(1 − p)), f''(p) = a/p^2 + (1 − a)/(1 − p)^2.
-        inv_delta_sq = 1 / (safe_delta * safe_delta)
-        halley_u = newton_u / (1 - 0.5 * residual * a * pc * inv_delta_sq)
-        halley_p = (newton_u * pc) / (
-            1 - 0.5 * residual * (a * pc * pc + ac * p * p) * inv_delta_sq
-        )
+        per_delta = residual / safe_delta  # divided once each: δ² can underflow
+        newton_u = per_delta * p  # f/f' in u = −ln(1 − p), where f'(u) = δ/p
+        # Halley's correction 1/(1 − x/2), x = f·f''/f'², in each variable:
+        # u: f''(u) = a(1 − p)/p²;  p: f'(p) = δ/(p(1 − p)), f''(p) = a/p² + (1 − a)/(1 − p)².
+        # Far from the root (|x| ≥ 1) it is dropped and the step is Newton's.
+        x_u = per_delta * (a * pc / safe_delta)
+        x_p = per_delta * ((a * pc * pc + ac * p * p) / safe_delta)
+        halley_u = newton_u / jnp.where(jnp.abs(x_u) < 1, 1 - 0.5 * x_u, 1.0)
+        halley_p = newton_u * pc / jnp.where(jnp.abs(x_p) < 1, 1 - 0.5 * x_p, 1.0)
         next_low = p - halley_p
         next_high = -pc * jnp.exp(halley_u)  # −(1 − p) after a step in u
         state = jnp.where(moving, jnp.where(low, next_low, next_high), state)
@@ -138,7 +145,6 @@ def _kl_inv_pair(a, ac, c):
     return p, pc
 
 
-@_kl_inv_pair.defjvp
 def _kl_inv_pair_jvp(primals, tangents):
     """Implicit-function theorem on kl(a‖p) = c.
 
@@ -162,9 +168,17 @@ def _kl_inv_pair_jvp(primals, tangents):
     saturated = pc == 0  # p = 1: the root no longer moves
     dp_da = jnp.where(saturated, 0.0, dp_da)
     dp_dc = jnp.where(saturated, 0.0, dp_dc)
-    # A zero tangent contributes zero even where the partial derivative is infinite.
-    dp = jnp.where(da == 0, 0.0, dp_da * da) + jnp.where(dc == 0, 0.0, dp_dc * dc)
+    # An argument that is not differentiated (a symbolic zero) contributes nothing, even
+    # where its partial derivative is infinite (q = 0 or c = 0).
+    dp = jnp.zeros_like(p)
+    if not isinstance(da, SymbolicZero):
+        dp = dp + dp_da * da
+    if not isinstance(dc, SymbolicZero):
+        dp = dp + dp_dc * dc
     return (p, pc), (dp, -dp)
+
+
+_kl_inv_pair.defjvp(_kl_inv_pair_jvp, symbolic_zeros=True)
 
 
 def _as_float_arrays(q, c):

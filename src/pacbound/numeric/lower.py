@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import jax.numpy as jnp
 import sympy as sp
-from jax.scipy.special import xlogy
+
+
+def _xlogy(x, y):
+    """x·ln y with 0·ln y = 0 for every y, NaN included (0·ln(0/0) in kl(0‖0) is 0)."""
+    zero = x == 0
+    return jnp.where(zero, 0.0, x * jnp.log(jnp.where(zero, 1.0, y)))
 
 
 def _jax_namespace() -> dict:
@@ -17,7 +23,7 @@ def _jax_namespace() -> dict:
     from pacbound.numeric import kl
 
     return {
-        "XLogY": xlogy,
+        "XLogY": _xlogy,
         "KLInvUpper": lambda q, c: kl.kl_inv_upper(q, c),
         "KLInvLower": lambda q, c: kl.kl_inv_lower(q, c),
     }

@@ -104,29 +104,44 @@ def _mp_kl_inv_pair(a, ac, c_, dps: int):
     """u = −ln(1 − p) for the largest p ≥ a with kl(a‖p) = c, in mpmath.
 
     ``ac`` = 1 − a is passed separately so that a value next to 1 keeps its complement.
-    The root is bracketed in u and found on sqrt(kl) − sqrt(c), which is close to linear
-    near p = a even when c is tiny; the working precision grows with the digits that
-    cancel there (about −log10 c) and with those lost in a or 1 − a.
+    Newton's method on g(u) = kl/c − 1 (relative, so the tolerance does not depend on the
+    scale of c) started from a closed-form upper bound on the root: g is convex and
+    increasing in u on p ≥ a, so the iterates decrease monotonically to the root and never
+    leave the domain. The working precision grows with the digits that cancel in kl near
+    p = a (about −log10 c) and with those lost in a or 1 − a.
     """
     lost = max(0, int(-mpmath.log10(c_)) if c_ > 0 else 0)
     lost += max(0, int(-mpmath.log10(min(a, ac)))) if min(a, ac) > 0 else 0
     with mpmath.workdps(dps + lost + 10):
-        a = mpmath.mpf(a)
-        ac = mpmath.mpf(ac)
-        c_ = mpmath.mpf(c_)
+        a, ac, c_ = mpmath.mpf(a), mpmath.mpf(ac), mpmath.mpf(c_)
+        if a == 0:
+            return c_  # kl(0‖p) = −ln(1 − p) = u exactly
 
-        def kl_at(u):
+        def g(u):
             p_ = -mpmath.expm1(-u)
-            head = a * mpmath.log(a / p_) if a > 0 else mpmath.mpf(0)
-            return head + ac * (mpmath.log(ac) + u)
+            return (a * mpmath.log(a / p_) + ac * (mpmath.log(ac) + u)) / c_ - 1
 
-        def f(u):
-            return mpmath.sqrt(max(kl_at(u), 0)) - mpmath.sqrt(c_)
+        def dg(u):
+            p_ = -mpmath.expm1(-u)
+            return (p_ - a) / (p_ * c_)
 
-        u_low = -mpmath.log1p(-a) if a < 1 else mpmath.mpf(0)
-        entropy = -(a * mpmath.log(a) if a > 0 else 0) - ac * mpmath.log(ac)
-        u_high = (c_ + entropy) / ac + 1
-        return mpmath.findroot(f, (u_low, u_high), solver="anderson")
+        # Upper bounds on the root: kl(a‖p) ≥ (p − a)²/(2p(1 − a)), and
+        # kl(a‖p) ≥ (1 − a)u − H(a).
+        t = c_ * ac
+        p_quad = a + t + mpmath.sqrt(t * t + 2 * a * t)
+        u_lin = (c_ - a * mpmath.log(a) - ac * mpmath.log(ac)) / ac
+        u_start = min(-mpmath.log1p(-p_quad), u_lin) if p_quad < 1 else u_lin
+        # findroot's step test is absolute: solve for s = u/u_start, which is of order one.
+        tol = mpmath.mpf(10) ** (-2 * (dps + 5))
+        s = mpmath.findroot(
+            lambda s: g(s * u_start),
+            mpmath.mpf(1),
+            solver="newton",
+            df=lambda s: u_start * dg(s * u_start),
+            tol=tol,
+            maxsteps=200,
+        )
+        return s * u_start
 
 
 def mp_kl_inv_upper(q_, c_, dps: int = 50):
@@ -137,7 +152,7 @@ def mp_kl_inv_upper(q_, c_, dps: int = 50):
     if q_ == 1 or mpmath.isinf(c_):
         return mpmath.mpf(1)
     with mpmath.workdps(dps + 20):
-        u = _mp_kl_inv_pair(q_, 1 - q_, c_, dps)
+        u = _mp_kl_inv_pair(q_, mpmath.fsub(1, q_, exact=True), c_, dps)
         return -mpmath.expm1(-u)
 
 
@@ -149,7 +164,7 @@ def mp_kl_inv_lower(q_, c_, dps: int = 50):
     if q_ == 0 or mpmath.isinf(c_):
         return mpmath.mpf(0)
     with mpmath.workdps(dps + 20 + max(0, int(-mpmath.log10(q_)))):
-        u = _mp_kl_inv_pair(1 - q_, q_, c_, dps)
+        u = _mp_kl_inv_pair(mpmath.fsub(1, q_, exact=True), q_, c_, dps)
         return mpmath.exp(-u)
 
 

@@ -100,9 +100,8 @@ def _maurer_xi() -> str:
     for n_value in range(1, 9):
         xi = B.maurer_xi(n_value)
         bound = 2 * sp.sqrt(n_value)
-        rows.append(
-            f"| {n_value} | {float(xi):.6f} | {float(bound):.6f} | {'yes' if xi <= bound else 'NO'} |"
-        )
+        holds = "yes" if xi <= bound else "NO"
+        rows.append(f"| {n_value} | {float(xi):.6f} | {float(bound):.6f} | {holds} |")
     return "\n".join(rows)
 
 

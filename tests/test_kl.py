@@ -1,0 +1,204 @@
+"""kl, kl_inv_upper and kl_inv_lower against the mpmath reference, at every edge."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pacbound.numeric.kl as klmod
+from pacbound.numeric.kl import kl_binary, kl_inv_lower, kl_inv_upper
+from pacbound.symbolic.core import mp_kl_inv_lower, mp_kl_inv_upper
+
+UPPER = jax.jit(kl_inv_upper)
+LOWER = jax.jit(kl_inv_lower)
+# Relative tolerance on p, with an absolute floor at the smallest normal number: XLA flushes
+# subnormal results to zero, so answers below it are only resolved to that floor.
+TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
+
+
+def _close(value, reference, dtype) -> bool:
+    error = abs(mpmath.mpf(float(value)) - reference)
+    return error <= TOLERANCE[dtype] * reference + np.finfo(dtype).tiny
+
+
+# Risks: anywhere in [0, 1], within 1e-12 of either end, and the ends themselves.
+risks = st.one_of(
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1e-12),
+    st.floats(0.0, 1e-12).map(lambda x: 1.0 - x),
+    st.sampled_from([0.0, 1.0, 0.5, 5e-324, 1e-300]),
+)
+# Budgets: up to 1e3, with tiny values drawn on a log scale as well.
+budgets = st.one_of(
+    st.floats(0.0, 1e3),
+    st.floats(-300.0, 3.0).map(lambda e: 10.0**e),
+    st.sampled_from([0.0, 1e3, 1e-300]),
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(q=risks, c=budgets)
+def test_upper_matches_mpmath(dtype, q, c):
+    q, c = dtype(q), dtype(c)
+    p = UPPER(q, c)
+    assert p.dtype == dtype
+    assert q <= p <= 1
+    assert _close(p, mp_kl_inv_upper(float(q), float(c)), dtype), (q, c, p)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(q=risks, c=budgets)
+def test_lower_matches_mpmath(dtype, q, c):
+    q, c = dtype(q), dtype(c)
+    p = LOWER(q, c)
+    assert p.dtype == dtype
+    assert 0 <= p <= q
+    assert _close(p, mp_kl_inv_lower(float(q), float(c)), dtype), (q, c, p)
+
+
+def _dense_grid(rng, size):
+    q = np.concatenate(
+        [
+            rng.uniform(0, 1, size),
+            10 ** rng.uniform(-16, 0, size),
+            1 - 10 ** rng.uniform(-16, 0, size),
+        ]
+    )
+    c = np.concatenate([10 ** rng.uniform(-12, 3, 2 * size), 10 ** rng.uniform(-300, -12, size)])
+    return q, c
+
+
+def test_fixed_step_count_converges_on_a_dense_grid():
+    """HALLEY_STEPS is enough across the whole domain, both inverses, float64."""
+    q, c = _dense_grid(np.random.default_rng(7), 300)
+    upper = np.asarray(UPPER(q, c))
+    lower = np.asarray(LOWER(q, c))
+    for qi, ci, up, lo in zip(q, c, upper, lower, strict=True):
+        assert _close(up, mp_kl_inv_upper(qi, ci), np.float64), (qi, ci, up)
+        assert _close(lo, mp_kl_inv_lower(qi, ci), np.float64), (qi, ci, lo)
+
+
+def test_one_step_fewer_is_not_enough():
+    """The step count is not padded blindly: one step less leaves the middle unsolved."""
+    q, c = np.meshgrid(np.linspace(0.05, 0.95, 19), np.geomspace(1e-3, 10.0, 13))
+    q, c = q.ravel(), c.ravel()
+    p, _ = klmod._solve_pair(q, 1 - q, c, steps=klmod.HALLEY_STEPS - 1)
+    p = np.asarray(p)
+    errors = [
+        abs(pi - float(mp_kl_inv_upper(qi, ci))) / pi for qi, ci, pi in zip(q, c, p, strict=True)
+    ]
+    assert max(errors) > 1e-12
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exact_edges(dtype):
+    c = np.array([0.0, 1e-8, 0.3, 5.0, 1e3, np.inf], dtype)
+    q = np.array([0.0, 0.2, 1.0], dtype)
+    up = np.asarray(UPPER(q[:, None], c[None, :]))
+    lo = np.asarray(LOWER(q[:, None], c[None, :]))
+    # c = 0: the risk itself.
+    np.testing.assert_array_equal(up[:, 0], q)
+    np.testing.assert_array_equal(lo[:, 0], q)
+    # c = inf: the ends of [0, 1].
+    np.testing.assert_array_equal(up[:, -1], 1)
+    np.testing.assert_array_equal(lo[:, -1], 0)
+    # q = 1: upper is 1; q = 0: lower is 0.
+    np.testing.assert_array_equal(up[2], 1)
+    np.testing.assert_array_equal(lo[0], 0)
+    # q = 0: upper solves −ln(1 − p) = c; q = 1: lower solves −ln p = c.
+    finite = np.isfinite(c)
+    np.testing.assert_allclose(
+        up[0, finite], -np.expm1(-c[finite].astype(np.float64)), rtol=4 * np.finfo(dtype).eps
+    )
+    np.testing.assert_allclose(
+        lo[2, finite],
+        np.exp(-c[finite].astype(np.float64)),
+        rtol=1e3 * np.finfo(dtype).eps,
+        atol=np.finfo(dtype).tiny,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_no_nan_and_in_range_on_the_whole_domain(dtype):
+    q = np.concatenate([np.linspace(0, 1, 101), [1e-30, 1 - 1e-7, np.finfo(dtype).tiny]]).astype(
+        dtype
+    )
+    c = np.concatenate([[0.0, np.inf], np.geomspace(1e-30, 1e3, 61)]).astype(dtype)
+    up = np.asarray(UPPER(q[:, None], c[None, :]))
+    lo = np.asarray(LOWER(q[:, None], c[None, :]))
+    assert not np.isnan(up).any() and not np.isnan(lo).any()
+    assert (up >= q[:, None]).all() and (up <= 1).all()
+    assert (lo <= q[:, None]).all() and (lo >= 0).all()
+
+
+def test_kl_of_the_inverse_is_the_budget():
+    # Kept where 1 − p is large enough for kl(q‖p) to be well conditioned in p.
+    q = np.linspace(0.01, 0.9, 50)
+    c = np.geomspace(1e-6, 0.5, 50)
+    for inverse in (UPPER, LOWER):
+        p = inverse(q, c)
+        np.testing.assert_allclose(kl_binary(q, p), c, rtol=1e-9)
+
+
+def test_kl_binary_edges():
+    assert float(kl_binary(0.0, 0.0)) == 0.0
+    assert float(kl_binary(1.0, 1.0)) == 0.0
+    assert math.isclose(float(kl_binary(0.0, 0.5)), math.log(2))
+    assert float(kl_binary(0.3, 1.0)) == math.inf
+
+
+def test_jit_vmap_and_eager_agree():
+    q = jnp.linspace(0.0, 1.0, 17)
+    c = jnp.geomspace(1e-4, 10.0, 17)
+    eager = kl_inv_upper(q, c)
+    np.testing.assert_array_equal(UPPER(q, c), eager)
+    np.testing.assert_array_equal(jax.vmap(kl_inv_upper)(q, c), eager)
+    np.testing.assert_array_equal(jax.jit(jax.vmap(kl_inv_lower))(q, c), kl_inv_lower(q, c))
+
+
+@given(q=st.floats(1e-6, 1 - 1e-3), c=st.floats(-6.0, 1.0).map(lambda e: 10.0**e))
+def test_gradients_match_finite_differences(q, c):
+    """Implicit-function-theorem gradients against central differences in float64."""
+    for inverse in (kl_inv_upper, kl_inv_lower):
+        grad_q, grad_c = jax.jit(jax.grad(inverse, argnums=(0, 1)))(q, c)
+        hq = 1e-6 * min(q, 1 - q)
+        hc = 1e-6 * c
+        fd_q = (float(inverse(q + hq, c)) - float(inverse(q - hq, c))) / (2 * hq)
+        fd_c = (float(inverse(q, c + hc)) - float(inverse(q, c - hc))) / (2 * hc)
+        assert math.isclose(grad_q, fd_q, rel_tol=1e-4, abs_tol=1e-9), (inverse, q, c)
+        assert math.isclose(grad_c, fd_c, rel_tol=1e-4, abs_tol=1e-9), (inverse, q, c)
+
+
+def test_gradients_at_the_edges_are_not_nan():
+    q = jnp.array([0.0, 0.0, 0.3, 0.3, 1.0, 0.5])
+    c = jnp.array([0.0, 0.5, 0.0, jnp.inf, 0.5, 1e3])
+    for inverse in (kl_inv_upper, kl_inv_lower):
+        grads = jax.vmap(jax.grad(inverse, argnums=(0, 1)))(q, c)
+        for g in grads:
+            assert not np.isnan(np.asarray(g)).any()
+    # At c = 0 the inverse is the identity in q.
+    assert float(jax.grad(kl_inv_upper)(0.3, 0.0)) == 1.0
+    # Saturated at 1: it no longer moves.
+    assert float(jax.grad(kl_inv_upper, argnums=1)(0.3, jnp.inf)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("q", "c", "name"),
+    [
+        (-0.1, 0.5, "q"),
+        (1.5, 0.5, "q"),
+        (math.nan, 0.5, "q"),
+        (0.5, -1.0, "c"),
+        (0.5, math.nan, "c"),
+    ],
+)
+def test_bad_inputs_raise(q, c, name):
+    with pytest.raises(ValueError, match=rf"^{name} = .* out of range"):
+        kl_inv_upper(q, c)
+    with pytest.raises(ValueError, match=rf"^{name} = "):
+        kl_inv_lower(q, c)
