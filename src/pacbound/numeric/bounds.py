@@ -35,7 +35,9 @@ DEFAULT_MC_DELTA_SHARE = 0.5
 
 _BASE_ARGS = ("emp_risk", "kl_div", "n", "delta")
 
-_FORM_FUNCTIONS = {
+#: Each bound form lowered to JAX: f(emp_risk, kl_div, n, delta, *extra) with the extra
+#: arguments of the form (Catoni: C, grid size; λ: λ).
+FORM_FUNCTIONS = {
     name: lower_to_jax(lowering_form(form.expr), _BASE_ARGS + tuple(s.name for s in form.extra))
     for name, form in BOUND_FORMS.items()
 }
@@ -72,7 +74,7 @@ def generalization_bound(kind, emp_risk, kl_div, n, delta, *, lam=None, catoni_g
 
     Pure and jit-able; inputs are not validated.
     """
-    f = _FORM_FUNCTIONS[kind]
+    f = FORM_FUNCTIONS[kind]
     if kind == "lambda":
         lam = _lambda_optimal(emp_risk, kl_div, n, delta) if lam is None else lam
         return f(emp_risk, kl_div, n, delta, lam), jnp.broadcast_to(

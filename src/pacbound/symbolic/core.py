@@ -67,6 +67,11 @@ class XLogY(sp.Function):
 
     nargs = 2
 
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero:
+            return sp.S.Zero
+
     def fdiff(self, argindex=1):
         x, y = self.args
         if argindex == 1:
@@ -79,9 +84,7 @@ class XLogY(sp.Function):
         return x * sp.log(y)
 
     def _eval_evalf(self, prec):
-        x, y = (sp.Float(a._eval_evalf(prec), precision=prec) for a in self.args)
-        if x == 0:
-            return sp.Float(0, precision=prec)
+        x, y = self.args
         return (x * sp.log(y))._eval_evalf(prec)
 
     def _latex(self, printer):
@@ -146,24 +149,24 @@ def _mp_kl_inv_pair(a, ac, c_, dps: int):
 
 def mp_kl_inv_upper(q_, c_, dps: int = 50):
     """Reference value of the largest p ∈ [q, 1] with kl(q‖p) ≤ c, as an mpmath number."""
-    q_, c_ = mpmath.mpf(q_), mpmath.mpf(c_)
-    if c_ == 0:
-        return q_
-    if q_ == 1 or mpmath.isinf(c_):
-        return mpmath.mpf(1)
-    with mpmath.workdps(dps + 20):
+    with mpmath.workdps(dps + 20):  # before converting: q and c may carry more than 53 bits
+        q_, c_ = mpmath.mpf(q_), mpmath.mpf(c_)
+        if c_ == 0:
+            return q_
+        if q_ == 1 or mpmath.isinf(c_):
+            return mpmath.mpf(1)
         u = _mp_kl_inv_pair(q_, mpmath.fsub(1, q_, exact=True), c_, dps)
         return -mpmath.expm1(-u)
 
 
 def mp_kl_inv_lower(q_, c_, dps: int = 50):
     """Reference value of the smallest p ∈ [0, q] with kl(q‖p) ≤ c, as an mpmath number."""
-    q_, c_ = mpmath.mpf(q_), mpmath.mpf(c_)
-    if c_ == 0:
-        return q_
-    if q_ == 0 or mpmath.isinf(c_):
-        return mpmath.mpf(0)
-    with mpmath.workdps(dps + 20 + max(0, int(-mpmath.log10(q_)))):
+    with mpmath.workdps(dps + 20):
+        q_, c_ = mpmath.mpf(q_), mpmath.mpf(c_)
+        if c_ == 0:
+            return q_
+        if q_ == 0 or mpmath.isinf(c_):
+            return mpmath.mpf(0)
         u = _mp_kl_inv_pair(mpmath.fsub(1, q_, exact=True), q_, c_, dps)
         return mpmath.exp(-u)
 
@@ -175,10 +178,11 @@ class _KLInverse(sp.Function):
 
     def _eval_evalf(self, prec):
         q_, c_ = (a._eval_evalf(prec) for a in self.args)
-        if not (q_.is_Number and c_.is_Number):
-            return None
-        dps = mpmath.libmp.prec_to_dps(prec)
-        value = type(self)._mp_solver(mpmath.mpf(q_._mpf_), mpmath.mpf(c_._mpf_), dps)
+        if q_ is None or c_ is None or not (q_.is_Number and c_.is_Number):
+            return None  # symbolic arguments: stays unevaluated
+        with mpmath.workprec(prec):  # mpf() rounds to the working precision
+            q_, c_ = (mpmath.mpf(sp.Float(x, precision=prec)._mpf_) for x in (q_, c_))
+            value = type(self)._mp_solver(q_, c_, mpmath.libmp.prec_to_dps(prec))
         return sp.Float(value, precision=prec)
 
     def _latex(self, printer):

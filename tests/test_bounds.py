@@ -1,0 +1,210 @@
+"""Properties of every bound, its lowering, its terms and its input checks."""
+
+import math
+from functools import partial
+
+import jax
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from pacbound.numeric.bounds import (
+    DEFAULT_CATONI_GRID,
+    FORM_FUNCTIONS,
+    KINDS,
+    bound_terms,
+    evaluate_bound,
+    kl_budget,
+)
+from pacbound.numeric.kl import kl_inv_upper
+from pacbound.numeric.shift import tv_between_levels
+from pacbound.symbolic import core
+from pacbound.symbolic.bounds import BOUND_FORMS, lambda_optimal_at, lowering_form
+
+BOUND = {kind: jax.jit(partial(bound_terms, kind)) for kind in KINDS}
+# Rounding slack for comparisons between two float64 evaluations.
+SLACK = 1e-12
+
+risks = st.floats(0.0, 1.0)
+kls = st.one_of(st.floats(0.0, 50.0), st.floats(0.0, 1e4))
+sizes = st.one_of(st.integers(1, 100), st.integers(1, 10**7)).map(float)
+deltas = st.floats(1e-10, 0.999)
+
+
+def bound_of(kind, *args, **kwargs) -> float:
+    return float(BOUND[kind](*args, **kwargs).bound)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(r=risks, kl=kls, n=sizes, delta=deltas, step=st.floats(0.0, 1.0))
+def test_monotone_in_every_argument(kind, r, kl, n, delta, step):
+    here = bound_of(kind, r, kl, n, delta)
+    assert here >= r - SLACK  # never below the empirical risk
+    r_up = min(1.0, r + step * (1 - r))
+    assert bound_of(kind, r_up, kl, n, delta) >= here - SLACK
+    assert bound_of(kind, r, kl + 10 * step, n, delta) >= here - SLACK
+    assert bound_of(kind, r, kl, n * (1 + step), delta) <= here + SLACK
+    delta_up = delta + step * (0.999 - delta)
+    assert bound_of(kind, r, kl, n, delta_up) <= here + SLACK
+
+
+@given(r=risks, kl=kls, n=sizes, delta=deltas, lam=st.floats(1e-3, 2 - 1e-3))
+def test_orderings_the_theory_guarantees(r, kl, n, delta, lam):
+    kl_form = bound_of("kl", r, kl, n, delta)
+    quad = bound_of("quad", r, kl, n, delta)
+    # Pinsker and (p − q)²/(2p) are relaxations of the same kl inequality.
+    assert kl_form <= bound_of("mcallester", r, kl, n, delta) + SLACK
+    assert kl_form <= quad * (1 + SLACK)
+    # The λ form holds for every λ and is a relaxation of quad; at λ* it equals quad.
+    assert quad <= bound_of("lambda", r, kl, n, delta, lam=lam) * (1 + SLACK)
+    assert math.isclose(bound_of("lambda", r, kl, n, delta), quad, rel_tol=1e-12)
+
+
+@given(r=risks, kl=kls, n=sizes, delta=deltas)
+def test_catoni_is_above_the_kl_inverse_with_its_own_budget(r, kl, n, delta):
+    """For each C, Catoni's bound ≥ kl⁻¹(R̂, (KL + ln(m/δ))/n): φ_C(p) − Cq ≤ kl(q‖p)."""
+    m = len(DEFAULT_CATONI_GRID)
+    own_budget = (kl + math.log(m / delta)) / n
+    floor = float(kl_inv_upper(r, own_budget))
+    catoni = FORM_FUNCTIONS["catoni"]
+    for value in DEFAULT_CATONI_GRID:
+        assert float(catoni(r, kl, n, delta, value, m)) >= floor * (1 - SLACK) - SLACK
+    # With a grid of m ≥ 2√n values its budget exceeds Maurer's, so it is above the kl form.
+    big_grid = tuple(np.geomspace(1e-3, 1e3, max(2, math.ceil(2 * math.sqrt(n)))))
+    assume(len(big_grid) <= 5000)
+    assert bound_of("catoni", r, kl, n, delta, catoni_grid=big_grid) >= (
+        bound_of("kl", r, kl, n, delta) * (1 - SLACK) - SLACK
+    )
+
+
+def test_catoni_grid_union_is_charged():
+    """A finer grid costs ln(m)/n in the budget, so a single C can beat a large grid."""
+    best_c = float(BOUND["catoni"](0.05, 10.0, 1000.0, 0.05).parameter)
+    single = bound_of("catoni", 0.05, 10.0, 1000.0, 0.05, catoni_grid=(best_c,))
+    fine = bound_of(
+        "catoni", 0.05, 10.0, 1000.0, 0.05, catoni_grid=tuple(np.geomspace(0.01, 100, 500))
+    )
+    assert single < fine
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(r=risks, kl=st.floats(0.0, 50.0), n=sizes, delta=deltas, tv=st.floats(0.0, 1.0))
+def test_terms_add_up_with_shift_and_monte_carlo(kind, r, kl, n, delta, tv):
+    plain = BOUND[kind](r, kl, n, delta, tv)
+    assert math.isclose(float(plain.bound), bound_of(kind, r, kl, n, delta) + tv, rel_tol=1e-12)
+    mc = BOUND[kind](r, kl, n, delta, tv, mc_samples=1000)
+    parts = mc.empirical + mc.mc_correction + mc.generalization + mc.extrapolation
+    assert math.isclose(float(mc.bound), float(parts), rel_tol=1e-12, abs_tol=1e-15)
+    assert float(mc.mc_correction) >= 0
+    # Spending part of δ on the Monte-Carlo step and adding its correction costs something.
+    assert float(mc.bound) >= float(plain.bound) - SLACK
+
+
+def test_monte_carlo_step_matches_langford_caruana():
+    terms = evaluate_bound("kl", 0.1, 5.0, 1000, 0.05, mc_samples=500, mc_delta_share=0.2)
+    corrected = float(kl_inv_upper(0.1, math.log(2 / 0.01) / 500))
+    assert math.isclose(float(terms.empirical + terms.mc_correction), corrected, rel_tol=1e-12)
+    expected = float(kl_inv_upper(corrected, float(kl_budget(5.0, 1000, 0.04))))
+    assert math.isclose(float(terms.bound), expected, rel_tol=1e-12)
+
+
+def test_vacuous_bounds_are_reported_not_clipped():
+    terms = evaluate_bound("mcallester", 0.4, 500.0, 100, 0.05, shift_tv=0.5)
+    expected = 0.4 + math.sqrt((500 + math.log(2 * math.sqrt(100) / 0.05)) / 200) + 0.5
+    assert math.isclose(float(terms.bound), expected, rel_tol=1e-12)
+    assert bool(terms.vacuous)
+    assert not bool(evaluate_bound("kl", 0.01, 1.0, 10**5, 0.05).vacuous)
+
+
+def test_broadcasting():
+    terms = evaluate_bound(
+        "catoni", np.array([0.0, 0.1, 0.5]), 5.0, np.array([[10.0], [1e4]]), 0.05
+    )
+    assert terms.bound.shape == (2, 3)
+    assert (terms.bound[1] < terms.bound[0]).all()
+    for column in range(3):
+        single = evaluate_bound("catoni", [0.0, 0.1, 0.5][column], 5.0, 1e4, 0.05)
+        assert math.isclose(float(single.bound), float(terms.bound[1, column]), rel_tol=1e-15)
+
+
+def _evalf(expr, values: dict, digits: int = 30) -> float:
+    subs = {sym: sp.Float(values[sym.name], digits) for sym in expr.free_symbols}
+    return float(expr.evalf(digits, subs=subs))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(r=risks, kl=st.floats(0.0, 100.0), n=sizes, delta=deltas, extra=st.floats(0.05, 1.95))
+def test_lowered_forms_equal_their_sympy_expression(kind, r, kl, n, delta, extra):
+    form = BOUND_FORMS[kind]
+    values = {
+        "emp_risk": r,
+        "kl_div": kl,
+        "n": n,
+        "delta": delta,
+        "lam": extra,
+        "catoni_c": 10 * extra,
+        "grid_size": 21,
+    }
+    extra_values = [values[s.name] for s in form.extra]
+    lowered = float(FORM_FUNCTIONS[kind](r, kl, n, delta, *extra_values))
+    for expr in (form.expr, lowering_form(form.expr)):
+        assert math.isclose(lowered, _evalf(expr, values), rel_tol=1e-11, abs_tol=1e-300)
+
+
+@given(r=risks, kl=st.floats(0.0, 100.0), n=sizes, delta=deltas)
+def test_lowered_lambda_optimum_and_budget_equal_sympy(r, kl, n, delta):
+    values = {"emp_risk": r, "kl_div": kl, "n": n, "delta": delta}
+    lam = float(BOUND["lambda"](r, kl, n, delta).parameter)
+    assert math.isclose(lam, _evalf(lambda_optimal_at, values), rel_tol=1e-11)
+    assert 0 < lam < 2
+    budget = float(kl_budget(kl, n, delta))
+    assert math.isclose(budget, _evalf(BOUND_FORMS["kl"].budget, values), rel_tol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("argument", "kwargs", "message"),
+    [
+        ("emp_risk", {"emp_risk": 1.5}, r"emp_risk = 1\.5 is out of range: allowed \[0, 1\]"),
+        ("emp_risk", {"emp_risk": -0.1}, r"emp_risk = -0\.1 "),
+        ("kl", {"kl_div": -1.0}, r"kl = -1 is out of range: allowed \[0, inf\)"),
+        ("n", {"n": 0.5}, r"n = 0\.5 is out of range: allowed \[1, inf\)"),
+        ("delta", {"delta": 0.0}, r"delta = 0 is out of range: allowed \(0, 1\)"),
+        ("delta", {"delta": 1.0}, r"delta = 1 "),
+        ("shift_tv", {"shift_tv": 2.0}, r"shift_tv = 2 "),
+        ("nan", {"kl_div": math.nan}, r"kl = nan "),
+        ("inf", {"n": math.inf}, r"n = inf "),
+        ("mc", {"mc_samples": 0}, r"mc_samples = 0 "),
+        ("share", {"mc_samples": 10, "mc_delta_share": 1.0}, r"mc_delta_share = 1 "),
+        ("lambda", {"lam": 2.0}, r"lambda = 2 is out of range: allowed \(0, 2\)"),
+        ("grid", {"catoni_grid": (1.0, -2.0)}, r"catoni_grid = -2 \(entry 1\)"),
+        ("array", {"emp_risk": np.array([0.1, 0.2, 3.0])}, r"emp_risk = 3 \(entry 2\)"),
+    ],
+)
+def test_bad_inputs_name_the_argument_and_range(argument, kwargs, message):
+    args = {"emp_risk": 0.1, "kl_div": 1.0, "n": 100, "delta": 0.05} | kwargs
+    with pytest.raises(ValueError, match=rf"^{message}"):
+        evaluate_bound("kl", **args)
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match=r"^kind = 'pinsker' is not a bound kind: allowed"):
+        evaluate_bound("pinsker", 0.1, 1.0, 100, 0.05)
+
+
+def test_tv_between_levels():
+    assert float(tv_between_levels([0.25] * 4, [0.5, 0.5, 0.0, 0.0])) == 0.5
+    # Equal-width disjoint buckets inside a uniform target: the same TV for every bucket.
+    target = [1 / 6] * 6
+    buckets = [[0.5, 0.5, 0, 0, 0, 0], [0, 0, 0.5, 0.5, 0, 0], [0, 0, 0, 0, 0.5, 0.5]]
+    values = {float(tv_between_levels(target, b)) for b in buckets}
+    assert len({round(v, 12) for v in values}) == 1
+    with pytest.raises(ValueError, match="w_train sums to 0.9"):
+        tv_between_levels([0.5, 0.5], [0.5, 0.4])
+    with pytest.raises(ValueError, match="3 levels but w_train has 2"):
+        tv_between_levels([0.5, 0.25, 0.25], [0.5, 0.5])
+
+
+def test_core_symbols_carry_assumptions():
+    assert core.kl_div.is_nonnegative and core.n.is_positive and core.delta.is_positive
