@@ -26,7 +26,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
-from jax.scipy.special import xlogy
 
 from pacbound.numeric.lower import lower_to_jax
 from pacbound.numeric.validate import check_kl_inv_inputs
@@ -97,7 +96,15 @@ def _solve_pair(a, ac, c, steps: int = HALLEY_STEPS):
     p_quad = a + root_term
     pc_quad = ac - root_term
     # (ii) kl(a‖p) ≥ (1 − a)·u − H(a) with u = −ln(1 − p), H the binary entropy.
-    entropy = -xlogy(a, a) - xlogy(ac, ac)
+    # Logs from whichever of a, 1 − a is exact: the other may have rounded to 1, and
+    # a·ln a ≈ −(1 − a) is not negligible when c is as small as 1 − a.
+    small = jnp.minimum(a, ac)
+    log_small = jnp.log(jnp.where(small > 0, small, 1))
+    log_large = jnp.log1p(-small)
+    a_is_small = a <= ac
+    entropy = -jnp.where(a > 0, a * jnp.where(a_is_small, log_small, log_large), 0.0) - ac * (
+        jnp.where(a_is_small, log_large, log_small)
+    )
     u_lin = (c + entropy) / ac
     pc_lin = jnp.exp(-u_lin)
     p_lin = -jnp.expm1(-u_lin)
@@ -156,7 +163,9 @@ def _kl_inv_pair_jvp(primals, tangents):
     a, ac, c = primals
     da, _, dc = tangents
     p, pc = _kl_inv_pair(a, ac, c)
-    delta = jnp.maximum(p - a, 0)
+    # As in the solver, δ from the accurate member of each pair: p − a would cancel
+    # catastrophically for the lower inverse, where p and a are both near 1.
+    delta = jnp.maximum(jnp.where(p < 0.5, p - a, ac - pc), 0)
     moving = delta > 0
     safe_delta = jnp.where(moving, delta, 1)
     scale = p * pc / safe_delta
@@ -193,7 +202,8 @@ def kl_inv_upper(q, c):
 
     q: empirical risk in [0, 1]; c: budget ≥ 0, +inf allowed. Broadcasts; dtype follows the
     inputs (float32 or float64). Exact edges: c = 0 → q; q = 1 or c = +inf → 1; q = 0 → 1 − e^{−c}
-    up to rounding. Concrete inputs outside the domain raise ValueError; traced inputs (under
+    up to rounding. Subnormal inputs count as 0 (XLA flushes them on CPU), and results below
+    the smallest normal number flush to 0. Concrete inputs outside the domain raise ValueError; traced inputs (under
     jit, vmap, grad) are not checked.
     """
     check_kl_inv_inputs(q, c)

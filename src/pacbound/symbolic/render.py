@@ -86,13 +86,14 @@ def _monte_carlo() -> str:
 
 
 def _two_gap() -> str:
-    form = B.BOUND_FORMS["mcallester"]
-    terms = B.two_gap_terms(form)
-    return (
-        _inequality(r"R_T(Q)", " + ".join(latex(t) for t in terms.values()))
-        + "\n\nwith, for example, McAllester's generalization term:\n\n"
-        + _inequality(r"R_T(Q)", latex(B.two_gap_bound(form)))
-    )
+    parts = []
+    for name in ("kl", "mcallester"):
+        form = B.BOUND_FORMS[name]
+        terms = B.two_gap_terms(form)
+        rhs = r" + \left[".join([latex(terms["empirical"]), latex(terms["generalization"])])
+        rhs += r"\right] + " + latex(terms["extrapolation"])
+        parts.append(f"{form.title}:\n\n" + _inequality(r"R_T(Q)", rhs))
+    return "\n\n".join(parts)
 
 
 def _maurer_xi() -> str:
@@ -132,7 +133,9 @@ def render_latex() -> str:
 
 
 _BLOCK = re.compile(
-    r"(<!-- generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- end generated:(?P=name) -->)",
+    r"(?P<start><!-- generated:(?P<name>[\w-]+) -->)"
+    r"(?P<body>.*?)"
+    r"(?P<end><!-- end generated:(?P=name) -->)",
     flags=re.S,
 )
 
@@ -144,6 +147,6 @@ def refresh_generated(text: str) -> str:
         name = match.group("name")
         if name not in BLOCKS:
             raise ValueError(f"generated block {name!r} is unknown: allowed {', '.join(BLOCKS)}")
-        return match.group(1) + BLOCKS[name]() + match.group(4)
+        return f"{match.group('start')}\n{BLOCKS[name]()}\n{match.group('end')}"
 
     return _BLOCK.sub(replace, text)

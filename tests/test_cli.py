@@ -1,0 +1,93 @@
+"""The pacbound command: good calls, JSON, and one-line errors with exit status 2."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from pacbound.cli import main
+
+GOOD = ["bound", "--emp-risk", "0.05", "--kl", "12.3", "--n", "5000", "--delta", "0.05"]
+
+
+def test_table_for_all_kinds(capsys):
+    assert main([*GOOD, "--kind", "all", "--shift-tv", "0.1"]) == 0
+    out = capsys.readouterr().out
+    for kind in ("mcallester", "kl", "quad", "lambda", "catoni"):
+        assert f"\n{kind} " in out
+    assert "generalization" in out and "extrapolation" in out
+
+
+def test_json_output_has_every_term(capsys):
+    assert main([*GOOD, "--kind", "kl", "--shift-tv", "0.1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (row,) = data["bounds"]
+    assert row["kind"] == "kl" and row["vacuous"] is False
+    total = row["empirical"] + row["mc_correction"] + row["generalization"] + row["extrapolation"]
+    assert abs(row["bound"] - total) < 1e-12
+    assert abs(row["extrapolation"] - 0.1) < 1e-15
+    assert data["inputs"]["n"] == 5000
+
+
+def test_monte_carlo_and_vacuous_flags(capsys):
+    assert main([*GOOD, "--kind", "mcallester", "--mc-samples", "100", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["bounds"][0]
+    assert row["mc_correction"] > 0
+    args = ["bound", "--kind", "mcallester", "--emp-risk", "0.5", "--kl", "1e4"]
+    assert main([*args, "--n", "100", "--delta", "0.05", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["bounds"][0]
+    assert row["bound"] > 1 and row["vacuous"] is True
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        ([*GOOD, "--kind", "kl", "--delta", "1.5"], "delta = 1.5 is out of range: allowed (0, 1)"),
+        (["bound", "--kind", "kl", "--emp-risk", "-1", *GOOD[3:]], "emp_risk = -1 is out of range"),
+        ([*GOOD, "--kind", "kl", "--n", "0"], "n = 0 is out of range"),
+        ([*GOOD, "--kind", "kl", "--kl", "nan"], "kl = nan is out of range"),
+        ([*GOOD, "--kind", "kl", "--shift-tv", "inf"], "shift_tv = inf is out of range"),
+        ([*GOOD, "--kind", "bogus"], "invalid choice: 'bogus'"),
+        ([*GOOD, "--kind", "kl", "--n", "many"], "argument --n: invalid float value"),
+        (["bound", "--kind", "kl"], "the following arguments are required"),
+        ([*GOOD, "--kind", "catoni", "--catoni-grid", "1,x"], "not a comma-separated list"),
+        ([*GOOD, "--kind", "lambda", "--lambda", "3"], "lambda = 3 is out of range"),
+        (["derive", "--check", "/nonexistent/file.md"], "cannot read /nonexistent/file.md"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_arguments_print_one_line_and_exit_2(capsys, argv, fragment):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert fragment in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_derive_prints_markdown_and_latex(capsys):
+    assert main(["derive"]) == 0
+    assert "### forms" in capsys.readouterr().out
+    assert main(["derive", "--latex"]) == 0
+    assert "$$" not in capsys.readouterr().out
+
+
+def test_derive_check_reports_drift(tmp_path, capsys):
+    page = tmp_path / "page.md"
+    page.write_text("<!-- generated:budgets -->\nstale\n<!-- end generated:budgets -->\n")
+    assert main(["derive", "--check", str(page)]) == 1
+    assert main(["derive", "--write", str(page)]) == 0
+    assert main(["derive", "--check", str(page)]) == 0
+
+
+def test_installed_command_runs():
+    """The console script itself, as a user calls it."""
+    exe = shutil.which("pacbound")
+    assert exe is not None, "pacbound is not installed: pip install -e ."
+    good = subprocess.run([exe, *GOOD, "--kind", "kl"], capture_output=True, text=True)
+    assert good.returncode == 0 and "kl" in good.stdout
+    bad = subprocess.run([exe, *GOOD, "--kind", "kl", "--n", "-3"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "pacbound: error: n = -3 is out of range: allowed [1, inf)"
