@@ -201,10 +201,10 @@ def kl_inv_upper(q, c):
     """Largest p ∈ [q, 1] with kl(q‖p) ≤ c.
 
     q: empirical risk in [0, 1]; c: budget ≥ 0, +inf allowed. Broadcasts; dtype follows the
-    inputs (float32 or float64). Exact edges: c = 0 → q; q = 1 or c = +inf → 1; q = 0 → 1 − e^{−c}
-    up to rounding. Subnormal inputs count as 0 (XLA flushes them on CPU), and results below
-    the smallest normal number flush to 0. Concrete inputs outside the domain raise ValueError; traced inputs (under
-    jit, vmap, grad) are not checked.
+    inputs (float32 or float64). Exact edges: c = 0 → q; q = 1 or c = +inf → 1;
+    q = 0 → 1 − e^{−c} up to rounding. Subnormal inputs count as 0 (XLA flushes them on
+    CPU), and results below the smallest normal number flush to 0. Concrete inputs outside
+    the domain raise ValueError; traced inputs (under jit, vmap, grad) are not checked.
     """
     check_kl_inv_inputs(q, c)
     q, c = _as_float_arrays(q, c)
