@@ -19,6 +19,7 @@ from pacbound.numeric.bounds import (
     kl_budget,
 )
 from pacbound.numeric.kl import kl_inv_upper
+from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import tv_between_levels
 from pacbound.symbolic import core
 from pacbound.symbolic.bounds import BOUND_FORMS, lambda_optimal_at, lowering_form
@@ -208,3 +209,29 @@ def test_tv_between_levels():
 
 def test_core_symbols_carry_assumptions():
     assert core.kl_div.is_nonnegative and core.n.is_positive and core.delta.is_positive
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_numpy_and_jax_lowerings_agree(kind):
+    form = BOUND_FORMS[kind]
+    names = ("emp_risk", "kl_div", "n", "delta", *(s.name for s in form.extra))
+    as_numpy = lower_to_numpy(lowering_form(form.expr), names)
+    rng = np.random.default_rng(0)
+    inputs = [
+        rng.uniform(0, 1, 50),
+        rng.uniform(0, 30, 50),
+        rng.uniform(1, 1e4, 50),
+        rng.uniform(1e-4, 0.5, 50),
+    ]
+    extra = {
+        "lam": rng.uniform(0.1, 1.9, 50),
+        "catoni_c": rng.uniform(0.1, 10, 50),
+        "grid_size": np.full(50, 21.0),
+    }
+    inputs += [extra[s.name] for s in form.extra]
+    np.testing.assert_allclose(as_numpy(*inputs), FORM_FUNCTIONS[kind](*inputs), rtol=1e-13)
+
+
+def test_lowering_refuses_unlisted_symbols():
+    with pytest.raises(ValueError, match=r"free symbols \['n'\] not in arg_names"):
+        lower_to_numpy(BOUND_FORMS["mcallester"].expr, ("emp_risk", "kl_div", "delta"))

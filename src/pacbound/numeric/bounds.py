@@ -77,9 +77,8 @@ def generalization_bound(kind, emp_risk, kl_div, n, delta, *, lam=None, catoni_g
     f = FORM_FUNCTIONS[kind]
     if kind == "lambda":
         lam = _lambda_optimal(emp_risk, kl_div, n, delta) if lam is None else lam
-        return f(emp_risk, kl_div, n, delta, lam), jnp.broadcast_to(
-            lam, jnp.broadcast_shapes(*(jnp.shape(x) for x in (emp_risk, kl_div, n, delta, lam)))
-        )
+        value = f(emp_risk, kl_div, n, delta, lam)
+        return value, jnp.broadcast_to(lam, value.shape)
     if kind == "catoni":
         grid = jnp.asarray(DEFAULT_CATONI_GRID if catoni_grid is None else catoni_grid)
         grid_size = grid.shape[0]

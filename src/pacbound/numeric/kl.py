@@ -46,23 +46,19 @@ def kl_binary(q, p):
 
 
 def _decode(state):
-    """(p, 1 − p) from the one-array state: p where p < ½, −(1 − p) where p ≥ ½."""
-    low = state > 0  # p = 1 is stored as −0.0
-    tiny = jnp.finfo(state.dtype).tiny
-    p = jnp.where(low, state, 1 + state)
-    # An underflowed complement is kept at the smallest normal number (XLA flushes
-    # subnormals to zero) so that ln(1 − p) stays finite; the answer then rounds to p = 1
-    # (lower inverse: 0) as it should.
-    pc = jnp.where(low, 1 - state, jnp.maximum(-state, tiny))
+    """p, 1 − p and ln(1 − p) from the one-array state: p where p < ½, ln(1 − p) where p ≥ ½.
+
+    The upper half is kept in log space so that 1 − p stays exact where it underflows and
+    ln(1 − p) costs nothing; ln(1 − p) is only needed there (see _residual_parts).
+    """
+    low = state >= 0
+    pc = jnp.where(low, 1 - state, jnp.exp(jnp.minimum(state, 0)))
+    p = jnp.where(low, state, 1 - pc)
     return low, p, pc
 
 
-def _encode(p, pc):
-    return jnp.where(p < 0.5, p, -pc)
-
-
-def _residual_parts(a, ac, low, p, pc):
-    """δ = p − a and kl(a‖p) from the pair (p, 1 − p)."""
+def _residual_parts(a, ac, low, p, pc, state):
+    """δ = p − a and kl(a‖p) from the state and its decoded pair (p, 1 − p)."""
     # Where p < ½ it is accurate itself; where p ≥ ½ the complement is, and so is ac − pc.
     delta = jnp.where(low, p - a, ac - pc)
     big = jnp.finfo(p.dtype).max / 4
@@ -70,13 +66,14 @@ def _residual_parts(a, ac, low, p, pc):
     # is below the smallest normal number anyway.
     ratio_a = jnp.minimum(delta / jnp.where(a > 0, a, 1), big)
     term_a = jnp.where(a > 0, -a * jnp.log1p(ratio_a), 0.0)
-    # ac·ln(ac/pc): log1p keeps precision while pc ≈ ac, the log of pc once pc ≪ ac.
+    # ac·ln(ac/pc): log1p keeps precision while pc ≈ ac; once pc < ac/2 (which needs
+    # p > ½, the log-space half of the state) ln pc is the state itself.
     near = delta <= 0.5 * ac
     safe_ac = jnp.where(ac > 0, ac, 1)
     term_ac = jnp.where(
         near,
         -ac * jnp.log1p(jnp.where(near, -delta / safe_ac, 0.0)),
-        ac * (jnp.log(safe_ac) - jnp.log(pc)),
+        ac * (jnp.log(safe_ac) - state),
     )
     return delta, term_a + term_ac
 
@@ -110,15 +107,23 @@ def _solve_pair(a, ac, c, steps: int = HALLEY_STEPS):
     p_lin = -jnp.expm1(-u_lin)
     # Both are upper bounds: keep the smaller p, compared where it is resolved.
     use_quad = jnp.where(p_quad < 0.5, p_quad <= p_lin, pc_quad >= pc_lin)
-    state = jnp.where(use_quad, _encode(p_quad, pc_quad), _encode(p_lin, pc_lin))
+    log_pc_quad = jnp.log(jnp.where(pc_quad > 0, pc_quad, 1))
+    state = jnp.where(
+        use_quad,
+        jnp.where(p_quad < 0.5, p_quad, log_pc_quad),
+        jnp.where(p_lin < 0.5, p_lin, -u_lin),
+    )
 
     for _ in range(steps):
         low, p, pc = _decode(state)
-        delta, kl_value = _residual_parts(a, ac, low, p, pc)
-        residual = kl_value - c
-        moving = delta > 0  # rounding can land exactly on a, where the slope is zero
+        delta, kl_value = _residual_parts(a, ac, low, p, pc, state)
+        # Frozen where rounding landed exactly on a (zero slope) or where ln(1 − p) = −inf
+        # (1 − p below every float: the answer is already p = 1).
+        moving = (delta > 0) & jnp.isfinite(state)
         safe_delta = jnp.where(moving, delta, 1)
-        per_delta = residual / safe_delta  # divided once each: δ² can underflow
+        # (kl − c)/δ formed as (kl/c − 1)·(c/δ): kl − c itself would flush to zero below the
+        # smallest normal number, and so would δ², hence no δ² anywhere.
+        per_delta = (kl_value / c - 1) * (c / safe_delta)
         newton_u = per_delta * p  # f/f' in u = −ln(1 − p), where f'(u) = δ/p
         # Halley's correction 1/(1 − x/2), x = f·f''/f'², in each variable:
         # u: f''(u) = a(1 − p)/p²;  p: f'(p) = δ/(p(1 − p)), f''(p) = a/p² + (1 − a)/(1 − p)².
@@ -126,14 +131,15 @@ def _solve_pair(a, ac, c, steps: int = HALLEY_STEPS):
         x_u = per_delta * (a * pc / safe_delta)
         x_p = per_delta * ((a * pc * pc + ac * p * p) / safe_delta)
         halley_u = newton_u / jnp.where(jnp.abs(x_u) < 1, 1 - 0.5 * x_u, 1.0)
-        halley_p = newton_u * pc / jnp.where(jnp.abs(x_p) < 1, 1 - 0.5 * x_p, 1.0)
-        next_low = p - halley_p
-        next_high = -pc * jnp.exp(halley_u)  # −(1 − p) after a step in u
-        state = jnp.where(moving, jnp.where(low, next_low, next_high), state)
+        # The p step relative to p: as an absolute step it can be subnormal, and flush.
+        relative_p = per_delta * pc / jnp.where(jnp.abs(x_p) < 1, 1 - 0.5 * x_p, 1.0)
+        # Low half: a step in p. High half: a step in u, i.e. ln(1 − p) grows by it.
+        next_state = jnp.where(low, p * (1 - relative_p), state + halley_u)
+        state = jnp.where(moving, next_state, state)
     _, p, pc = _decode(state)
     # The root lies in [a, 1]; rounding in the last step may leave it an ulp outside.
     p = jnp.clip(p, a, 1.0)
-    pc = jnp.clip(jnp.where(pc <= jnp.finfo(pc.dtype).tiny, 0.0, pc), 0.0, ac)
+    pc = jnp.clip(pc, 0.0, ac)
     return p, pc
 
 
