@@ -203,7 +203,7 @@ def test_tv_between_levels():
     assert len({round(v, 12) for v in values}) == 1
     with pytest.raises(ValueError, match="w_train sums to 0.9"):
         tv_between_levels([0.5, 0.5], [0.5, 0.4])
-    with pytest.raises(ValueError, match="3 levels but w_train has 2"):
+    with pytest.raises(ValueError, match="w_target has 3, w_train has 2"):
         tv_between_levels([0.5, 0.25, 0.25], [0.5, 0.5])
 
 

@@ -2,7 +2,8 @@
 
     pacbound bound --kind kl --emp-risk 0.05 --kl 12.3 --n 5000 --delta 0.05 --shift-tv 0.1
     pacbound bound --kind all ... [--json]
-    pacbound derive [--latex] [--write FILE | --check FILE]
+    pacbound derive [--latex] [--family KL-SHIFT[-RISK]] [--write FILE | --check FILE]
+    pacbound optimum --family linear-exponential --param k1=50 --n 100,1000,10000 [--json]
 
 A user's mistake (a bad flag, a value out of range, a missing file) prints one line on
 stderr and exits with status 2; no traceback.
@@ -73,9 +74,27 @@ def _build_parser() -> argparse.ArgumentParser:
 
     derive = commands.add_parser("derive", help="print the symbolic derivations")
     derive.add_argument("--latex", action="store_true", help="plain LaTeX instead of Markdown")
+    derive.add_argument(
+        "--family", default=None, help="the optimal-difficulty derivation of KL-SHIFT[-RISK]"
+    )
+    derive.add_argument("--bound", choices=("mcallester", "kl"), default="mcallester")
     target = derive.add_mutually_exclusive_group()
     target.add_argument("--write", type=Path, help="refresh the generated blocks of FILE")
     target.add_argument("--check", type=Path, help="exit 1 if FILE's generated blocks drift")
+    optimum = commands.add_parser(
+        "optimum", help="the bound-minimising difficulty d*(n) of a difficulty model"
+    )
+    optimum.add_argument(
+        "--family", required=True, help="KL-SHIFT[-RISK], e.g. linear-exponential-constant"
+    )
+    optimum.add_argument("--bound", choices=("mcallester", "kl"), default="mcallester")
+    optimum.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter value"
+    )
+    optimum.add_argument("--n", type=_float_list, required=True, help="budgets, e.g. 100,1000")
+    optimum.add_argument("--domain", type=_float_list, default=(0.0, 1.0), help="d_min,d_max")
+    optimum.add_argument("--buckets", type=_float_list, default=None, help="difficulties")
+    optimum.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -146,9 +165,65 @@ def _cmd_bound(args) -> int:
     return 0
 
 
+def _parse_params(pairs: list[str]) -> dict[str, float]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--param {pair!r} is not NAME=VALUE with a number")
+    return params
+
+
+def _model(args):
+    from pacbound.symbolic.difficulty import family_model
+
+    domain = tuple(getattr(args, "domain", (0.0, 1.0)))
+    if len(domain) != 2:
+        raise ValueError(f"--domain {domain} is not two numbers d_min,d_max")
+    return family_model(
+        args.family,
+        generalization=args.bound,
+        params=_parse_params(getattr(args, "param", [])),
+        domain=domain,
+    )
+
+
+def _cmd_optimum(args) -> int:
+    from pacbound.numeric.difficulty import bound_function, optimal_difficulty, term_functions
+
+    model = _model(args)
+    d_star = optimal_difficulty(model, args.n, buckets=args.buckets)
+    terms = term_functions(model)
+    bound = bound_function(model)
+    rows = []
+    for n_value, d_value in zip(args.n, d_star, strict=True):
+        row = {"n": n_value, "d_star": float(d_value), "bound": float(bound(d_value, n_value))}
+        row |= {name: float(f(d_value, n_value)) for name, f in terms.items()}
+        rows.append(row)
+    if args.json:
+        info = {"family": model.name, "bound": args.bound, "params": model.params}
+        print(json.dumps({"model": info | {"domain": model.domain}, "optimum": rows}, indent=2))
+        return 0
+    header = ("n", "d_star", "bound", "empirical", "generalization", "extrapolation")
+    print(f"{model.name} ({args.bound}), d in [{model.domain[0]:g}, {model.domain[1]:g}]")
+    print("  ".join(f"{h:>14}" for h in header))
+    for row in rows:
+        print("  ".join(f"{row[h]:>14.6g}" for h in header))
+    return 0
+
+
 def _cmd_derive(args) -> int:
     from pacbound.symbolic.render import refresh_generated, render_latex, render_markdown
 
+    if args.family:
+        from pacbound.symbolic.render import render_family
+
+        print(render_family(_model(args), latex_only=args.latex), end="")
+        return 0
     if args.write or args.check:
         path = args.write or args.check
         try:
@@ -174,7 +249,8 @@ def _cmd_derive(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
-        command = {"bound": _cmd_bound, "derive": _cmd_derive}[args.command]
+        commands = {"bound": _cmd_bound, "derive": _cmd_derive, "optimum": _cmd_optimum}
+        command = commands[args.command]
         return command(args)
     except (_UsageError, ValueError) as error:
         print(

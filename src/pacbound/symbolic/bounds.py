@@ -207,17 +207,7 @@ def lowering_form(expr: sp.Expr) -> sp.Expr:
     return _stable(expr)
 
 
-# --- extrapolation and the two-gap bound -----------------------------------------------
-
-
-def tv_between_mixtures(w_target, w_train) -> sp.Expr:
-    """TV(D_T, D_d) = ½ Σ_k |w_T(k) − w_d(k)| when both share the per-level conditionals."""
-    if len(w_target) != len(w_train):
-        raise ValueError(
-            f"w_target has {len(w_target)} levels but w_train has {len(w_train)}: "
-            "both must weight the same levels"
-        )
-    return sp.Rational(1, 2) * sum(sp.Abs(t - d) for t, d in zip(w_target, w_train, strict=True))
+# --- the two-gap bound ------------------------------------------------------------------
 
 
 def two_gap_bound(form: BoundForm) -> sp.Expr:

@@ -171,6 +171,19 @@ def mp_kl_inv_lower(q_, c_, dps: int = 50):
         return mpmath.exp(-u)
 
 
+def _kl_inverse_partial(inverse, argindex: int):
+    """Implicit-function theorem on kl(q‖p) = c: ∂p/∂c = p(1 − p)/(p − q),
+    ∂p/∂q = [ln(p/q) + ln((1 − q)/(1 − p))]·p(1 − p)/(p − q)."""
+    q_, _ = inverse.args
+    p_ = inverse
+    dp_dc = p_ * (1 - p_) / (p_ - q_)
+    if argindex == 2:
+        return dp_dc
+    if argindex == 1:
+        return (sp.log(p_ / q_) + sp.log((1 - q_) / (1 - p_))) * dp_dc
+    raise sp.ArgumentIndexError(inverse, argindex)
+
+
 class _KLInverse(sp.Function):
     nargs = 2
     _mp_solver = None
@@ -193,12 +206,18 @@ class _KLInverse(sp.Function):
 class KLInvUpper(_KLInverse):
     """The largest p ∈ [q, 1] with kl(q‖p) ≤ c."""
 
+    def fdiff(self, argindex=1):
+        return _kl_inverse_partial(self, argindex)
+
     _mp_solver = staticmethod(mp_kl_inv_upper)
     _latex_name = r"\mathrm{kl}^{-1}_{+}"
 
 
 class KLInvLower(_KLInverse):
     """The smallest p ∈ [0, q] with kl(q‖p) ≤ c."""
+
+    def fdiff(self, argindex=1):
+        return _kl_inverse_partial(self, argindex)
 
     _mp_solver = staticmethod(mp_kl_inv_lower)
     _latex_name = r"\mathrm{kl}^{-1}_{-}"

@@ -150,3 +150,96 @@ def refresh_generated(text: str) -> str:
         return f"{match.group('start')}\n{BLOCKS[name]()}\n{match.group('end')}"
 
     return _BLOCK.sub(replace, text)
+
+
+# --- optimal difficulty ------------------------------------------------------------------
+
+
+def render_family(model, latex_only: bool = False) -> str:
+    """The optimal-difficulty derivation of one difficulty model, Markdown or plain LaTeX."""
+    from pacbound.symbolic import difficulty as D
+
+    name = D._name_maurer_log  # ln(2√n/δ) shown as L
+    parts = [
+        f"Family {model.name}, generalization term: {model.form.title}. "
+        "L = ln(2√n/δ); parameters symbolic.",
+        _equation("K(d)", latex(model.kl)),
+        _equation(r"T(d)", latex(model.shift)),
+        _equation(r"\hat{R}(d)", latex(model.risk)),
+        _equation("B(d, n)", latex(name(model.bound()))),
+        "First-order condition (zero at an interior optimum):",
+        _equation(r"B_d", latex(sp.simplify(name(D.first_order_condition(model))))),
+        "Cross partial (negative: the optimum moves harder as n grows):",
+        _equation(r"B_{dn}", latex(sp.simplify(name(D.cross_partial(model))))),
+    ]
+    roots = D.stationary_points(model)
+    if roots:
+        parts.append("Stationary points in closed form (each real branch):")
+        parts += [_equation("d", latex(root)) for root in roots]
+    else:
+        parts.append("No closed form for the stationary points: sympy finds none.")
+    text = "\n\n".join(parts)
+    if latex_only:
+        return "\n".join(re.findall(r"\$\$\n(.*?)\n\$\$", text, flags=re.S)) + "\n"
+    return text + "\n"
+
+
+def _families() -> str:
+    from pacbound.symbolic import difficulty as D
+
+    rows = ["| term | family | expression |", "|---|---|---|"]
+    for term, table in (
+        ("K(d)", D.KL_FAMILIES),
+        ("T(d)", D.SHIFT_FAMILIES),
+        ("R̂(d)", D.RISK_FAMILIES),
+    ):
+        rows += [f"| {term} | {name} | ${latex(expr)}$ |" for name, expr in table.items()]
+    defaults = ", ".join(f"{k} = {v:g}" for k, v in D.DEFAULT_PARAMS.items())
+    return "\n".join(rows) + f"\n\nDefault parameters: {defaults}; domain d ∈ [0, 1]."
+
+
+def _mcallester_mixed_partial() -> str:
+    from pacbound.symbolic import difficulty as D
+
+    proved = (
+        "sympy: negative for all K ≥ 0, n > 0, L > 0"
+        if (D.mcallester_decreasing_differences())
+        else "sympy could NOT prove the sign"
+    )
+    return (
+        _equation(r"G(K, n)", latex(D.mcallester_term))
+        + "\n\n"
+        + _equation(
+            r"\frac{\partial^2 G}{\partial K \partial n}", latex(D.mcallester_mixed_partial)
+        )
+        + f"\n\n({proved}.)"
+    )
+
+
+def _closed_forms() -> str:
+    from pacbound.symbolic import difficulty as D
+
+    rows = ["| K(d) | T(d) | closed form of B_d = 0 (McAllester, constant R̂) |", "|---|---|---|"]
+    for kl_name in D.KL_FAMILIES:
+        for shift_name in D.SHIFT_FAMILIES:
+            model = D.family_model(f"{kl_name}-{shift_name}")
+            roots = D.stationary_points(model)
+            found = "; ".join(f"${latex(r)}$" for r in roots) if roots else "none found"
+            rows.append(f"| {kl_name} | {shift_name} | {found} |")
+    return "\n".join(rows)
+
+
+def _example_family() -> str:
+    from pacbound.symbolic import difficulty as D
+
+    return render_family(D.family_model("linear-exponential")).rstrip("\n")
+
+
+BLOCKS.update(
+    {
+        "families": _families,
+        "mcallester-mixed-partial": _mcallester_mixed_partial,
+        "closed-forms": _closed_forms,
+        "example-family": _example_family,
+    }
+)

@@ -1,0 +1,163 @@
+"""The bound-minimising difficulty d*(n), computed: continuous d or a finite set of buckets.
+
+Everything is lowered from ``pacbound.symbolic.difficulty``; the solver is pure JAX,
+vectorised over budgets n (and jit-compiled once per model and grid size).
+
+Continuous d: B(·, n) is evaluated on a grid over the domain, the best grid point (the
+easiest one on ties) brackets the minimum, and a golden-section search refines it inside
+[its left, its right neighbour]. This finds the global minimum whenever the grid resolves the
+basins of B, with no convexity needed (the comparative statics hold without it too).
+Buckets: the argmin over the given difficulties, ties broken toward the easier bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy as sp
+
+from pacbound.numeric.lower import lower_to_jax
+from pacbound.numeric.validate import check_range
+from pacbound.symbolic.core import delta, n
+from pacbound.symbolic.difficulty import (
+    DifficultyModel,
+    curvature,
+    maurer_log,
+    stationary_points,
+)
+
+GRID_POINTS = 513
+GOLDEN_STEPS = 60  # bracket shrinks by 0.618^60 ≈ 3e-13 of two grid cells
+_INV_PHI = (math.sqrt(5) - 1) / 2
+
+
+def _with_maurer_log(model: DifficultyModel, expr: sp.Expr) -> sp.Expr:
+    """``expr`` with L = ln(2√n/δ) written out and every parameter given its value."""
+    return model.substituted(expr.subs(maurer_log, sp.log(2 * sp.sqrt(n) / delta)))
+
+
+def _lowered(model: DifficultyModel, expr: sp.Expr):
+    return lower_to_jax(_with_maurer_log(model, expr), ("d", "n"))
+
+
+@cache
+def _bound_function(model: DifficultyModel):
+    return _lowered(model, model.bound())
+
+
+def bound_function(model: DifficultyModel):
+    """B(d, n) as a JAX function with the model's parameters filled in; broadcasts."""
+    return _bound_function(model)
+
+
+def term_functions(model: DifficultyModel) -> dict:
+    """Each term of B(d, n) as a JAX function of (d, n)."""
+    return {name: _lowered(model, expr) for name, expr in model.terms().items()}
+
+
+def _check_budgets(n_values) -> jnp.ndarray:
+    check_range("n", n_values, 1.0)
+    return jnp.atleast_1d(jnp.asarray(n_values, jnp.float64))
+
+
+@cache
+def _continuous_solver(model: DifficultyModel, grid_points: int):
+    bound = _bound_function(model)
+    low, high = model.domain
+    grid = jnp.linspace(low, high, grid_points)
+
+    def solve_one(n_value):
+        values = bound(grid, n_value)
+        best = jnp.argmin(values)  # first minimum: the easiest on ties
+        left = grid[jnp.maximum(best - 1, 0)]
+        right = grid[jnp.minimum(best + 1, grid_points - 1)]
+
+        def golden(_, bracket):
+            a, b = bracket
+            x1 = b - _INV_PHI * (b - a)
+            x2 = a + _INV_PHI * (b - a)
+            keep_left = bound(x1, n_value) <= bound(x2, n_value)
+            return jnp.where(keep_left, a, x1), jnp.where(keep_left, x2, b)
+
+        a, b = jax.lax.fori_loop(0, GOLDEN_STEPS, golden, (left, right))
+        refined = 0.5 * (a + b)
+        # The refinement never loses to the grid point it started from.
+        return jnp.where(bound(refined, n_value) < values[best], refined, grid[best])
+
+    return jax.jit(jax.vmap(solve_one))
+
+
+def optimal_difficulty(
+    model: DifficultyModel, n_values, *, buckets=None, grid_points: int = GRID_POINTS
+) -> np.ndarray:
+    """d*(n) = argmin_d B(d, n) for each budget in ``n_values`` (each ≥ 1).
+
+    With ``buckets`` (difficulties, easiest first) the argmin is over them, ties broken
+    toward the easier bucket; otherwise over the continuous domain of the model.
+    """
+    budgets = _check_budgets(n_values)
+    if buckets is None:
+        if grid_points < 3:
+            raise ValueError(f"grid_points = {grid_points} is out of range: allowed [3, inf)")
+        return np.asarray(_continuous_solver(model, int(grid_points))(budgets))
+    levels = np.asarray(buckets, dtype=np.float64)
+    if levels.ndim != 1 or levels.size == 0:
+        raise ValueError("buckets must be a non-empty list of difficulties")
+    low, high = model.domain
+    check_range("buckets", levels, low, high)
+    if np.any(np.diff(levels) <= 0):
+        raise ValueError("buckets must be strictly increasing (easiest first)")
+    values = _bound_function(model)(jnp.asarray(levels)[None, :], budgets[:, None])
+    return levels[np.asarray(jnp.argmin(values, axis=1))]  # first minimum: the easiest
+
+
+def closed_form_optimum(model: DifficultyModel, n_values) -> np.ndarray | None:
+    """d*(n) from the closed-form stationary points and the two ends of the domain.
+
+    None where sympy finds no closed form for B_d = 0. Candidates are the real stationary
+    points inside the domain with B_dd > 0, plus both ends; the one with the smallest B wins.
+    """
+    roots = stationary_points(model)
+    if not roots:
+        return None
+    budgets = _check_budgets(n_values)
+    bound = _bound_function(model)
+    second = _lowered(model, curvature(model))
+    low, high = model.domain
+    candidates = [jnp.full(budgets.shape, low), jnp.full(budgets.shape, high)]
+    for root in roots:
+        # mpmath evaluates LambertW on both branches; off its real range the value is
+        # complex and the root is dropped.
+        at_n = sp.lambdify(n, _with_maurer_log(model, root), modules="mpmath")
+        values = np.array([complex(at_n(float(b))) for b in np.asarray(budgets)])
+        real = np.abs(values.imag) <= 1e-12 * np.maximum(1.0, np.abs(values.real))
+        d_values = jnp.asarray(np.where(real, values.real, np.nan))
+        inside = (d_values >= low) & (d_values <= high)
+        minimum = second(jnp.where(inside, d_values, low), budgets) > 0
+        candidates.append(jnp.where(inside & minimum, d_values, jnp.nan))
+    stacked = jnp.stack(candidates)
+    values = jnp.where(jnp.isnan(stacked), jnp.inf, bound(jnp.nan_to_num(stacked), budgets))
+    return np.asarray(stacked[jnp.argmin(values, axis=0), jnp.arange(budgets.shape[0])])
+
+
+def bucket_optimum(emp_risk, kl_div, shift, n_values, *, kind: str = "mcallester", delta=0.05):
+    """Index of the bound-minimising bucket for each budget, from measured terms per bucket.
+
+    ``emp_risk``, ``kl_div`` and ``shift`` hold one value per bucket (easiest first); the
+    bound is the two-gap bound of ``kind``. Ties go to the easier bucket. Returns an int
+    array with one index per budget.
+    """
+    from pacbound.numeric.bounds import evaluate_bound
+
+    budgets = _check_budgets(n_values)
+    risk, kl, tv = (
+        np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (emp_risk, kl_div, shift)
+    )
+    if not (risk.shape == kl.shape == tv.shape) or risk.ndim != 1:
+        raise ValueError("emp_risk, kl_div and shift must hold one value per bucket each")
+    bounds = evaluate_bound(kind, risk[None, :], kl[None, :], budgets[:, None], delta, tv[None, :])
+    return np.asarray(jnp.argmin(bounds.bound, axis=1))
