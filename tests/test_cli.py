@@ -91,3 +91,48 @@ def test_installed_command_runs():
     bad = subprocess.run([exe, *GOOD, "--kind", "kl", "--n", "-3"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "pacbound: error: n = -3 is out of range: allowed [1, inf)"
+
+
+def test_optimum_table_and_json(capsys):
+    argv = ["optimum", "--family", "linear-exponential", "--n", "100,1000,10000"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "linear-exponential-constant (mcallester)" in out and "d_star" in out
+    assert main([*argv, "--param", "t_rate=6", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    d_star = [row["d_star"] for row in data["optimum"]]
+    assert d_star == sorted(d_star) and data["model"]["params"]["t_rate"] == 6
+    row = data["optimum"][0]
+    total = row["empirical"] + row["generalization"] + row["extrapolation"]
+    assert abs(row["bound"] - total) < 1e-12
+
+
+def test_optimum_over_buckets(capsys):
+    argv = ["optimum", "--family", "linear-exponential", "--n", "100,1e6", "--json"]
+    assert main([*argv, "--buckets", "0.1,0.5,0.9"]) == 0
+    rows = json.loads(capsys.readouterr().out)["optimum"]
+    assert {row["d_star"] for row in rows} <= {0.1, 0.5, 0.9}
+
+
+def test_derive_family(capsys):
+    assert main(["derive", "--family", "linear-exponential"]) == 0
+    out = capsys.readouterr().out
+    assert "B_{dn}" in out and "W_{-1}" in out
+    assert main(["derive", "--family", "power-power", "--latex"]) == 0
+    assert "$$" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["optimum", "--family", "cubic-linear", "--n", "10"], "KL family 'cubic' is unknown"),
+        (["optimum", "--family", "linear-linear", "--n", "0.5"], "n = 0.5 (entry 0) is out of"),
+        (["optimum", "--family", "linear-linear", "--n", "10", "--param", "k1"], "NAME=VALUE"),
+        (["optimum", "--family", "linear-linear", "--n", "10", "--param", "q=1"], "unknown"),
+        (["optimum", "--family", "linear-linear", "--n", "10", "--domain", "1,0"], "is empty"),
+    ],
+)
+def test_optimum_bad_arguments(capsys, argv, fragment):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0]

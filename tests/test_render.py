@@ -9,11 +9,13 @@ from pacbound.symbolic.render import BLOCKS, refresh_generated, render_latex, re
 THEORY = Path(__file__).resolve().parents[1] / "theory"
 
 
-def test_committed_bounds_page_matches_the_code():
-    text = (THEORY / "bounds.md").read_text()
-    assert refresh_generated(text) == text, "run: pacbound derive --write theory/bounds.md"
-    for name in BLOCKS:  # every block is present, so none can silently go missing
-        assert f"<!-- generated:{name} -->" in text
+def test_committed_theory_pages_match_the_code():
+    seen = set()
+    for page in ("bounds.md", "optimal_difficulty.md"):
+        text = (THEORY / page).read_text()
+        assert refresh_generated(text) == text, f"run: pacbound derive --write theory/{page}"
+        seen |= {name for name in BLOCKS if f"<!-- generated:{name} -->" in text}
+    assert seen == set(BLOCKS)  # every block is used, so none can silently go missing
 
 
 def test_refresh_rewrites_a_drifted_block():

@@ -22,6 +22,7 @@ What is derived here (rendered in theory/optimal_difficulty.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import sympy as sp
 
@@ -221,14 +222,18 @@ def stationary_points(model: DifficultyModel) -> list[sp.Expr]:
     Where sympy answers with LambertW, the other real branch (W₋₁) is added, since the
     minimum of B sits on one branch and a local maximum on the other.
     """
-    foc = _name_maurer_log(first_order_condition(model))
+    return list(_stationary_points(_name_maurer_log(first_order_condition(model))))
+
+
+@cache  # solve takes seconds, and each family's condition is asked for again and again
+def _stationary_points(foc: sp.Expr) -> tuple[sp.Expr, ...]:
     try:
         roots = sp.solve(sp.Eq(foc, 0), d)
     except NotImplementedError:
-        return []
+        return ()
     extended = []
     for root in roots:
         extended.append(root)
         if root.has(sp.LambertW):
             extended.append(root.replace(sp.LambertW, lambda x: sp.LambertW(x, -1)))
-    return extended
+    return tuple(extended)
