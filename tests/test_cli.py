@@ -136,3 +136,13 @@ def test_optimum_bad_arguments(capsys, argv, fragment):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0]
+
+
+def test_figs_writes_every_figure(tmp_path, capsys):
+    assert main(["figs", "--out", str(tmp_path)]) == 0
+    for stem in ("theory_landscape", "theory_optimum"):
+        for suffix in (".png", ".pdf"):
+            path = tmp_path / f"{stem}{suffix}"
+            assert path.stat().st_size > 10_000, path
+    index = (tmp_path / "README.md").read_text()
+    assert "theory_landscape.png" in index and "theory_optimum.png" in index

@@ -4,6 +4,7 @@
     pacbound bound --kind all ... [--json]
     pacbound derive [--latex] [--family KL-SHIFT[-RISK]] [--write FILE | --check FILE]
     pacbound optimum --family linear-exponential --param k1=50 --n 100,1000,10000 [--json]
+    pacbound figs [--out paper_figs]
 
 A user's mistake (a bad flag, a value out of range, a missing file) prints one line on
 stderr and exits with status 2; no traceback.
@@ -95,6 +96,9 @@ def _build_parser() -> argparse.ArgumentParser:
     optimum.add_argument("--domain", type=_float_list, default=(0.0, 1.0), help="d_min,d_max")
     optimum.add_argument("--buckets", type=_float_list, default=None, help="difficulties")
     optimum.add_argument("--json", action="store_true", help="machine-readable output")
+
+    figs = commands.add_parser("figs", help="regenerate every figure into a folder")
+    figs.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
     return parser
 
 
@@ -216,6 +220,14 @@ def _cmd_optimum(args) -> int:
     return 0
 
 
+def _cmd_figs(args) -> int:
+    from pacbound.plots import theory_figures
+
+    for path in theory_figures(args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 def _cmd_derive(args) -> int:
     from pacbound.symbolic.render import refresh_generated, render_latex, render_markdown
 
@@ -249,7 +261,12 @@ def _cmd_derive(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
-        commands = {"bound": _cmd_bound, "derive": _cmd_derive, "optimum": _cmd_optimum}
+        commands = {
+            "bound": _cmd_bound,
+            "derive": _cmd_derive,
+            "optimum": _cmd_optimum,
+            "figs": _cmd_figs,
+        }
         command = commands[args.command]
         return command(args)
     except (_UsageError, ValueError) as error:

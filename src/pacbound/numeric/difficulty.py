@@ -41,7 +41,14 @@ def _with_maurer_log(model: DifficultyModel, expr: sp.Expr) -> sp.Expr:
 
 
 def _lowered(model: DifficultyModel, expr: sp.Expr):
-    return lower_to_jax(_with_maurer_log(model, expr), ("d", "n"))
+    function = lower_to_jax(_with_maurer_log(model, expr), ("d", "n"))
+
+    def broadcast(d_values, n_values):
+        # A term free of d or n (a constant R̂, say) still returns the broadcast shape.
+        shape = jnp.broadcast_shapes(jnp.shape(d_values), jnp.shape(n_values))
+        return jnp.broadcast_to(function(d_values, n_values), shape)
+
+    return broadcast
 
 
 @cache
