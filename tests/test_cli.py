@@ -146,3 +146,15 @@ def test_figs_writes_every_figure(tmp_path, capsys):
             assert path.stat().st_size > 10_000, path
     index = (tmp_path / "README.md").read_text()
     assert "theory_landscape.png" in index and "theory_optimum.png" in index
+
+
+def test_optimum_with_custom_expressions(capsys):
+    argv = ["optimum", "--kl-expr", "k0 + k1*d**3", "--shift-expr", "t0*exp(-t_rate*d) + w*d"]
+    assert main([*argv, "--param", "w=0.01", "--n", "100,10000", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["model"]["family"] == "custom" and data["model"]["params"]["w"] == 0.01
+    assert data["optimum"][0]["d_star"] < data["optimum"][1]["d_star"]
+    assert main(["optimum", "--kl-expr", "k0 + z*d", "--n", "100"]) == 2
+    assert "parameters ['z'] have no value" in capsys.readouterr().err
+    assert main(["optimum", "--kl-expr", "k0 + (", "--n", "100"]) == 2
+    assert "is not a sympy expression in d" in capsys.readouterr().err

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pacbound.numeric.difficulty import (
@@ -211,3 +211,17 @@ def test_bad_model_inputs():
         optimal_difficulty(D.family_model("linear-linear"), [10], buckets=[0.5, 0.2])
     with pytest.raises(ValueError, match=r"parameters \['w'\] have no value"):
         D.DifficultyModel(kl=sp.Symbol("w") * D.d, shift=sp.Integer(0), risk=sp.Integer(0))
+
+
+@settings(max_examples=12)  # each example lowers and compiles a model with the kl inverse
+@given(family=st.sampled_from(D.all_families()), params=params_strategy())
+def test_kl_form_optimum_moves_harder_where_its_conditions_hold(family, params):
+    """Proposition 3's conditions: K non-decreasing (all families), R̂ ≤ ½ on the domain,
+    and an informative bound (B < 1 at the optimum) at every budget."""
+    params = params | {"r0": min(params["r0"], 0.25), "r1": min(params["r1"], 0.25)}
+    model = D.family_model(family, generalization="kl", params=params)
+    n_values = np.geomspace(1e3, 1e6, 10)
+    d_star = optimal_difficulty(model, n_values)
+    informative = np.asarray(bound_function(model)(d_star, n_values)) < 1
+    assume(informative.all())
+    assert np.all(np.diff(d_star) >= -1e-6), d_star

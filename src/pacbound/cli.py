@@ -86,12 +86,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "optimum", help="the bound-minimising difficulty d*(n) of a difficulty model"
     )
     optimum.add_argument(
-        "--family", required=True, help="KL-SHIFT[-RISK], e.g. linear-exponential-constant"
+        "--family",
+        default="linear-exponential-constant",
+        help="KL-SHIFT[-RISK], e.g. linear-exponential-constant (the default)",
     )
     optimum.add_argument("--bound", choices=("mcallester", "kl"), default="mcallester")
     optimum.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter value"
     )
+    for term, meaning in (("kl", "K(d)"), ("shift", "T(d)"), ("risk", "R̂(d)")):
+        for command in (optimum, derive):
+            command.add_argument(
+                f"--{term}-expr", default=None, help=f"a sympy expression in d replacing {meaning}"
+            )
     optimum.add_argument("--n", type=_float_list, required=True, help="budgets, e.g. 100,1000")
     optimum.add_argument("--domain", type=_float_list, default=(0.0, 1.0), help="d_min,d_max")
     optimum.add_argument("--buckets", type=_float_list, default=None, help="difficulties")
@@ -182,17 +189,46 @@ def _parse_params(pairs: list[str]) -> dict[str, float]:
     return params
 
 
+_TERM_OPTIONS = {"kl": "kl_expr", "shift": "shift_expr", "risk": "risk_expr"}
+
+
 def _model(args):
-    from pacbound.symbolic.difficulty import family_model
+    import sympy as sp
+
+    from pacbound.symbolic import difficulty as D
 
     domain = tuple(getattr(args, "domain", (0.0, 1.0)))
     if len(domain) != 2:
         raise ValueError(f"--domain {domain} is not two numbers d_min,d_max")
-    return family_model(
-        args.family,
+    params = _parse_params(getattr(args, "param", []))
+    overrides = {
+        term: getattr(args, option)
+        for term, option in _TERM_OPTIONS.items()
+        if getattr(args, option, None)
+    }
+    if not overrides:
+        return D.family_model(args.family, generalization=args.bound, params=params, domain=domain)
+    known = {k: v for k, v in params.items() if k in D.DEFAULT_PARAMS}
+    model = D.family_model(args.family, generalization=args.bound, params=known, domain=domain)
+    # Custom terms: any sympy expression in d; its other symbols need --param values.
+    names = {"d": D.d} | {
+        s.name: s
+        for table in (D.KL_FAMILIES, D.SHIFT_FAMILIES, D.RISK_FAMILIES)
+        for e in table.values()
+        for s in e.free_symbols
+    }
+    terms = {"kl": model.kl, "shift": model.shift, "risk": model.risk}
+    for term, text in overrides.items():
+        try:
+            terms[term] = sp.sympify(text, locals=names)
+        except (sp.SympifyError, SyntaxError, TypeError):
+            raise ValueError(f"--{term}-expr {text!r} is not a sympy expression in d") from None
+    return D.DifficultyModel(
+        **terms,
         generalization=args.bound,
-        params=_parse_params(getattr(args, "param", [])),
         domain=domain,
+        params=dict(D.DEFAULT_PARAMS) | params,
+        name="custom",
     )
 
 

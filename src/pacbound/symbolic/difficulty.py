@@ -99,7 +99,7 @@ class DifficultyModel:
             raise ValueError(f"domain = {self.domain} is empty: need d_min < d_max")
         missing = sorted(self.parameter_names() - set(self.params))
         if missing:
-            raise ValueError(f"parameters {missing} have no value: give them in params")
+            raise ValueError(f"parameters {missing} have no value: give them in params (--param)")
 
     def parameter_names(self) -> set[str]:
         symbols = (self.kl.free_symbols | self.shift.free_symbols | self.risk.free_symbols) - {d}
