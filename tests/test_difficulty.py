@@ -35,7 +35,7 @@ def params_strategy():
             "r1": st.floats(0.0, 0.5),
             "delta": st.floats(0.001, 0.5),
         }
-    )
+    ).map(lambda p: p | {"t1": p["t1"] * p["t0"]})  # linear T = t0 − t1·d stays ≥ 0 on [0, 1]
 
 
 def test_mcallester_has_decreasing_differences_symbolically():
@@ -209,6 +209,8 @@ def test_bad_model_inputs():
         optimal_difficulty(D.family_model("linear-linear"), [0.5, 10])
     with pytest.raises(ValueError, match="strictly increasing"):
         optimal_difficulty(D.family_model("linear-linear"), [10], buckets=[0.5, 0.2])
+    with pytest.raises(ValueError, match=r"T\(d\) = -0\.0015625 at d = 1\.25391 is out of range"):
+        optimal_difficulty(D.family_model("linear-linear", domain=(0.0, 1.5)), [10])
     with pytest.raises(ValueError, match=r"parameters \['w'\] have no value"):
         D.DifficultyModel(kl=sp.Symbol("w") * D.d, shift=sp.Integer(0), risk=sp.Integer(0))
 

@@ -19,12 +19,17 @@ from pacbound.numeric.difficulty import (
     optimal_difficulty,
     term_functions,
 )
-from pacbound.symbolic.difficulty import DifficultyModel, family_model
+from pacbound.symbolic.difficulty import (
+    KL_FAMILIES,
+    SHIFT_FAMILIES,
+    DifficultyModel,
+    family_model,
+)
 
 THEORY_BUDGETS = np.geomspace(10, 1e6, 61)
 
-#: Families shown in the d*(n) figure: one per shift family, linear K, constant R̂.
-THEORY_FAMILIES = ("linear-exponential", "linear-power", "exponential-exponential", "power-power")
+#: Families shown in the d*(n) figure: every KL family × every shift family, constant R̂.
+THEORY_FAMILIES = tuple(f"{k}-{t}" for k in KL_FAMILIES for t in SHIFT_FAMILIES)
 
 
 def _save(figure, out_dir: Path, stem: str) -> list[Path]:
@@ -57,7 +62,7 @@ def theory_landscape(model: DifficultyModel, out_dir: Path) -> list[Path]:
 
 def theory_optima(models: list[DifficultyModel], out_dir: Path) -> list[Path]:
     """d*(n) against n for each family, and each term's contribution at d*(n)."""
-    columns = 3
+    columns = 4
     rows = -(-(1 + len(models)) // columns)
     figure, grid = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows))
     axes = list(grid.ravel())
@@ -69,7 +74,7 @@ def theory_optima(models: list[DifficultyModel], out_dir: Path) -> list[Path]:
     axes[0].set_xlabel("budget n")
     axes[0].set_ylabel("d*(n)")
     axes[0].set_title("Optimal difficulty")
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=6)
     for axis, model in zip(axes[1 : 1 + len(models)], models, strict=True):
         d_star = optimal_difficulty(model, THEORY_BUDGETS)
         terms = {

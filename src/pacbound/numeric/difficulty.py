@@ -72,6 +72,31 @@ def _check_budgets(n_values) -> jnp.ndarray:
 
 
 @cache
+def check_model(model: DifficultyModel) -> None:
+    """ValueError unless K ≥ 0 and T, R̂ ∈ [0, 1] on the whole domain (checked on a grid)."""
+    low, high = model.domain
+    grid = np.linspace(low, high, 257)
+    for name, expr, upper in (
+        ("K(d)", model.kl, math.inf),
+        ("T(d)", model.shift, 1.0),
+        ("R̂(d)", model.risk, 1.0),
+    ):
+        if n in expr.free_symbols:
+            raise ValueError(f"{name} = {expr} depends on n: only G may")
+        values = np.broadcast_to(
+            np.asarray(lower_to_jax(model.substituted(expr), ("d",))(grid), dtype=float),
+            grid.shape,
+        )
+        bad = ~((values >= 0) & (values <= upper))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            allowed = "[0, inf)" if upper == math.inf else "[0, 1]"
+            raise ValueError(
+                f"{name} = {values[i]:g} at d = {grid[i]:g} is out of range: allowed {allowed}"
+            )
+
+
+@cache
 def _continuous_solver(model: DifficultyModel, grid_points: int):
     bound = _bound_function(model)
     low, high = model.domain
@@ -107,6 +132,7 @@ def optimal_difficulty(
     toward the easier bucket; otherwise over the continuous domain of the model.
     """
     budgets = _check_budgets(n_values)
+    check_model(model)
     if buckets is None:
         if grid_points < 3:
             raise ValueError(f"grid_points = {grid_points} is out of range: allowed [3, inf)")
