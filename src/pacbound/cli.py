@@ -193,8 +193,6 @@ _TERM_OPTIONS = {"kl": "kl_expr", "shift": "shift_expr", "risk": "risk_expr"}
 
 
 def _model(args):
-    import sympy as sp
-
     from pacbound.symbolic import difficulty as D
 
     domain = tuple(getattr(args, "domain", (0.0, 1.0)))
@@ -211,18 +209,9 @@ def _model(args):
     known = {k: v for k, v in params.items() if k in D.DEFAULT_PARAMS}
     model = D.family_model(args.family, generalization=args.bound, params=known, domain=domain)
     # Custom terms: any sympy expression in d; its other symbols need --param values.
-    names = {"d": D.d} | {
-        s.name: s
-        for table in (D.KL_FAMILIES, D.SHIFT_FAMILIES, D.RISK_FAMILIES)
-        for e in table.values()
-        for s in e.free_symbols
-    }
     terms = {"kl": model.kl, "shift": model.shift, "risk": model.risk}
     for term, text in overrides.items():
-        try:
-            terms[term] = sp.sympify(text, locals=names)
-        except (sp.SympifyError, SyntaxError, TypeError):
-            raise ValueError(f"--{term}-expr {text!r} is not a sympy expression in d") from None
+        terms[term] = D.parse_term(text, f"--{term}-expr")
     return D.DifficultyModel(
         **terms,
         generalization=args.bound,

@@ -71,6 +71,23 @@ DEFAULT_PARAMS: dict[str, float] = {
 
 GENERALIZATION_FORMS = ("mcallester", "kl")
 
+#: Every family parameter by name, so that a user's expression means the same symbols.
+PARAMETER_SYMBOLS: dict[str, sp.Symbol] = {
+    s.name: s
+    for table in (KL_FAMILIES, SHIFT_FAMILIES, RISK_FAMILIES)
+    for expr in table.values()
+    for s in expr.free_symbols
+    if s != d
+}
+
+
+def parse_term(text: str, what: str) -> sp.Expr:
+    """A user's expression in d (and parameters) as sympy; ``what`` names it in errors."""
+    try:
+        return sp.sympify(text, locals={"d": d, **PARAMETER_SYMBOLS})
+    except (sp.SympifyError, SyntaxError, TypeError):
+        raise ValueError(f"{what} {text!r} is not a sympy expression in d") from None
+
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: lowered once each
 class DifficultyModel:
