@@ -203,6 +203,8 @@ def test_bad_model_inputs():
         D.family_model("linear")
     with pytest.raises(ValueError, match=r"parameters \['zeta'\] are unknown"):
         D.family_model("linear-linear", params={"zeta": 1.0})
+    with pytest.raises(ValueError, match=r"delta = 1\.5 is out of range: allowed \(0, 1\)"):
+        D.family_model("linear-linear", params={"delta": 1.5})
     with pytest.raises(ValueError, match="domain = .* is empty"):
         D.family_model("linear-linear", domain=(1.0, 0.0))
     with pytest.raises(ValueError, match=r"^n = 0\.5 \(entry 0\) is out of range"):

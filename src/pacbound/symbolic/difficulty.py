@@ -117,6 +117,9 @@ class DifficultyModel:
         missing = sorted(self.parameter_names() - set(self.params))
         if missing:
             raise ValueError(f"parameters {missing} have no value: give them in params (--param)")
+        confidence = self.params["delta"]
+        if not 0 < confidence < 1:
+            raise ValueError(f"delta = {confidence:g} is out of range: allowed (0, 1)")
 
     def parameter_names(self) -> set[str]:
         symbols = (self.kl.free_symbols | self.shift.free_symbols | self.risk.free_symbols) - {d}
