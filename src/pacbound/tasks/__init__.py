@@ -1,0 +1,1 @@
+"""Synthetic tasks with a difficulty knob: sampling, datasets and held-out test sets."""

@@ -1,0 +1,137 @@
+"""What every synthetic task provides: levels, deterministic sampling, datasets, test sets.
+
+A task samples one problem at a difficulty level from a seed, deterministically. Everything
+else is shared here: a mixture of levels with exact weights becomes a fixed dataset of n
+examples (the count per level allocated by largest remainders, so its proportions are as
+close to the weights as n allows), and held-out test sets per level are kept disjoint from
+every training set by a content hash of the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Example:
+    """One problem and its solution as a fixed-length token sequence.
+
+    tokens_L: token ids, padded; loss_mask_L: 1 on the solution tokens the model must
+    predict (the targets are tokens_L shifted by one); problem_length: tokens before the
+    solution, which alone define the problem (used for hashing).
+    """
+
+    tokens: np.ndarray
+    loss_mask: np.ndarray
+    level: int
+    problem_length: int
+
+    def problem_hash(self) -> str:
+        return content_hash(self.tokens[: self.problem_length])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """n examples stacked: tokens_NxL, loss_mask_NxL, levels_N, and the problem hashes."""
+
+    tokens: np.ndarray
+    loss_mask: np.ndarray
+    levels: np.ndarray
+    hashes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+
+class Task(Protocol):
+    levels: tuple[int, ...]
+    length: int  # L, the padded length of every example
+
+    def sample(self, seed: int, level: int) -> Example: ...
+
+
+def content_hash(tokens: np.ndarray) -> str:
+    return hashlib.sha256(np.asarray(tokens, dtype=np.int32).tobytes()).hexdigest()[:32]
+
+
+def exact_weights(weights: dict[int, object], levels: tuple[int, ...]) -> dict[int, Fraction]:
+    """Level weights as exact fractions, checked: known levels, ≥ 0, summing to exactly 1."""
+    exact = {}
+    for level, weight in weights.items():
+        if level not in levels:
+            raise ValueError(f"level {level} is not a level of this task: allowed {levels}")
+        value = Fraction(weight) if not isinstance(weight, float) else Fraction(str(weight))
+        if value < 0:
+            raise ValueError(f"weight of level {level} = {value} is negative")
+        exact[level] = value
+    if sum(exact.values()) != 1:
+        raise ValueError(f"level weights sum to {sum(exact.values())}: they must sum to 1")
+    return exact
+
+
+def allocate(weights: dict[int, Fraction], n: int) -> dict[int, int]:
+    """Counts per level summing to n, each within 1 of n·w(k) (largest remainders)."""
+    if n < 1:
+        raise ValueError(f"n = {n} is out of range: allowed [1, inf)")
+    floors = {level: int(w * n) for level, w in weights.items()}
+    left = n - sum(floors.values())
+    by_remainder = sorted(weights, key=lambda level: (-(weights[level] * n - floors[level]), level))
+    for level in by_remainder[:left]:
+        floors[level] += 1
+    return floors
+
+
+def _stack(examples: list[Example]) -> Dataset:
+    return Dataset(
+        tokens=np.stack([e.tokens for e in examples]),
+        loss_mask=np.stack([e.loss_mask for e in examples]),
+        levels=np.array([e.level for e in examples], dtype=np.int32),
+        hashes=tuple(e.problem_hash() for e in examples),
+    )
+
+
+def _seeds(seed: int, purpose: str, level: int):
+    """An endless, reproducible stream of seeds for one purpose and level."""
+    tag = int(content_hash(np.frombuffer(purpose.encode(), np.uint8))[:8], 16)
+    stream = np.random.default_rng([seed, level, tag])
+    while True:
+        yield int(stream.integers(0, 2**63 - 1))
+
+
+def held_out_sets(task: Task, seed: int, size: int) -> dict[int, Dataset]:
+    """A held-out test set of ``size`` distinct problems for every level."""
+    sets = {}
+    for level in task.levels:
+        examples, seen = [], set()
+        for example_seed in _seeds(seed, "test", level):
+            example = task.sample(example_seed, level)
+            digest = example.problem_hash()
+            if digest not in seen:
+                seen.add(digest)
+                examples.append(example)
+            if len(examples) == size:
+                break
+        sets[level] = _stack(examples)
+    return sets
+
+
+def mixture_dataset(
+    task: Task, seed: int, weights: dict[int, object], n: int, exclude: set[str] = frozenset()
+) -> Dataset:
+    """n training examples from the mixture ``weights`` over levels, none of whose problems
+    is in ``exclude`` (the hashes of the test sets)."""
+    counts = allocate(exact_weights(weights, task.levels), n)
+    examples = []
+    for level, count in sorted(counts.items()):
+        stream = _seeds(seed, "train", level)
+        while count:
+            example = task.sample(next(stream), level)
+            if example.problem_hash() not in exclude:
+                examples.append(example)
+                count -= 1
+    return _stack(examples)

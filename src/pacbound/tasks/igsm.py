@@ -1,0 +1,171 @@
+"""iGSM-lite: modular-arithmetic word problems whose answer needs exactly k operations.
+
+Written from the description of iGSM ("Physics of Language Models, Part 2.1"): quantities
+with names from a fixed vocabulary and values mod p, a random dependency graph, definitions
+listed in shuffled order, one quantity asked for, and a solution that computes the needed
+quantities in a canonical dependency order, each step with its value, then the answer.
+
+Token layout of one example (PAD-filled to the task's fixed length L):
+
+    problem:   BOS  [c = v ;]…  [x = a op b ;]…  (shuffled)  ? q
+    solution:  [x = a op b : va op vb = vx ;]…  (dependency order)  A v_q EOS
+
+The loss mask covers the solution tokens only. Difficulty (the level) is the number k of
+operations the answer needs; distractor quantities, computed but not needed, are optional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pacbound.tasks.base import Example
+
+PAD, BOS, EOS, EQUALS, END, QUERY, COLON, ANSWER = range(8)
+OPS = ("+", "-", "*")
+_OP_BASE = 8
+_VALUE_BASE = _OP_BASE + len(OPS)
+
+
+@dataclass(frozen=True)
+class IGSMLite:
+    """An iGSM-lite task. Levels 1 … max_level are operation counts."""
+
+    modulus: int = 5
+    names: int = 20
+    max_level: int = 8
+    min_level: int = 1
+    constants: tuple[int, int] = (2, 4)  # given values per problem, inclusive range
+    distractors: int = 0  # derived quantities computed but not needed
+
+    def __post_init__(self):
+        if self.modulus < 2:
+            raise ValueError(f"modulus = {self.modulus} is out of range: allowed [2, inf)")
+        if not 1 <= self.min_level <= self.max_level:
+            raise ValueError("levels must satisfy 1 ≤ min_level ≤ max_level")
+        low, high = self.constants
+        if not 1 <= low <= high:
+            raise ValueError(f"constants = {self.constants}: need 1 ≤ low ≤ high")
+        needed = high + self.max_level + self.distractors
+        if self.names < needed:
+            raise ValueError(f"names = {self.names} is too few: problems need up to {needed}")
+
+    # --- vocabulary ------------------------------------------------------------------
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return tuple(range(self.min_level, self.max_level + 1))
+
+    @property
+    def vocab_size(self) -> int:
+        return _VALUE_BASE + self.modulus + self.names
+
+    def value_token(self, value: int) -> int:
+        return _VALUE_BASE + value
+
+    def name_token(self, index: int) -> int:
+        return _VALUE_BASE + self.modulus + index
+
+    @property
+    def length(self) -> int:
+        """L: the longest problem plus solution, so every level shares one shape."""
+        high = self.constants[1]
+        problem = 1 + 4 * high + 6 * (self.max_level + self.distractors) + 2
+        solution = 12 * self.max_level + 3
+        return problem + solution
+
+    # --- sampling --------------------------------------------------------------------
+
+    def sample(self, seed: int, level: int) -> Example:
+        """One problem needing exactly ``level`` operations, determined by ``seed``."""
+        if level not in self.levels:
+            raise ValueError(f"level = {level} is out of range: allowed {self.levels}")
+        rng = np.random.default_rng(seed)
+        count = int(rng.integers(self.constants[0], self.constants[1] + 1))
+        values = [int(v) for v in rng.integers(0, self.modulus, count)]
+        nodes = [None] * count  # None: a given constant; else (op, left, right)
+        unused: list[int] = []  # derived quantities not yet used by a later one
+        for step in range(level):
+            remaining = level - step - 1
+            # Every derived quantity must be needed: consume enough unused ones now that
+            # the rest can still be folded into the final one.
+            low = max(len(unused) - remaining, 1 if unused else 0)
+            take = int(rng.integers(low, min(2, len(unused)) + 1)) if unused else 0
+            operands = [unused.pop(int(rng.integers(len(unused)))) for _ in range(take)]
+            pool = list(range(count)) + [i for i in range(count, len(nodes)) if nodes[i]]
+            while len(operands) < 2:
+                operands.append(int(rng.choice(pool)))
+            rng.shuffle(operands)
+            op = int(rng.integers(len(OPS)))
+            nodes.append((op, operands[0], operands[1]))
+            values.append(self._apply(op, values[operands[0]], values[operands[1]]))
+            unused.append(len(nodes) - 1)
+        query = len(nodes) - 1
+        needed = len(nodes)
+        for _ in range(self.distractors):
+            left, right = (int(x) for x in rng.integers(0, len(nodes), 2))
+            op = int(rng.integers(len(OPS)))
+            nodes.append((op, left, right))
+            values.append(self._apply(op, values[left], values[right]))
+        names = [int(x) for x in rng.permutation(self.names)[: len(nodes)]]
+        return self._encode(rng, nodes, values, names, query, needed)
+
+    def _apply(self, op: int, a: int, b: int) -> int:
+        return (a + b, a - b, a * b)[op] % self.modulus
+
+    def _encode(self, rng, nodes, values, names, query, needed) -> Example:
+        name = [self.name_token(i) for i in names]
+        definitions = []
+        for i, node in enumerate(nodes):
+            if node is None:
+                definitions.append([name[i], EQUALS, self.value_token(values[i]), END])
+            else:
+                op, a, b = node
+                definitions.append([name[i], EQUALS, name[a], _OP_BASE + op, name[b], END])
+        order = rng.permutation(len(definitions))
+        problem = [BOS] + [t for i in order for t in definitions[i]] + [QUERY, name[query]]
+        solution = []
+        for i in range(needed):  # creation order is a dependency order
+            if nodes[i] is None:
+                continue
+            op, a, b = nodes[i]
+            solution += [name[i], EQUALS, name[a], _OP_BASE + op, name[b], COLON]
+            solution += [self.value_token(values[a]), _OP_BASE + op, self.value_token(values[b])]
+            solution += [EQUALS, self.value_token(values[i]), END]
+        solution += [ANSWER, self.value_token(values[query]), EOS]
+        tokens = np.full(self.length, PAD, dtype=np.int32)
+        sequence = problem + solution
+        tokens[: len(sequence)] = sequence
+        # The model predicts token t+1 from tokens ≤ t: the mask marks positions whose
+        # *next* token is a solution token.
+        loss_mask = np.zeros(self.length, dtype=np.float32)
+        loss_mask[len(problem) - 1 : len(sequence) - 1] = 1.0
+        level = sum(node is not None for node in nodes[:needed])
+        return Example(tokens=tokens, loss_mask=loss_mask, level=level, problem_length=len(problem))
+
+    # --- reference solver -----------------------------------------------------------
+
+    def solve(self, tokens: np.ndarray) -> tuple[int, int]:
+        """(answer, operations needed) read back from a problem's tokens alone."""
+        tokens = [int(t) for t in tokens]
+        query_at = tokens.index(QUERY)
+        definitions, i = {}, 1
+        while i < query_at:
+            end = tokens.index(END, i)
+            definitions[tokens[i]] = tokens[i + 2 : end]
+            i = end + 1
+        memo: dict[int, tuple[int, frozenset]] = {}
+
+        def value(token: int) -> tuple[int, frozenset]:
+            if token not in memo:
+                body = definitions[token]
+                if len(body) == 1:
+                    memo[token] = (body[0] - _VALUE_BASE, frozenset())
+                else:
+                    (va, da), (vb, db) = value(body[0]), value(body[2])
+                    memo[token] = (self._apply(body[1] - _OP_BASE, va, vb), da | db | {token})
+            return memo[token]
+
+        answer, ops = value(tokens[query_at + 1])
+        return answer, len(ops)

@@ -1,0 +1,68 @@
+"""iGSM-lite and the shared task machinery: exact op counts, determinism, disjoint test sets."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from pacbound.tasks.base import allocate, exact_weights, held_out_sets, mixture_dataset
+from pacbound.tasks.igsm import ANSWER, EOS, PAD, IGSMLite
+
+TASK = IGSMLite(modulus=5, names=20, max_level=6, distractors=2)
+
+
+@pytest.mark.parametrize("level", TASK.levels)
+def test_every_problem_needs_exactly_its_level_of_operations(level):
+    for seed in range(60):
+        example = TASK.sample(seed, level)
+        assert example.level == level
+        answer, operations = TASK.solve(example.tokens)
+        assert operations == level
+        tokens = list(example.tokens)
+        end = tokens.index(EOS)
+        assert tokens[end - 2] == ANSWER and tokens[end - 1] == TASK.value_token(answer)
+        assert all(t == PAD for t in tokens[end + 1 :])
+
+
+def test_loss_mask_covers_exactly_the_solution():
+    example = TASK.sample(3, 4)
+    mask = example.loss_mask.astype(bool)
+    first = int(np.flatnonzero(mask)[0])
+    assert first == example.problem_length - 1  # predicts the first solution token
+    last_target = int(np.flatnonzero(mask)[-1]) + 1
+    assert example.tokens[last_target] == EOS
+
+
+def test_sampling_is_deterministic_and_varies_with_the_seed():
+    a, b = TASK.sample(11, 5), TASK.sample(11, 5)
+    assert np.array_equal(a.tokens, b.tokens)
+    assert not np.array_equal(a.tokens, TASK.sample(12, 5).tokens)
+
+
+def test_weights_are_exact_and_counts_follow_them():
+    weights = exact_weights({1: "1/3", 2: "1/3", 3: Fraction(1, 3)}, TASK.levels)
+    assert sum(weights.values()) == 1
+    assert allocate(weights, 10) == {1: 4, 2: 3, 3: 3}
+    with pytest.raises(ValueError, match="sum to 9/10"):
+        exact_weights({1: 0.5, 2: 0.4}, TASK.levels)
+    with pytest.raises(ValueError, match="level 9 is not a level"):
+        exact_weights({9: 1}, TASK.levels)
+
+
+def test_training_sets_are_disjoint_from_test_sets_and_reproducible():
+    tests = held_out_sets(TASK, seed=0, size=40)
+    held_out = {h for d in tests.values() for h in d.hashes}
+    assert all(len(set(d.hashes)) == 40 for d in tests.values())
+    train = mixture_dataset(TASK, seed=1, weights={1: 0.5, 2: 0.5}, n=200, exclude=held_out)
+    assert len(train) == 200 and not set(train.hashes) & held_out
+    assert sorted(np.bincount(train.levels)[1:3]) == [100, 100]
+    again = mixture_dataset(TASK, seed=1, weights={1: 0.5, 2: 0.5}, n=200, exclude=held_out)
+    assert np.array_equal(train.tokens, again.tokens)
+    assert train.tokens.shape == (200, TASK.length) and train.loss_mask.shape == (200, TASK.length)
+
+
+def test_bad_configurations():
+    with pytest.raises(ValueError, match="names = 5 is too few"):
+        IGSMLite(names=5)
+    with pytest.raises(ValueError, match="level = 0 is out of range"):
+        TASK.sample(0, 0)
