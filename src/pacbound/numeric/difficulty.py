@@ -4,9 +4,10 @@ Everything is lowered from ``pacbound.symbolic.difficulty``; the solver is pure 
 vectorised over budgets n (and jit-compiled once per model and grid size).
 
 Continuous d: B(·, n) is evaluated on a grid over the domain, the best grid point (the
-easiest one on ties) brackets the minimum, and a golden-section search refines it inside
-[its left, its right neighbour]. This finds the global minimum whenever the grid resolves the
-basins of B, with no convexity needed (the comparative statics hold without it too).
+easiest one on ties) brackets the minimum, a golden-section search refines it inside [its
+left, its right neighbour], and two Newton steps on B_d = 0 polish it. This finds the
+global minimum whenever the grid resolves the basins of B, with no convexity needed (the
+comparative statics hold without it too).
 Buckets: the argmin over the given difficulties, ties broken toward the easier bucket.
 """
 
@@ -32,6 +33,7 @@ from pacbound.symbolic.difficulty import (
 
 GRID_POINTS = 513
 GOLDEN_STEPS = 60  # bracket shrinks by 0.618^60 ≈ 3e-13 of two grid cells
+NEWTON_POLISH = 2
 _INV_PHI = (math.sqrt(5) - 1) / 2
 
 
@@ -99,6 +101,10 @@ def check_model(model: DifficultyModel) -> None:
 @cache
 def _continuous_solver(model: DifficultyModel, grid_points: int):
     bound = _bound_function(model)
+    # B_d and B_dd by automatic differentiation of the lowered bound: the same functions
+    # the symbolic module writes out, without lowering their (large) expressions again.
+    first = jax.grad(lambda d_value, n_value: bound(d_value, n_value).sum())
+    second = jax.grad(lambda d_value, n_value: first(d_value, n_value))
     low, high = model.domain
     grid = jnp.linspace(low, high, grid_points)
 
@@ -117,8 +123,16 @@ def _continuous_solver(model: DifficultyModel, grid_points: int):
 
         a, b = jax.lax.fori_loop(0, GOLDEN_STEPS, golden, (left, right))
         refined = 0.5 * (a + b)
+        # Comparing values of B locates its minimum only to ~√eps; Newton steps on B_d = 0
+        # (kept inside the bracket, where B_dd > 0) take it to full precision.
+        for _ in range(NEWTON_POLISH):
+            curvature_here = second(refined, n_value)
+            step = jnp.where(curvature_here > 0, first(refined, n_value) / curvature_here, 0.0)
+            candidate = refined - step
+            inside = (candidate >= left) & (candidate <= right)
+            refined = jnp.where(inside, candidate, refined)
         # The refinement never loses to the grid point it started from.
-        return jnp.where(bound(refined, n_value) < values[best], refined, grid[best])
+        return jnp.where(bound(refined, n_value) <= values[best], refined, grid[best])
 
     return jax.jit(jax.vmap(solve_one))
 
