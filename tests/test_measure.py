@@ -1,0 +1,65 @@
+"""One teacher-forced pass gives the same 0-1 loss as real greedy decoding."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pacbound.measure import greedy_solution_correct, teacher_forced_correct
+from pacbound.model import ModelConfig, apply, init_params
+from pacbound.tasks.igsm import IGSMLite
+
+TASK = IGSMLite(modulus=5, names=12, max_level=3)
+
+
+def _batch(count=8):
+    examples = [TASK.sample(seed, 1 + seed % 3) for seed in range(count)]
+    tokens = jnp.asarray(np.stack([e.tokens for e in examples]))
+    mask = jnp.asarray(np.stack([e.loss_mask for e in examples]))
+    return tokens, mask
+
+
+def _increment_model(tokens, steps, vocab):
+    """A causal model that reads its input: it predicts token t + 1 as token t + steps[t].
+
+    With steps taken from the true sequences it is right on the true prefix, and an error
+    it makes propagates through its own outputs, as a real model's does."""
+
+    def logits_fn(inputs_BxL):
+        return jax.nn.one_hot((inputs_BxL + steps) % vocab, vocab) * 10.0
+
+    return logits_fn
+
+
+def test_both_agree_on_a_model_that_reads_its_input():
+    tokens, mask = _batch()
+    vocab = TASK.vocab_size
+    steps = (jnp.roll(tokens, -1, axis=1) - tokens) % vocab
+    perfect = _increment_model(tokens, steps, vocab)
+    assert bool(teacher_forced_correct(perfect, tokens, mask).all())
+    assert bool(greedy_solution_correct(perfect, tokens, mask).all())
+    # One wrong step inside the solution of example 0, one in the problem of example 1.
+    in_solution = int(np.flatnonzero(np.asarray(mask[0]))[3])
+    in_problem = 2
+    broken = steps.at[0, in_solution].add(1).at[1, in_problem].add(1)
+    model = _increment_model(tokens, broken, vocab)
+    forced = np.asarray(teacher_forced_correct(model, tokens, mask))
+    greedy = np.asarray(greedy_solution_correct(model, tokens, mask))
+    assert not forced[0] and not greedy[0]
+    assert forced[1] and greedy[1]  # a problem token is given, never predicted
+    np.testing.assert_array_equal(forced, greedy)
+
+
+def test_both_agree_on_a_transformer():
+    tokens, mask = _batch(16)
+    config = ModelConfig(
+        vocab_size=TASK.vocab_size, length=TASK.length, layers=1, width=16, heads=2
+    )
+    params = init_params(jax.random.key(0), config)
+
+    def logits_fn(inputs_BxL):
+        return apply(params, inputs_BxL, config)
+
+    np.testing.assert_array_equal(
+        teacher_forced_correct(logits_fn, tokens, mask),
+        greedy_solution_correct(logits_fn, tokens, mask),
+    )
