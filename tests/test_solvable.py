@@ -1,0 +1,74 @@
+"""The exactly solvable task against brute force and simulation."""
+
+import numpy as np
+import pytest
+
+from pacbound.tasks.solvable import SolvableLinear
+
+TASK = SolvableLinear(levels=5, group=3)
+
+
+def _data(level, n, seed=0):
+    return TASK.sample(np.random.default_rng(seed), level, n)
+
+
+def test_posterior_is_the_dense_bayesian_update():
+    j, s, y = _data(3, 40)
+    design = np.zeros((len(j), TASK.dim))
+    design[np.arange(len(j)), j] = s
+    precision = design.T @ design / TASK.noise_std**2 + np.eye(TASK.dim) / TASK.prior_std**2
+    covariance = np.linalg.inv(precision)
+    mean = covariance @ (
+        design.T @ y / TASK.noise_std**2 + TASK.pretrained_weights / TASK.prior_std**2
+    )
+    got_mean, got_variance = TASK.posterior(j, s, y)
+    np.testing.assert_allclose(got_mean, mean, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got_variance, np.diag(covariance), rtol=1e-12)
+    # KL of Gaussians, dense formula.
+    prior = TASK.prior_std**2 * np.eye(TASK.dim)
+    diff = mean - TASK.pretrained_weights
+    dense_kl = 0.5 * (
+        np.trace(np.linalg.solve(prior, covariance))
+        + diff @ np.linalg.solve(prior, diff)
+        - TASK.dim
+        + np.linalg.slogdet(prior)[1]
+        - np.linalg.slogdet(covariance)[1]
+    )
+    assert TASK.kl_to_prior(got_mean, got_variance) == pytest.approx(dense_kl, rel=1e-10)
+
+
+def test_quadrature_is_converged():
+    mean, variance = TASK.posterior(*_data(4, 30))
+    for level in range(1, TASK.levels + 1):
+        coarse = TASK.level_risk(mean, variance, level)
+        fine = TASK.level_risk(mean, variance, level, nodes=360)  # numpy stops at ~390
+        assert abs(coarse - fine) < 1e-12
+
+
+@pytest.mark.parametrize("level", [1, 3, 5])
+def test_level_risk_matches_simulation(level):
+    """θ ~ Q, examples of the level, noise: the average loss within 4 standard errors."""
+    mean, variance = TASK.posterior(*_data(5, 50, seed=1))
+    rng = np.random.default_rng(level)
+    draws = 400_000
+    j, s, y = TASK.sample(rng, level, draws)
+    theta_j = mean[j] + np.sqrt(variance[j]) * rng.normal(size=draws)
+    loss = 1 - np.exp(-((y - theta_j * s) ** 2) / (2 * TASK.loss_scale**2))
+    error = loss.std() / np.sqrt(draws)
+    assert abs(loss.mean() - TASK.level_risk(mean, variance, level)) < 4 * error
+
+
+def test_harder_data_moves_the_posterior_further_from_the_prior():
+    kls = [TASK.kl_to_prior(*TASK.posterior(*_data(level, 200, seed=2))) for level in (1, 3, 5)]
+    assert kls == sorted(kls) and kls[0] < kls[-1]
+    # The base model is right on the easiest level and wrong on the hardest.
+    prior_variance = np.full(TASK.dim, TASK.prior_std**2)
+    base = TASK.level_risks(TASK.pretrained_weights, prior_variance)
+    assert base[0] < base[-1]
+
+
+def test_bad_configuration():
+    with pytest.raises(ValueError, match=r"noise_std = 0\.0 is out of range"):
+        SolvableLinear(noise_std=0.0)
+    with pytest.raises(ValueError, match="level = 9 is out of range"):
+        TASK.sample(np.random.default_rng(0), 9, 3)
