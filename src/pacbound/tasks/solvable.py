@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-QUADRATURE_NODES = 256  # Gauss–Hermite nodes, rescaled per coordinate (see level_risk)
+QUADRATURE_NODES = 256  # Gauss–Hermite nodes, rescaled per coordinate; keep below ~350, where
+# the rescaling factor e^{(1 − c²)t²/2} at the outer nodes would overflow
 
 
 @dataclass(frozen=True)
