@@ -108,7 +108,9 @@ def held_out_sets(task: Task, seed: int, size: int) -> dict[int, Dataset]:
     sets = {}
     for level in task.levels:
         examples, seen = [], set()
-        for example_seed in _seeds(seed, "test", level):
+        for attempt, example_seed in enumerate(_seeds(seed, "test", level)):
+            if attempt == 100 * size:
+                raise ValueError(f"level {level} has fewer than {size} distinct problems")
             example = task.sample(example_seed, level)
             digest = example.problem_hash()
             if digest not in seen:
@@ -129,9 +131,13 @@ def mixture_dataset(
     examples = []
     for level, count in sorted(counts.items()):
         stream = _seeds(seed, "train", level)
-        while count:
+        for _ in range(100 * count + 1000):  # bounded: a tiny task may run out of problems
+            if not count:
+                break
             example = task.sample(next(stream), level)
             if example.problem_hash() not in exclude:
                 examples.append(example)
                 count -= 1
+        if count:
+            raise ValueError(f"level {level}: too few problems outside the held-out sets")
     return _stack(examples)
