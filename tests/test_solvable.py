@@ -72,3 +72,19 @@ def test_bad_configuration():
         SolvableLinear(noise_std=0.0)
     with pytest.raises(ValueError, match="level = 9 is out of range"):
         TASK.sample(np.random.default_rng(0), 9, 3)
+
+
+def test_gaussian_kl_forms_agree():
+    import jax.numpy as jnp
+
+    from pacbound.numeric.gaussian import diagonal_gaussian_kl, isotropic_gaussian_kl
+
+    rng = np.random.default_rng(5)
+    theta_q, theta_p = rng.normal(size=7), rng.normal(size=7)
+    sigma = 0.3
+    variance = np.full(7, sigma**2)
+    diagonal = float(diagonal_gaussian_kl(theta_q, variance, theta_p, variance))
+    isotropic = float(isotropic_gaussian_kl(theta_q, theta_p, sigma))
+    assert diagonal == pytest.approx(np.sum((theta_q - theta_p) ** 2) / (2 * sigma**2), rel=1e-12)
+    assert isotropic == pytest.approx(diagonal, rel=1e-12)
+    assert float(diagonal_gaussian_kl(jnp.zeros(3), jnp.ones(3), jnp.zeros(3), jnp.ones(3))) == 0

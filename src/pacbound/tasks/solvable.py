@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pacbound.numeric.gaussian import kl_coordinate_numpy
+
 QUADRATURE_NODES = 256  # Gauss–Hermite nodes, rescaled per coordinate; keep below ~350, where
 # the rescaling factor e^{(1 − c²)t²/2} at the outer nodes would overflow
 
@@ -89,9 +91,10 @@ class SolvableLinear:
 
     def kl_to_prior(self, mean, variance) -> float:
         """KL(N(mean, diag variance) ‖ N(θ_pre, σ_p² I)) in nats."""
-        ratio = variance / self.prior_std**2
-        shift = (mean - self.pretrained_weights) ** 2 / self.prior_std**2
-        return float(0.5 * np.sum(ratio + shift - 1 - np.log(ratio)))
+        prior_variance = np.full(self.dim, self.prior_std**2)
+        return float(
+            np.sum(kl_coordinate_numpy(mean, variance, self.pretrained_weights, prior_variance))
+        )
 
     # --- risks ---------------------------------------------------------------------------
 
