@@ -26,7 +26,6 @@ from pacbound.numeric.validate import check_range
 from pacbound.symbolic.core import delta, n
 from pacbound.symbolic.difficulty import (
     DifficultyModel,
-    curvature,
     maurer_log,
     stationary_points,
 )
@@ -74,6 +73,16 @@ def _check_budgets(n_values) -> jnp.ndarray:
 
 
 @cache
+def _derivatives(model: DifficultyModel):
+    """B_d and B_dd of scalar (d, n), by automatic differentiation of the lowered bound:
+    the functions the symbolic module writes out, without lowering their (large) expressions."""
+    bound = _bound_function(model)
+    first = jax.grad(lambda d_value, n_value: bound(d_value, n_value).sum())
+    second = jax.grad(first)
+    return first, second
+
+
+@cache
 def check_model(model: DifficultyModel) -> None:
     """ValueError unless K ≥ 0 and T, R̂ ∈ [0, 1] on the whole domain (checked on a grid)."""
     low, high = model.domain
@@ -101,10 +110,7 @@ def check_model(model: DifficultyModel) -> None:
 @cache
 def _continuous_solver(model: DifficultyModel, grid_points: int):
     bound = _bound_function(model)
-    # B_d and B_dd by automatic differentiation of the lowered bound: the same functions
-    # the symbolic module writes out, without lowering their (large) expressions again.
-    first = jax.grad(lambda d_value, n_value: bound(d_value, n_value).sum())
-    second = jax.grad(lambda d_value, n_value: first(d_value, n_value))
+    first, second = _derivatives(model)
     low, high = model.domain
     grid = jnp.linspace(low, high, grid_points)
 
@@ -173,7 +179,7 @@ def closed_form_optimum(model: DifficultyModel, n_values) -> np.ndarray | None:
         return None
     budgets = _check_budgets(n_values)
     bound = _bound_function(model)
-    second = _lowered(model, curvature(model))
+    second = jax.vmap(_derivatives(model)[1])
     low, high = model.domain
     candidates = [jnp.full(budgets.shape, low), jnp.full(budgets.shape, high)]
     for root in roots:

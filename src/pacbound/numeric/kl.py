@@ -57,10 +57,15 @@ def _decode(state):
     return low, p, pc
 
 
+def _gap(a, ac, p, pc, low):
+    """δ = p − a from the accurate member of each pair: p itself where p < ½ (``low``),
+    else the complements, ac − pc; p − a would cancel where p and a are both near 1."""
+    return jnp.where(low, p - a, ac - pc)
+
+
 def _residual_parts(a, ac, low, p, pc, state):
     """δ = p − a and kl(a‖p) from the state and its decoded pair (p, 1 − p)."""
-    # Where p < ½ it is accurate itself; where p ≥ ½ the complement is, and so is ac − pc.
-    delta = jnp.where(low, p - a, ac - pc)
+    delta = _gap(a, ac, p, pc, low)
     big = jnp.finfo(p.dtype).max / 4
     # a·ln(p/a) = a·log1p(δ/a); clamping only matters for subnormal a, where the term
     # is below the smallest normal number anyway.
@@ -169,9 +174,7 @@ def _kl_inv_pair_jvp(primals, tangents):
     a, ac, c = primals
     da, _, dc = tangents
     p, pc = _kl_inv_pair(a, ac, c)
-    # As in the solver, δ from the accurate member of each pair: p − a would cancel
-    # catastrophically for the lower inverse, where p and a are both near 1.
-    delta = jnp.maximum(jnp.where(p < 0.5, p - a, ac - pc), 0)
+    delta = jnp.maximum(_gap(a, ac, p, pc, p < 0.5), 0)
     moving = delta > 0
     safe_delta = jnp.where(moving, delta, 1)
     scale = p * pc / safe_delta

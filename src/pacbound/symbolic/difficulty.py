@@ -201,7 +201,8 @@ def all_families() -> list[str]:
 maurer_log = sp.Symbol("L", positive=True)
 
 
-def _name_maurer_log(expr: sp.Expr) -> sp.Expr:
+def name_maurer_log(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with ln(2√n/δ) written as the positive symbol L."""
     return expr.subs(sp.log(2 * sp.sqrt(n) / delta), maurer_log)
 
 
@@ -228,7 +229,7 @@ def optimum_slope(model: DifficultyModel) -> sp.Expr:
 #: McAllester's generalization term in K (the KL) alone, and its mixed partial in (K, n).
 _K = sp.Symbol("K", nonnegative=True)
 mcallester_term = BOUND_FORMS["mcallester"].expr.subs(kl_div, _K) - emp_risk
-mcallester_mixed_partial = sp.factor(_name_maurer_log(sp.diff(mcallester_term, _K, n)))
+mcallester_mixed_partial = sp.factor(name_maurer_log(sp.diff(mcallester_term, _K, n)))
 
 
 def mcallester_decreasing_differences() -> bool:
@@ -242,7 +243,7 @@ def stationary_points(model: DifficultyModel) -> list[sp.Expr]:
     Where sympy answers with LambertW, the other real branch (W₋₁) is added, since the
     minimum of B sits on one branch and a local maximum on the other.
     """
-    return list(_stationary_points(_name_maurer_log(first_order_condition(model))))
+    return list(_stationary_points(name_maurer_log(first_order_condition(model))))
 
 
 @cache  # solve takes seconds, and each family's condition is asked for again and again

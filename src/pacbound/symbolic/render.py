@@ -159,7 +159,7 @@ def render_family(model, latex_only: bool = False) -> str:
     """The optimal-difficulty derivation of one difficulty model, Markdown or plain LaTeX."""
     from pacbound.symbolic import difficulty as D
 
-    name = D._name_maurer_log  # ln(2√n/δ) shown as L
+    name = D.name_maurer_log  # ln(2√n/δ) shown as L
     parts = [
         f"Family {model.name}, generalization term: {model.form.title}. "
         "L = ln(2√n/δ); parameters symbolic.",
