@@ -51,3 +51,53 @@ def greedy_solution_correct(logits_fn: LogitsFn, tokens_BxL, loss_mask_BxL) -> j
     generated_BxL = jax.lax.fori_loop(0, length - 1, step, blank_BxL)
     produced_BxL = jnp.roll(generated_BxL, -1, axis=1)
     return ~((produced_BxL != targets_BxL) & predict_BxL).any(axis=1)
+
+
+# --- errors of trained models ------------------------------------------------------------
+
+
+def make_error_counter(config, chunk: int = 256):
+    """wrong_T(params, tokens_TxL, loss_mask_TxL): 1.0 where the whole solution is not
+    reproduced. Rows are scored ``chunk`` at a time (T must be a multiple of ``chunk``), so
+    memory stays bounded; all levels share one padded length, hence one compile."""
+    from pacbound.model import apply
+
+    def wrong(params, tokens_TxL, loss_mask_TxL):
+        rows = tokens_TxL.shape[0]
+        tokens_CxKxL = tokens_TxL.reshape(rows // chunk, chunk, -1)
+        mask_CxKxL = loss_mask_TxL.reshape(rows // chunk, chunk, -1)
+
+        def score(pair):
+            tokens, mask = pair
+            return ~teacher_forced_correct(lambda t: apply(params, t, config), tokens, mask)
+
+        return jax.lax.map(score, (tokens_CxKxL, mask_CxKxL)).reshape(rows).astype(jnp.float32)
+
+    return jax.jit(wrong)
+
+
+def squared_distance(params, base_params) -> jax.Array:
+    """‖θ − θ_base‖²: the KL between N(θ, σ²I) and N(θ_base, σ²I) is this over 2σ²."""
+    leaves = jax.tree.leaves(
+        jax.tree.map(lambda a, b: jnp.sum(jnp.square(a - b)), params, base_params)
+    )
+    return sum(leaves)
+
+
+def solvable_level_risks_mc(task, mean_D, variance_D, key, samples: int):
+    """(risk_K, standard_error_K): Monte-Carlo risks of the Gaussian posterior N(mean,
+    diag variance) on every level of a ``SolvableLinear`` task, from fresh examples and
+    fresh posterior draws; the simulation that the closed form is checked against."""
+    true_D = jnp.asarray(task.true_weights)
+
+    def level(level_key, level):
+        k_j, k_s, k_noise, k_theta = jax.random.split(level_key, 4)
+        j_S = level * task.group + jax.random.randint(k_j, (samples,), 0, task.group)
+        s_S = jax.random.normal(k_s, (samples,))
+        y_S = true_D[j_S] * s_S + task.noise_std * jax.random.normal(k_noise, (samples,))
+        theta_S = mean_D[j_S] + jnp.sqrt(variance_D[j_S]) * jax.random.normal(k_theta, (samples,))
+        loss_S = 1 - jnp.exp(-((y_S - theta_S * s_S) ** 2) / (2 * task.loss_scale**2))
+        return jnp.mean(loss_S), jnp.std(loss_S) / jnp.sqrt(samples)
+
+    keys_K = jax.random.split(key, task.levels)
+    return jax.vmap(level)(keys_K, jnp.arange(task.levels))

@@ -28,6 +28,10 @@ _OP_BASE = 8
 _VALUE_BASE = _OP_BASE + len(OPS)
 
 
+def _operate(op: int, a: int, b: int, modulus: int) -> int:
+    return (a + b, a - b, a * b)[op] % modulus
+
+
 @dataclass(frozen=True)
 class IGSMLite:
     """An iGSM-lite task. Levels 1 … max_level are operation counts."""
@@ -112,7 +116,7 @@ class IGSMLite:
         return self._encode(rng, nodes, values, names, query, needed)
 
     def _apply(self, op: int, a: int, b: int) -> int:
-        return (a + b, a - b, a * b)[op] % self.modulus
+        return _operate(op, a, b, self.modulus)
 
     def _encode(self, rng, nodes, values, names, query, needed) -> Example:
         name = [self.name_token(i) for i in names]
@@ -169,3 +173,81 @@ class IGSMLite:
 
         answer, ops = value(tokens[query_at + 1])
         return answer, len(ops)
+
+
+@dataclass(frozen=True)
+class IGSMChain:
+    """The chain structure of iGSM-lite: each operation takes the previous result and an
+    inline constant, so the answer needs exactly k operations and no lookup by name.
+
+    Made for a CPU: a small transformer learns it in minutes, whereas the graph structure's
+    lookup of a value by a random name does not form at that scale. The problem region has
+    a fixed number of slots (max_level), so solution step i always sits at the same distance
+    from its slot in the problem whatever k is:
+
+        problem:   BOS v0 ;  [op_1 c_1 ;] … [op_k c_k ;] [PAD PAD PAD]…  ?
+        solution:  [op_1 c_1 v_1] … [op_k c_k v_k]  A v_k EOS
+
+    with v_i = v_{i-1} op_i c_i mod p. Same token ids as ``IGSMLite``.
+    """
+
+    modulus: int = 5
+    max_level: int = 10
+    min_level: int = 1
+
+    def __post_init__(self):
+        if self.modulus < 2:
+            raise ValueError(f"modulus = {self.modulus} is out of range: allowed [2, inf)")
+        if not 1 <= self.min_level <= self.max_level:
+            raise ValueError("levels must satisfy 1 ≤ min_level ≤ max_level")
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return tuple(range(self.min_level, self.max_level + 1))
+
+    @property
+    def vocab_size(self) -> int:
+        return _VALUE_BASE + self.modulus
+
+    def value_token(self, value: int) -> int:
+        return _VALUE_BASE + value
+
+    @property
+    def problem_length(self) -> int:
+        return 3 + 3 * self.max_level + 1
+
+    @property
+    def length(self) -> int:
+        return self.problem_length + 3 * self.max_level + 3
+
+    def sample(self, seed: int, level: int) -> Example:
+        if level not in self.levels:
+            raise ValueError(f"level = {level} is out of range: allowed {self.levels}")
+        rng = np.random.default_rng(seed)
+        value = int(rng.integers(self.modulus))
+        problem = [BOS, self.value_token(value), END]
+        solution = []
+        for _ in range(level):
+            op, constant = int(rng.integers(len(OPS))), int(rng.integers(self.modulus))
+            value = _operate(op, value, constant, self.modulus)
+            problem += [_OP_BASE + op, self.value_token(constant), END]
+            solution += [_OP_BASE + op, self.value_token(constant), self.value_token(value)]
+        problem += [PAD] * (self.problem_length - 1 - len(problem)) + [QUERY]
+        solution += [ANSWER, self.value_token(value), EOS]
+        tokens = np.full(self.length, PAD, dtype=np.int32)
+        tokens[: len(problem) + len(solution)] = problem + solution
+        loss_mask = np.zeros(self.length, dtype=np.float32)
+        loss_mask[len(problem) - 1 : len(problem) + len(solution) - 1] = 1.0
+        return Example(tokens=tokens, loss_mask=loss_mask, level=level, problem_length=len(problem))
+
+    def solve(self, tokens: np.ndarray) -> tuple[int, int]:
+        """(answer, operations needed) read back from a problem's tokens alone."""
+        value, operations = int(tokens[1]) - _VALUE_BASE, 0
+        for start in range(3, self.problem_length - 1, 3):
+            op = int(tokens[start])
+            if op == PAD:
+                break
+            constant = int(tokens[start + 1]) - _VALUE_BASE
+            value = _operate(op - _OP_BASE, value, constant, self.modulus)
+            operations += 1
+        return value, operations

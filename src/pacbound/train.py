@@ -1,0 +1,323 @@
+"""Pretrain a base model, then fine-tune many models at once.
+
+The engine is generic over the model: a training run is a pure function of a PRNG key, its
+data (a pytree whose arrays have a leading row axis N, padded to the largest budget) and
+its budget n (only rows < n are ever read). ``make_ensemble_trainer`` turns a per-step loss
+into one ``jit(vmap(...))`` over an ensemble axis M (seeds × budgets × buckets), so a grid
+of one shape is one compiled program, whatever the cells' budgets are.
+
+Step policy, fair across budgets: every fine-tuning run takes the same number of optimizer
+steps at the same batch size and learning-rate schedule, drawing minibatches uniformly with
+replacement from its own n examples. Every budget gets the same compute and the same
+optimizer trajectory length; a small budget revisits its examples more often, which is the
+overfitting the generalization term of the bound is about.
+
+Sharding: the ensemble axis is split over all local devices (``jax.sharding``), padded to a
+multiple of the device count. Across hosts, ``jax.distributed.initialize`` is called by the
+sweep when the config enables it (see ``DistributedConfig``); every process then sees the
+global device list and the same program runs on all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from pacbound.model import ModelConfig, apply, init_params
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """AdamW with linear warm-up then cosine decay to 10% and global-norm clipping."""
+
+    steps: int
+    batch: int = 16
+    learning_rate: float = 1e-2
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    clip_norm: float = 1.0
+
+    def __post_init__(self):
+        for name in ("steps", "batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"{name} = {getattr(self, name)} is out of range: allowed [1, inf)"
+                )
+        if not 0 <= self.warmup_steps <= self.steps:
+            raise ValueError(
+                f"warmup_steps = {self.warmup_steps} is out of range: allowed [0, {self.steps}]"
+            )
+        if not self.learning_rate > 0:
+            raise ValueError(
+                f"learning_rate = {self.learning_rate} is out of range: allowed (0, inf)"
+            )
+        for name in ("weight_decay", "clip_norm"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(
+                    f"{name} = {getattr(self, name)} is out of range: allowed [0, inf)"
+                )
+
+
+def make_optimizer(config: OptimizerConfig) -> optax.GradientTransformation:
+    schedule = optax.warmup_cosine_decay_schedule(
+        init_value=0.0,
+        peak_value=config.learning_rate,
+        warmup_steps=config.warmup_steps,
+        decay_steps=config.steps,
+        end_value=0.1 * config.learning_rate,
+    )
+    parts = [optax.adamw(schedule, weight_decay=config.weight_decay)]
+    if config.clip_norm > 0:
+        parts.insert(0, optax.clip_by_global_norm(config.clip_norm))
+    return optax.chain(*parts)
+
+
+# --- the language-model loss -------------------------------------------------------------
+
+
+def sequence_loss(params, tokens_BxL, loss_mask_BxL, config: ModelConfig):
+    """Mean cross-entropy of the next token over the masked (solution) positions."""
+    logits_BxLxV = apply(params, tokens_BxL, config).astype(jnp.float32)
+    targets_BxL = jnp.roll(tokens_BxL, -1, axis=1)
+    losses_BxL = optax.softmax_cross_entropy_with_integer_labels(logits_BxLxV, targets_BxL)
+    return jnp.sum(losses_BxL * loss_mask_BxL) / jnp.maximum(jnp.sum(loss_mask_BxL), 1.0)
+
+
+def minibatch_loss(config: ModelConfig, batch: int) -> Callable:
+    """step_loss(params, data, n, key): the sequence loss on ``batch`` rows drawn uniformly
+    with replacement from rows 0 … n − 1 of data = {"tokens": NxL, "loss_mask": NxL}."""
+
+    def step_loss(params, data, n, key):
+        rows_B = jax.random.randint(key, (batch,), 0, n)
+        return sequence_loss(params, data["tokens"][rows_B], data["loss_mask"][rows_B], config)
+
+    return step_loss
+
+
+# --- one run and many runs ---------------------------------------------------------------
+
+
+def make_run(step_loss: Callable, optimizer: optax.GradientTransformation, steps: int):
+    """run(params, key, data, n) -> (params, losses_S): ``steps`` optimizer steps in one scan."""
+
+    def run(params, key, data, n):
+        def step(state, step_key):
+            params, opt_state = state
+            loss, grads = jax.value_and_grad(step_loss)(params, data, n, step_key)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        keys_S = jax.random.split(key, steps)
+        (params, _), losses_S = jax.lax.scan(step, (params, optimizer.init(params)), keys_S)
+        return params, losses_S
+
+    return run
+
+
+def make_ensemble_trainer(step_loss: Callable, optimizer_config: OptimizerConfig):
+    """train(base_params, keys_M, data_M, n_M) -> (params_M, losses_MxS).
+
+    Every member starts from the same base parameters; member m reads only rows < n_M[m] of
+    its own data. One jit(vmap(...)) for the whole ensemble, its axis sharded over devices.
+    """
+    run = make_run(step_loss, make_optimizer(optimizer_config), optimizer_config.steps)
+    ensemble = jax.jit(jax.vmap(run, in_axes=(None, 0, 0, 0)))
+
+    def train(base_params, keys_M, data_M, n_M):
+        members = keys_M.shape[0]
+        keys_M, data_M, n_M = shard_ensemble((keys_M, data_M, n_M))
+        params_M, losses_MxS = ensemble(base_params, keys_M, data_M, n_M)
+        return jax.tree.map(lambda x: x[:members], (params_M, losses_MxS))
+
+    train.compiled = ensemble  # exposed so that tests can count compilations
+    return train
+
+
+def finetune(base_params, datasets, keys_M, model_config: ModelConfig, config: OptimizerConfig):
+    """Fine-tune one model per dataset (its budget n_m is its length) from the base, all at
+    once. Returns (params_M, losses_MxS)."""
+    rows = max(len(d) for d in datasets)
+    data_M = {
+        "tokens": pad_rows([d.tokens for d in datasets], rows),
+        "loss_mask": pad_rows([d.loss_mask for d in datasets], rows),
+    }
+    n_M = np.array([len(d) for d in datasets], dtype=np.int32)
+    trainer = make_ensemble_trainer(minibatch_loss(model_config, config.batch), config)
+    return trainer(base_params, keys_M, data_M, n_M)
+
+
+def shard_ensemble(tree):
+    """Pad the leading (ensemble) axis to a multiple of the local device count by repeating
+    the last member, and split it over the devices."""
+    devices = jax.local_devices()
+    members = jax.tree.leaves(tree)[0].shape[0]
+    padded = -(-members // len(devices)) * len(devices)
+
+    def pad(x):
+        x = jnp.asarray(x)
+        if padded == members:
+            return x
+        return jnp.concatenate([x, jnp.repeat(x[-1:], padded - members, axis=0)])
+
+    tree = jax.tree.map(pad, tree)
+    if len(devices) == 1:
+        return tree
+    sharding = NamedSharding(Mesh(np.array(devices), ("ensemble",)), PartitionSpec("ensemble"))
+    return jax.device_put(tree, sharding)
+
+
+def pad_rows(arrays: list[np.ndarray], rows: int) -> np.ndarray:
+    """Stack arrays of shape (n_m, …) into (M, rows, …), zero-padded: the budget mask."""
+    stacked = np.zeros((len(arrays), rows, *arrays[0].shape[1:]), dtype=arrays[0].dtype)
+    for m, array in enumerate(arrays):
+        stacked[m, : len(array)] = array
+    return stacked
+
+
+# --- pretraining with a cache ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    levels: tuple[int, int]  # inclusive range of levels, sampled uniformly
+    optimizer: OptimizerConfig
+    seed: int = 0
+    chunk: int = 250  # steps per compiled scan; fresh problems are sampled per chunk
+
+    def __post_init__(self):
+        if self.chunk < 1 or self.optimizer.steps % self.chunk:
+            raise ValueError(
+                f"chunk = {self.chunk} must divide the pretraining steps = {self.optimizer.steps}"
+            )
+
+
+def config_hash(*parts) -> str:
+    """A stable hash of dataclass configs (and plain JSON values)."""
+    plain = [asdict(p) if hasattr(p, "__dataclass_fields__") else p for p in parts]
+    text = json.dumps(plain, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def pretrain(
+    task,
+    model_config: ModelConfig,
+    config: PretrainConfig,
+    exclude: frozenset[str] = frozenset(),
+    cache_dir: Path | None = None,
+    progress: Callable[[int, float], None] | None = None,
+):
+    """The base model: ``config.optimizer.steps`` steps on fresh problems of the levels in
+    ``config.levels`` (uniform over levels), none of whose problems is in ``exclude`` (the
+    hashes of the held-out sets). Cached in ``cache_dir`` under a hash of the task,
+    model and pretraining configs; a cached base is loaded instead of retrained.
+
+    Returns (params, losses_S). ``progress(steps_done, last_loss)`` is called per chunk.
+    """
+    low, high = config.levels
+    if not (low in task.levels and high in task.levels and low <= high):
+        raise ValueError(f"pretrain levels = {config.levels} are not a range within {task.levels}")
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"base-{config_hash(task, model_config, config)}.npz"
+        if path.exists():
+            return load_params(path, model_config)
+    optimizer_config = config.optimizer
+    optimizer = make_optimizer(optimizer_config)
+    step_loss = minibatch_loss(model_config, optimizer_config.batch)
+    params = init_params(jax.random.PRNGKey(config.seed), model_config)
+    opt_state = optimizer.init(params)
+
+    @jax.jit
+    def chunk_run(params, opt_state, key, data):
+        def step(state, step_key):
+            params, opt_state = state
+            rows = data["tokens"].shape[0]
+            loss, grads = jax.value_and_grad(step_loss)(params, data, rows, step_key)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        chunk_keys = jax.random.split(key, config.chunk)
+        return jax.lax.scan(step, (params, opt_state), chunk_keys)
+
+    losses, key = [], jax.random.PRNGKey(config.seed + 1)
+    rng = np.random.default_rng([config.seed, 7])
+    for done in range(0, optimizer_config.steps, config.chunk):
+        # Each chunk draws its minibatches from chunk × batch fresh problems.
+        size = config.chunk * optimizer_config.batch
+        examples = []
+        for _ in range(100 * size):  # bounded: only a tiny task runs out of problems
+            example = task.sample(int(rng.integers(0, 2**63 - 1)), int(rng.integers(low, high + 1)))
+            if example.problem_hash() not in exclude:
+                examples.append(example)
+            if len(examples) == size:
+                break
+        else:
+            raise ValueError("too few pretraining problems outside the held-out sets")
+        data = {
+            "tokens": jnp.asarray(np.stack([e.tokens for e in examples])),
+            "loss_mask": jnp.asarray(np.stack([e.loss_mask for e in examples])),
+        }
+        key, chunk_key = jax.random.split(key)
+        (params, opt_state), chunk_losses = chunk_run(params, opt_state, chunk_key, data)
+        losses.append(np.asarray(chunk_losses))
+        if progress is not None:
+            progress(done + config.chunk, float(losses[-1][-1]))
+    losses = np.concatenate(losses)
+    if path is not None:
+        save_params(path, params, losses)
+    return params, losses
+
+
+def save_params(path: Path, params, losses) -> None:
+    """Write atomically (a temporary file renamed), so a killed run never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    leaves, _ = jax.tree_util.tree_flatten_with_path(params)
+    arrays = {jax.tree_util.keystr(p): np.asarray(x) for p, x in leaves}
+    temporary = path.with_suffix(".tmp.npz")
+    np.savez(temporary, __losses__=np.asarray(losses), **arrays)
+    temporary.replace(path)
+
+
+def load_params(path: Path, model_config: ModelConfig):
+    template = init_params(jax.random.PRNGKey(0), model_config)
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
+    with np.load(path) as stored:
+        values = [jnp.asarray(stored[jax.tree_util.keystr(p)]) for p, _ in leaves]
+        losses = stored["__losses__"]
+    return jax.tree_util.tree_unflatten(treedef, values), losses
+
+
+# --- the exactly solvable task ---------------------------------------------------------
+
+
+def solvable_map_loss(task):
+    """step_loss for ``SolvableLinear``: the negative log posterior of θ given rows < n of
+    data = {"j": N, "s": N, "y": N}, over the padded length N (full batch, no key used). Its
+    minimiser is the posterior mean; its Hessian is the posterior precision."""
+    prior_mean = jnp.asarray(task.pretrained_weights)
+
+    def step_loss(theta, data, n, key):
+        rows_N = jnp.arange(data["y"].shape[0]) < n
+        residual_N = data["y"] - theta[data["j"]] * data["s"]
+        fit = 0.5 * jnp.sum(jnp.where(rows_N, residual_N**2, 0.0)) / task.noise_std**2
+        prior = 0.5 * jnp.sum((theta - prior_mean) ** 2) / task.prior_std**2
+        return (fit + prior) / data["y"].shape[0]
+
+    return step_loss
+
+
+def solvable_posterior_variance(task, theta, data, n):
+    """variance_D: the inverse diagonal of the Hessian of the negative log posterior at θ
+    (exact here, the model being linear-Gaussian with one coordinate per example)."""
+    rows = data["y"].shape[0]
+    hessian = jax.hessian(solvable_map_loss(task))(theta, data, n, None) * rows
+    return 1.0 / jnp.diag(hessian)

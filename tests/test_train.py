@@ -1,0 +1,195 @@
+"""The training engine: one compile per grid, budgets masked, sharding, determinism, cache,
+and the solvable task's JAX path against its closed form."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pacbound.measure import make_error_counter, solvable_level_risks_mc, squared_distance
+from pacbound.model import ModelConfig
+from pacbound.tasks.base import mixture_dataset
+from pacbound.tasks.igsm import IGSMChain
+from pacbound.tasks.solvable import SolvableLinear
+from pacbound.train import (
+    OptimizerConfig,
+    PretrainConfig,
+    finetune,
+    make_ensemble_trainer,
+    minibatch_loss,
+    pad_rows,
+    pretrain,
+    solvable_map_loss,
+    solvable_posterior_variance,
+)
+
+TASK = IGSMChain(modulus=5, max_level=4, min_level=2)
+MODEL = ModelConfig(vocab_size=TASK.vocab_size, length=TASK.length, layers=1, width=16, heads=2)
+OPTIMIZER = OptimizerConfig(steps=6, batch=4, learning_rate=1e-2, warmup_steps=2)
+
+
+def _datasets(budgets, seed=0):
+    return [mixture_dataset(TASK, seed + i, {3: 1}, n) for i, n in enumerate(budgets)]
+
+
+def _padded(datasets, rows):
+    return {
+        "tokens": pad_rows([d.tokens for d in datasets], rows),
+        "loss_mask": pad_rows([d.loss_mask for d in datasets], rows),
+    }
+
+
+@pytest.fixture(scope="module")
+def base():
+    config = PretrainConfig(levels=(2, 3), optimizer=OPTIMIZER, chunk=3)
+    params, _ = pretrain(TASK, MODEL, config)
+    return params
+
+
+def test_a_grid_of_one_shape_compiles_once(base):
+    trainer = make_ensemble_trainer(minibatch_loss(MODEL, OPTIMIZER.batch), OPTIMIZER)
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    for budgets in ([2, 5, 9], [9, 3, 1], [4, 4, 4]):
+        data = _padded(_datasets(budgets, seed=sum(budgets)), rows=9)
+        params, losses = trainer(base, keys, data, np.array(budgets))
+        assert losses.shape == (3, OPTIMIZER.steps)
+        assert np.all(np.isfinite(losses))
+    assert trainer.compiled._cache_size() == 1
+
+
+def test_rows_beyond_the_budget_are_never_read(base):
+    trainer = make_ensemble_trainer(minibatch_loss(MODEL, OPTIMIZER.batch), OPTIMIZER)
+    keys = jax.random.split(jax.random.PRNGKey(1), 2)
+    data = _padded(_datasets([3, 3]), rows=8)
+    garbage = {k: v.copy() for k, v in data.items()}
+    garbage["tokens"][:, 3:] = np.random.default_rng(0).integers(
+        0, TASK.vocab_size, (2, 5, TASK.length)
+    )
+    garbage["loss_mask"][:, 3:] = 1.0
+    clean, _ = trainer(base, keys, data, np.array([3, 3]))
+    dirty, _ = trainer(base, keys, garbage, np.array([3, 3]))
+    for a, b in zip(jax.tree.leaves(clean), jax.tree.leaves(dirty), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # And a larger budget on the same rows does read them.
+    more, _ = trainer(base, keys, garbage, np.array([8, 8]))
+    assert not np.array_equal(jax.tree.leaves(more)[0], jax.tree.leaves(clean)[0])
+
+
+def test_same_config_and_seed_give_bitwise_identical_metrics(base):
+    counter = make_error_counter(MODEL, chunk=4)
+    test = _datasets([8], seed=50)[0]
+    results = []
+    for _ in range(2):
+        keys = jax.random.split(jax.random.PRNGKey(2), 2)
+        params, losses = finetune(base, _datasets([4, 6]), keys, MODEL, OPTIMIZER)
+        member = jax.tree.map(lambda x: x[1], params)
+        wrong = counter(member, test.tokens, test.loss_mask)
+        results.append(
+            (np.asarray(losses), np.asarray(wrong), float(squared_distance(member, base)))
+        )
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][2] == results[1][2] > 0
+
+
+def test_pretrained_base_is_cached_by_config(tmp_path):
+    config = PretrainConfig(levels=(2, 3), optimizer=OPTIMIZER, chunk=3)
+    calls = []
+    first, _ = pretrain(
+        TASK, MODEL, config, cache_dir=tmp_path, progress=lambda *a: calls.append(a)
+    )
+    assert len(calls) == 2 and len(list(tmp_path.glob("base-*.npz"))) == 1
+    again, _ = pretrain(
+        TASK, MODEL, config, cache_dir=tmp_path, progress=lambda *a: calls.append(a)
+    )
+    assert len(calls) == 2  # loaded, not retrained
+    for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(again), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = PretrainConfig(levels=(2, 4), optimizer=OPTIMIZER, chunk=3)
+    pretrain(TASK, MODEL, other, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("base-*.npz"))) == 2
+
+
+def test_bad_configs_name_the_argument():
+    with pytest.raises(ValueError, match="steps"):
+        OptimizerConfig(steps=0)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        OptimizerConfig(steps=5, warmup_steps=6)
+    with pytest.raises(ValueError, match="chunk"):
+        PretrainConfig(levels=(2, 3), optimizer=OPTIMIZER, chunk=4)
+    with pytest.raises(ValueError, match="pretrain levels"):
+        pretrain(TASK, MODEL, PretrainConfig(levels=(2, 9), optimizer=OPTIMIZER, chunk=3))
+
+
+SHARDED = textwrap.dedent(
+    """
+    import json, sys
+    import jax, numpy as np
+    sys.path.insert(0, {tests!r})
+    import test_train as t
+    config = t.PretrainConfig(levels=(2, 3), optimizer=t.OPTIMIZER, chunk=3)
+    base, _ = t.pretrain(t.TASK, t.MODEL, config)
+    keys = jax.random.split(jax.random.PRNGKey(3), 3)
+    params, losses = t.finetune(base, t._datasets([2, 5, 7]), keys, t.MODEL, t.OPTIMIZER)
+    print(json.dumps({{"devices": jax.local_device_count(),
+                      "losses": np.asarray(losses).tolist(),
+                      "embed": np.asarray(params["embed_VxD"]).ravel().tolist()}}))
+    """
+)
+
+
+def test_sharding_over_four_devices_gives_the_same_numbers_as_one():
+    script = SHARDED.format(tests=os.path.dirname(__file__))
+    runs = {}
+    for count in (1, 4):
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={count}")
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        runs[count] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert runs[1]["devices"] == 1 and runs[4]["devices"] == 4
+    np.testing.assert_allclose(runs[4]["losses"], runs[1]["losses"], rtol=1e-6, atol=0)
+    np.testing.assert_allclose(runs[4]["embed"], runs[1]["embed"], rtol=1e-5, atol=1e-7)
+
+
+def test_solvable_training_path_agrees_with_the_closed_form():
+    task = SolvableLinear(levels=4, group=3)
+    rng = np.random.default_rng(0)
+    budgets, rows = [30, 300], 300
+    samples = [task.sample(rng, 3, n) for n in budgets]
+    data = {
+        key: pad_rows(
+            [
+                np.asarray(sample[i], dtype=np.float64 if key != "j" else np.int32)
+                for sample in samples
+            ],
+            rows,
+        )
+        for i, key in enumerate(("j", "s", "y"))
+    }
+    optimizer = OptimizerConfig(
+        steps=4000, batch=1, learning_rate=0.05, warmup_steps=0, weight_decay=0.0, clip_norm=0.0
+    )
+    trainer = make_ensemble_trainer(solvable_map_loss(task), optimizer)
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    prior = jnp.asarray(task.pretrained_weights)
+    means, _ = trainer(prior, keys, data, np.array(budgets))
+    for m, (j, s, y) in enumerate(samples):
+        exact_mean, exact_variance = task.posterior(j, s, y)
+        member = {key: jnp.asarray(value[m]) for key, value in data.items()}
+        variance = solvable_posterior_variance(task, means[m], member, budgets[m])
+        np.testing.assert_allclose(means[m], exact_mean, atol=1e-6)
+        np.testing.assert_allclose(variance, exact_variance, rtol=1e-10)
+        risks, errors = solvable_level_risks_mc(
+            task, means[m], variance, jax.random.PRNGKey(m), samples=200_000
+        )
+        exact = task.level_risks(exact_mean, exact_variance)
+        assert np.all(np.abs(np.asarray(risks) - exact) <= 4 * np.asarray(errors) + 1e-6)
+        # Simulation noise, not a bias: the standard errors are small but not zero.
+        assert np.all(np.asarray(errors) > 0) and np.all(np.asarray(errors) < 3e-3)
