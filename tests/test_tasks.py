@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pacbound.tasks.base import allocate, exact_weights, held_out_sets, mixture_dataset
-from pacbound.tasks.igsm import ANSWER, EOS, PAD, IGSMLite
+from pacbound.tasks.igsm import ANSWER, EOS, PAD, IGSMChain, IGSMLite
 
 TASK = IGSMLite(modulus=5, names=20, max_level=6, distractors=2)
 
@@ -72,3 +72,35 @@ def test_bad_configurations():
         IGSMLite(names=5)
     with pytest.raises(ValueError, match="level = 0 is out of range"):
         TASK.sample(0, 0)
+
+
+CHAIN = IGSMChain(modulus=7, min_level=2, max_level=6)
+
+
+@pytest.mark.parametrize("level", CHAIN.levels)
+def test_chain_problems_need_exactly_their_level_and_align_steps_with_slots(level):
+    for seed in range(40):
+        example = CHAIN.sample(seed, level)
+        answer, operations = CHAIN.solve(example.tokens)
+        assert operations == level == example.level
+        tokens = example.tokens
+        assert example.problem_length == CHAIN.problem_length
+        offset = CHAIN.problem_length - 3  # slot i of the problem to step i of the solution
+        for i in range(level):
+            slot = 3 + 3 * i
+            assert list(tokens[slot : slot + 2]) == list(tokens[slot + offset : slot + offset + 2])
+        end = CHAIN.problem_length + 3 * level
+        assert list(tokens[end : end + 3]) == [ANSWER, CHAIN.value_token(answer), EOS]
+        assert tokens[end - 1] == CHAIN.value_token(answer)  # the last step's value
+        mask = example.loss_mask.astype(bool)
+        assert np.flatnonzero(mask)[0] == CHAIN.problem_length - 1
+        assert np.flatnonzero(mask)[-1] == end + 1  # predicts EOS
+
+
+def test_chain_sampling_is_deterministic_and_checked():
+    assert np.array_equal(CHAIN.sample(5, 4).tokens, CHAIN.sample(5, 4).tokens)
+    assert not np.array_equal(CHAIN.sample(5, 4).tokens, CHAIN.sample(6, 4).tokens)
+    with pytest.raises(ValueError, match="level = 7 is out of range"):
+        CHAIN.sample(0, 7)
+    with pytest.raises(ValueError, match="modulus"):
+        IGSMChain(modulus=1)

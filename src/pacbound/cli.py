@@ -4,7 +4,11 @@
     pacbound bound --kind all ... [--json]
     pacbound derive [--latex] [--family KL-SHIFT[-RISK]] [--write FILE | --check FILE]
     pacbound optimum --family linear-exponential --param k1=50 --n 100,1000,10000 [--json]
-    pacbound figs [--out paper_figs]
+    pacbound figs [--db PATH] [--out paper_figs]
+    pacbound reproduce [--preset quick] [--out paper_figs]
+    pacbound compare [--db PATH] [--sigma S] [--json]
+    pacbound sweep [--preset quick | --config FILE.toml] [--db PATH] [--quiet]
+    pacbound export [--db PATH] --format csv|json [--out FILE]
 
 A user's mistake (a bad flag, a value out of range, a missing file) prints one line on
 stderr and exits with status 2; no traceback.
@@ -104,9 +108,56 @@ def _build_parser() -> argparse.ArgumentParser:
     optimum.add_argument("--buckets", type=_float_list, default=None, help="difficulties")
     optimum.add_argument("--json", action="store_true", help="machine-readable output")
 
-    figs = commands.add_parser("figs", help="regenerate every figure into a folder")
+    figs = commands.add_parser(
+        "figs", help="regenerate every figure (theory, and each experiment in the store)"
+    )
     figs.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
+    figs.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+
+    compare = commands.add_parser("compare", help="predicted vs measured optimal difficulty")
+    compare.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+    compare.add_argument("--name", default=None, help="experiment, if the store holds several")
+    compare.add_argument("--sigma", type=float, default=None, help="σ of the Gaussians (> 0)")
+    compare.add_argument("--out", type=Path, default=Path("paper_figs"), help="report folder")
+    compare.add_argument("--json", action="store_true", help="print the JSON, not Markdown")
+
+    reproduce = commands.add_parser("reproduce", help="sweep, compare and figs in one")
+    _add_experiment_arguments(reproduce)
+    reproduce.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
+    reproduce.add_argument("--quiet", action="store_true", help="log lines, no progress bar")
+
+    sweep = commands.add_parser("sweep", help="run an experiment's grid into the store")
+    _add_experiment_arguments(sweep)
+    sweep.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+
+    export = commands.add_parser("export", help="write the stored cells as a flat table")
+    export.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+    export.add_argument("--name", default=None, help="experiment name, if the store holds several")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
     return parser
+
+
+def _default_db() -> Path:
+    from pacbound.store import DEFAULT_PATH
+
+    return DEFAULT_PATH
+
+
+def _add_experiment_arguments(command) -> None:
+    which = command.add_mutually_exclusive_group()
+    which.add_argument("--preset", default=None, help="quick, solvable or paper (default quick)")
+    which.add_argument("--config", type=Path, default=None, help="an experiment TOML file")
+    command.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+    command.add_argument(
+        "--cache", type=Path, default=None, help="cached base models (default: beside the store)"
+    )
+
+
+def _experiment(args):
+    from pacbound import config
+
+    return config.load(args.config) if args.config else config.preset(args.preset or "quick")
 
 
 _COLUMNS = ("bound", "empirical", "mc_correction", "generalization", "extrapolation")
@@ -245,11 +296,142 @@ def _cmd_optimum(args) -> int:
     return 0
 
 
-def _cmd_figs(args) -> int:
-    from pacbound.plots import theory_figures
+def _stored_experiments(store, sigma=None):
+    """(config, cells, base, comparison) of every finished experiment in the store."""
+    from dataclasses import replace
 
-    for path in theory_figures(args.out):
+    from pacbound import config
+    from pacbound.compare import compare
+
+    names = [r[0] for r in store.connection.execute("SELECT name FROM experiments ORDER BY name")]
+    found = []
+    for name in names:
+        experiment = config.from_dict(store.experiment(name)["config"])
+        if sigma is not None:
+            experiment = replace(experiment, compare=replace(experiment.compare, sigma=sigma))
+        cells = store.cells(name)
+        if len(cells) < len(experiment.cells):
+            print(
+                f"{name}: {len(cells)}/{len(experiment.cells)} cells stored, skipped",
+                file=sys.stderr,
+            )
+            continue
+        found.append((experiment, cells, store.base(name), compare(experiment, cells)))
+    return found
+
+
+def _cmd_figs(args) -> int:
+    from pacbound.compare import write_report
+    from pacbound.plots import experiment_figures, theory_figures, write_index
+    from pacbound.store import Store
+
+    paths = theory_figures(args.out)
+    experiments = []
+    db = args.db or _default_db()
+    if db.is_file():
+        with Store(db) as store:
+            for experiment, cells, base, result in _stored_experiments(store):
+                paths += experiment_figures(experiment, cells, base, result, args.out)
+                paths += write_report(result, args.out)
+                experiments.append((experiment, cells, result))
+    elif args.db:
+        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    paths.append(write_index(args.out, experiments))
+    for path in paths:
         print(f"wrote {path}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from pacbound.compare import report_markdown, write_report
+    from pacbound.store import Store
+
+    db = args.db or _default_db()
+    if not db.is_file():
+        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    if args.sigma is not None and not args.sigma > 0:
+        raise ValueError(f"sigma = {args.sigma} is out of range: allowed (0, inf)")
+    with Store(db) as store:
+        name = store.experiment(args.name)["name"]
+        found = [e for e in _stored_experiments(store, args.sigma) if e[0].name == name]
+    if not found:
+        raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
+    result = found[0][3]
+    write_report(result, args.out)
+    print(json.dumps(result, indent=1) if args.json else report_markdown(result), end="")
+    return 0
+
+
+def _cmd_reproduce(args) -> int:
+    _cmd_sweep(args)
+    args.db = args.db or _default_db()
+    return _cmd_figs(args)
+
+
+class _ProgressBar:
+    """A tqdm bar over grid cells (phase in its description), or log lines with --quiet."""
+
+    def __init__(self, quiet: bool, name: str):
+        self.quiet, self.name, self.bar = quiet, name, None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if self.quiet:
+            print(f"[{self.name}] {phase}: {done}/{total} cells", file=sys.stderr, flush=True)
+            return
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="cell", file=sys.stderr, dynamic_ncols=True)
+        self.bar.set_description(f"{self.name}: {phase}")
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _cmd_sweep(args) -> int:
+    from pacbound.store import Store
+    from pacbound.sweep import run_sweep
+
+    experiment = _experiment(args)
+    db = args.db or _default_db()
+    cache = args.cache or db.parent / "cache"
+    bar = _ProgressBar(args.quiet, experiment.name)
+    with Store(db) as store:
+        try:
+            computed = run_sweep(experiment, store, cache, bar)
+        finally:
+            bar.close()
+        total = len(experiment.cells)
+    print(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    import csv
+    import io
+
+    from pacbound.store import Store, flat_rows
+
+    db = args.db or _default_db()
+    if not db.is_file():
+        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    with Store(db) as store:
+        name = store.experiment(args.name)["name"]
+        rows = flat_rows(store.cells(name))
+    if args.format == "json":
+        text = json.dumps(rows, indent=1) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["bucket"])
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -291,6 +473,10 @@ def main(argv: list[str] | None = None) -> int:
             "derive": _cmd_derive,
             "optimum": _cmd_optimum,
             "figs": _cmd_figs,
+            "sweep": _cmd_sweep,
+            "compare": _cmd_compare,
+            "reproduce": _cmd_reproduce,
+            "export": _cmd_export,
         }
         command = commands[args.command]
         return command(args)

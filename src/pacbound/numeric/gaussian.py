@@ -23,3 +23,8 @@ def isotropic_gaussian_kl(theta_q, theta_p, sigma):
     """KL(N(θ_Q, σ²I) ‖ N(θ_P, σ²I)) = ‖θ_Q − θ_P‖²/(2σ²), over the last axis."""
     distance_sq = jnp.sum(jnp.square(jnp.asarray(theta_q) - jnp.asarray(theta_p)), axis=-1)
     return _kl_isotropic(distance_sq, sigma)
+
+
+def isotropic_kl_from_distance(distance_sq, sigma):
+    """The same KL from the stored squared distance ‖θ_Q − θ_P‖² alone."""
+    return _kl_isotropic(jnp.asarray(distance_sq, jnp.float64), sigma)

@@ -1,0 +1,225 @@
+"""Experiment configs: TOML files loaded into frozen dataclasses, hashed as a whole.
+
+A config names the task, the model, the pretraining of the base, the fine-tuning step
+policy, the grid (buckets × budgets × seeds, the target mixture) and what ``compare`` uses
+(σ of the Gaussian posterior, δ). Presets live in ``experiments/<name>.toml``. Every key is
+checked: an unknown key or a value out of range is a one-line ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from fractions import Fraction
+from pathlib import Path
+
+from pacbound.model import ModelConfig
+from pacbound.tasks.igsm import IGSMChain, IGSMLite
+from pacbound.tasks.solvable import SolvableLinear
+from pacbound.train import OptimizerConfig, PretrainConfig
+
+PRESET_DIR = Path(__file__).resolve().parents[2] / "experiments"
+TASK_KINDS = {"igsm-chain": IGSMChain, "igsm": IGSMLite, "solvable": SolvableLinear}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A training bucket: levels low … high (inclusive), uniform weights."""
+
+    name: str
+    low: int
+    high: int
+
+    def weights(self) -> dict[int, Fraction]:
+        return uniform_weights(self.low, self.high)
+
+
+def uniform_weights(low: int, high: int) -> dict[int, Fraction]:
+    return {k: Fraction(1, high - low + 1) for k in range(low, high + 1)}
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    buckets: tuple[Bucket, ...]
+    budgets: tuple[int, ...]
+    seeds: tuple[int, ...]
+    target: tuple[int, int]  # inclusive range of levels, uniform weights
+    test_size: int = 128  # held-out problems per level
+    ensemble: int = 12  # models trained by one compiled program (one store transaction)
+
+    def target_weights(self) -> dict[int, Fraction]:
+        return uniform_weights(*self.target)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    sigma: float = 0.01  # σ of the Gaussian posterior N(θ_ft, σ²I) and prior N(θ_pre, σ²I)
+    delta: float = 0.05
+    bound: str = "kl"  # the generalization term: "kl" or "mcallester"
+    pretrain_share: float = 0.5  # λ of the coverage shift term
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    """Multi-host runs: when enabled, ``jax.distributed.initialize`` is called with these
+    before any computation; the ensemble axis then spans every host's devices."""
+
+    enabled: bool = False
+    coordinator_address: str = ""
+    num_processes: int = 1
+    process_id: int = 0
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str
+    task_kind: str
+    task: object  # IGSMChain | IGSMLite | SolvableLinear
+    grid: GridConfig
+    finetune: OptimizerConfig
+    model: ModelConfig | None = None  # None for the solvable task (a linear model)
+    pretrain: PretrainConfig | None = None
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
+    raw: dict = field(default_factory=dict, compare=False, repr=False)  # as written in TOML
+
+    def to_dict(self) -> dict:
+        plain = json.loads(json.dumps(asdict(self), default=str))
+        plain.pop("raw")
+        return plain
+
+    def hash(self) -> str:
+        """Identifies the experiment: results and cached bases are keyed by it. The name, the
+        distributed settings and the compare settings do not change results: left out."""
+        plain = self.to_dict()
+        for part in ("name", "distributed", "compare"):
+            plain.pop(part)
+        text = json.dumps(plain, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def cells(self) -> list[tuple[str, int, int]]:
+        """(bucket, budget, seed) in a fixed order: buckets, then budgets, then seeds."""
+        return [
+            (b.name, n, s)
+            for b in self.grid.buckets
+            for n in self.grid.budgets
+            for s in self.grid.seeds
+        ]
+
+
+def _build(cls, table: dict, where: str, **fixed):
+    known = {f.name for f in fields(cls)} - set(fixed)
+    unknown = set(table) - known
+    if unknown:
+        raise ValueError(f"[{where}] has unknown keys {sorted(unknown)}: allowed {sorted(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+    try:
+        return cls(**values, **fixed)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"[{where}] {error}") from None
+
+
+def _check_levels(name: str, low: int, high: int, levels: tuple[int, ...]) -> None:
+    if not (low in levels and high in levels and low <= high):
+        raise ValueError(f"{name} = [{low}, {high}] is not a range of the task's levels {levels}")
+
+
+def from_dict(raw: dict) -> ExperimentConfig:
+    """The config from its TOML tables (as ``tomllib`` reads them, or as the store keeps them)."""
+    raw = dict(raw)
+    allowed = {"name", "task", "model", "pretrain", "finetune", "grid", "compare", "distributed"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise ValueError(
+            f"config has unknown sections {sorted(unknown)}: allowed {sorted(allowed)}"
+        )
+    for section in ("name", "task", "finetune", "grid"):
+        if section not in raw:
+            raise ValueError(f"config lacks [{section}]")
+    task_table = dict(raw["task"])
+    kind = task_table.pop("kind", None)
+    if kind not in TASK_KINDS:
+        raise ValueError(f"task kind = {kind!r} is not one of {', '.join(TASK_KINDS)}")
+    task = _build(TASK_KINDS[kind], task_table, "task")
+    levels = tuple(task.levels) if kind != "solvable" else tuple(range(1, task.levels + 1))
+
+    grid_table = dict(raw["grid"])
+    buckets = tuple(
+        Bucket(name, *bounds) for name, bounds in dict(grid_table.pop("buckets", {})).items()
+    )
+    if not buckets:
+        raise ValueError("[grid] needs buckets, e.g. buckets = { easy = [2, 4], hard = [5, 7] }")
+    grid = _build(GridConfig, grid_table, "grid", buckets=buckets)
+    for bucket in buckets:
+        _check_levels(f"bucket {bucket.name}", bucket.low, bucket.high, levels)
+    _check_levels("target", *grid.target, levels)
+    if not grid.budgets or min(grid.budgets) < 1:
+        raise ValueError(f"budgets = {list(grid.budgets)} is out of range: allowed integers ≥ 1")
+    if not grid.seeds or len(set(grid.seeds)) != len(grid.seeds):
+        raise ValueError(f"seeds = {list(grid.seeds)}: need at least one, all distinct")
+    for name in ("test_size", "ensemble"):
+        if getattr(grid, name) < 1:
+            raise ValueError(f"{name} = {getattr(grid, name)} is out of range: allowed [1, inf)")
+
+    finetune = _build(OptimizerConfig, raw["finetune"], "finetune")
+    model = pretrain = None
+    if kind != "solvable":
+        if "model" not in raw or "pretrain" not in raw:
+            raise ValueError(f"task kind {kind!r} needs [model] and [pretrain]")
+        model = _build(
+            ModelConfig, raw["model"], "model", vocab_size=task.vocab_size, length=task.length
+        )
+        pretrain_table = dict(raw["pretrain"])
+        pretrain_levels = tuple(pretrain_table.pop("levels", ()))
+        if len(pretrain_levels) != 2:
+            raise ValueError("[pretrain] needs levels = [low, high]")
+        _check_levels("pretrain levels", *pretrain_levels, levels)
+        top = {k: pretrain_table.pop(k) for k in ("seed", "chunk") if k in pretrain_table}
+        optimizer = _build(OptimizerConfig, pretrain_table, "pretrain")
+        pretrain = PretrainConfig(levels=pretrain_levels, optimizer=optimizer, **top)
+    compare = _build(CompareConfig, raw.get("compare", {}), "compare")
+    if compare.bound not in ("kl", "mcallester"):
+        raise ValueError(f"compare bound = {compare.bound!r} is not one of kl, mcallester")
+    if not compare.sigma > 0:
+        raise ValueError(f"sigma = {compare.sigma} is out of range: allowed (0, inf)")
+    if not 0 < compare.delta < 1:
+        raise ValueError(f"delta = {compare.delta} is out of range: allowed (0, 1)")
+    if not 0 <= compare.pretrain_share <= 1:
+        raise ValueError(
+            f"pretrain_share = {compare.pretrain_share} is out of range: allowed [0, 1]"
+        )
+    distributed = _build(DistributedConfig, raw.get("distributed", {}), "distributed")
+    return ExperimentConfig(
+        name=str(raw["name"]),
+        task_kind=kind,
+        task=task,
+        grid=grid,
+        finetune=finetune,
+        model=model,
+        pretrain=pretrain,
+        compare=compare,
+        distributed=distributed,
+        raw=json.loads(json.dumps(raw)),
+    )
+
+
+def load(path: str | Path) -> ExperimentConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
+    return from_dict(raw)
+
+
+def preset(name: str) -> ExperimentConfig:
+    path = PRESET_DIR / f"{name}.toml"
+    if not path.is_file():
+        names = sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+        raise ValueError(f"preset = {name!r} is not one of {', '.join(names)}")
+    return load(path)

@@ -1,0 +1,198 @@
+"""The results store: one SQLite file (write-ahead log), resumable, never silently mixed.
+
+Tables: ``meta`` (marks the file as a pacbound store, with its schema version),
+``experiments`` (name, config hash, full config, package version), ``base`` (the base
+model's errors per level) and ``cells`` (one row per finished grid cell, its per-level
+numbers as JSON and its headline numbers as columns, so plain SQL can query them).
+
+A batch of cells is written in one transaction, so a run killed at any moment leaves only
+whole batches; the sweep skips what is stored. An experiment name bound to another config
+hash is an error, never an overwrite.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from pacbound import __version__
+
+FORMAT = "pacbound-store"
+SCHEMA = "1"
+DEFAULT_PATH = Path("pacbound-results") / "results.sqlite"
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS experiments (
+    name TEXT PRIMARY KEY, config_hash TEXT NOT NULL, config TEXT NOT NULL,
+    version TEXT NOT NULL, created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE IF NOT EXISTS base (
+    name TEXT PRIMARY KEY REFERENCES experiments(name), level_errors TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cells (
+    name TEXT NOT NULL REFERENCES experiments(name),
+    bucket TEXT NOT NULL, budget INTEGER NOT NULL, seed INTEGER NOT NULL,
+    train_error REAL, in_distribution_error REAL, target_error REAL, sq_distance REAL,
+    wall_s REAL, record TEXT NOT NULL,
+    PRIMARY KEY (name, bucket, budget, seed));
+"""
+
+#: Headline numbers kept as columns; everything else lives in the JSON record.
+COLUMNS = ("train_error", "in_distribution_error", "target_error", "sq_distance", "wall_s")
+
+
+@dataclass(frozen=True)
+class Cell:
+    bucket: str
+    budget: int
+    seed: int
+    record: dict  # level_errors, gain, train_error, …, all JSON-serialisable
+
+
+class Store:
+    """Open (or create) the store at ``path``; ``ValueError`` if it is not a pacbound store."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        if self.path.exists() and self.path.is_dir():
+            raise ValueError(f"db = {self.path} is a directory, not a store file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(self.path, timeout=30)
+        try:
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            if fresh:
+                with self.connection:
+                    self.connection.executescript(_TABLES)
+                    self.connection.executemany(
+                        "INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("schema", SCHEMA)]
+                    )
+            marks = dict(self.connection.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError:
+            self.connection.close()
+            raise ValueError(
+                f"db = {self.path} is not a pacbound store (not a readable SQLite database "
+                "with a pacbound meta table)"
+            ) from None
+        if marks.get("format") != FORMAT:
+            self.connection.close()
+            raise ValueError(f"db = {self.path} is an SQLite file of another program")
+        if marks.get("schema") != SCHEMA:
+            self.connection.close()
+            raise ValueError(
+                f"db = {self.path} has store schema {marks.get('schema')}; "
+                f"this version reads {SCHEMA}"
+            )
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- experiments ---------------------------------------------------------------------
+
+    def register(self, name: str, config_hash: str, config: dict) -> None:
+        """Record the experiment, or check that the stored one has the same config hash."""
+        row = self.connection.execute(
+            "SELECT config_hash FROM experiments WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            with self.connection:
+                self.connection.execute(
+                    "INSERT INTO experiments (name, config_hash, config, version) "
+                    "VALUES (?, ?, ?, ?)",
+                    (name, config_hash, json.dumps(config, sort_keys=True), __version__),
+                )
+        elif row[0] != config_hash:
+            raise ValueError(
+                f"db = {self.path} already holds experiment {name!r} with config hash {row[0]}; "
+                f"this config hashes to {config_hash}: use another --db or rename the experiment"
+            )
+
+    def experiment(self, name: str | None = None) -> dict:
+        """{name, config_hash, config, version} of ``name`` (or of the only experiment)."""
+        rows = self.connection.execute(
+            "SELECT name, config_hash, config, version FROM experiments ORDER BY created, name"
+        ).fetchall()
+        if name is not None:
+            rows = [r for r in rows if r[0] == name]
+        if not rows:
+            which = f"experiment {name!r}" if name else "any experiment"
+            raise ValueError(f"db = {self.path} holds no {which}; run `pacbound sweep` first")
+        if len(rows) > 1:
+            names = ", ".join(r[0] for r in rows)
+            raise ValueError(f"db = {self.path} holds several experiments ({names}): pass --name")
+        name, config_hash, config, version = rows[0]
+        return {
+            "name": name,
+            "config_hash": config_hash,
+            "config": json.loads(config),
+            "version": version,
+        }
+
+    # --- results -------------------------------------------------------------------------
+
+    def save_base(self, name: str, level_errors: dict) -> None:
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO base VALUES (?, ?)", (name, json.dumps(level_errors))
+            )
+
+    def base(self, name: str) -> dict | None:
+        row = self.connection.execute(
+            "SELECT level_errors FROM base WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def save_cells(self, name: str, cells: list[Cell]) -> None:
+        """All of ``cells`` in one transaction: either every one is stored or none."""
+        rows = [
+            (
+                name,
+                c.bucket,
+                c.budget,
+                c.seed,
+                *(c.record.get(k) for k in COLUMNS),
+                json.dumps(c.record),
+            )
+            for c in cells
+        ]
+        with self.connection:
+            self.connection.executemany(
+                f"INSERT OR REPLACE INTO cells (name, bucket, budget, seed, "
+                f"{', '.join(COLUMNS)}, record) VALUES ({', '.join('?' * (5 + len(COLUMNS)))})",
+                rows,
+            )
+
+    def finished(self, name: str) -> set[tuple[str, int, int]]:
+        rows = self.connection.execute(
+            "SELECT bucket, budget, seed FROM cells WHERE name = ?", (name,)
+        )
+        return {(b, int(n), int(s)) for b, n, s in rows}
+
+    def cells(self, name: str) -> list[Cell]:
+        rows = self.connection.execute(
+            "SELECT bucket, budget, seed, record FROM cells WHERE name = ? "
+            "ORDER BY bucket, budget, seed",
+            (name,),
+        )
+        return [Cell(b, int(n), int(s), json.loads(r)) for b, n, s, r in rows]
+
+
+def flat_rows(cells: list[Cell]) -> list[dict]:
+    """One flat dict per cell: headline numbers, then error_L<k> and gain_L<k> per level."""
+    rows = []
+    for cell in cells:
+        row = {"bucket": cell.bucket, "budget": cell.budget, "seed": cell.seed}
+        row.update({k: cell.record.get(k) for k in COLUMNS})
+        for level, error in cell.record["level_errors"].items():
+            row[f"error_L{level}"] = error
+        for level, gain in cell.record["gain"].items():
+            row[f"gain_L{level}"] = gain
+        rows.append(row)
+    return rows

@@ -1,0 +1,257 @@
+"""Run an experiment's grid (bucket × budget × seed) into the store, resumably.
+
+Cells are split, in the config's fixed order, into batches of ``grid.ensemble`` members;
+a batch is one compiled fine-tuning program (the last batch padded by repeating a member,
+so every batch has one shape and the grid compiles once). A batch is measured and written
+in one transaction as soon as it finishes. A rerun skips stored batches; a batch's data,
+keys and composition depend only on the config, so a resumed run stores exactly what an
+uninterrupted one would.
+
+Per cell the record holds: the error on each level's held-out test set (``level_errors``),
+the gain over the base per level (base error − error, positive is better), the training
+error on its own n examples, the in-distribution error (its bucket's mixture of level
+errors) and the target error (the target's mixture), the squared distance to the base
+weights, and for the solvable task the exact KL of its posterior to the prior.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pacbound.config import ExperimentConfig
+from pacbound.measure import make_error_counter, solvable_level_risks_mc, squared_distance
+from pacbound.store import Cell, Store
+from pacbound.tasks.base import allocate, held_out_sets, mixture_dataset
+from pacbound.train import (
+    make_ensemble_trainer,
+    minibatch_loss,
+    pad_rows,
+    pretrain,
+    solvable_map_loss,
+    solvable_posterior_variance,
+)
+
+#: progress(phase, cells_done, cells_total)
+Progress = Callable[[str, int, int], None]
+TEST_SEED = 10_007  # held-out sets are drawn from a stream no training set uses
+MC_SAMPLES = 100_000  # simulation of each solvable cell's per-level risks, beside the exact ones
+
+
+def cell_seed(bucket: str, budget: int, seed: int) -> int:
+    """A data/PRNG seed owned by one cell, independent of the grid's other cells."""
+    return zlib.crc32(f"{bucket}/{budget}/{seed}".encode())
+
+
+def batches(config: ExperimentConfig) -> list[list[tuple[str, int, int]]]:
+    cells, size = config.cells, config.grid.ensemble
+    return [cells[i : i + size] for i in range(0, len(cells), size)]
+
+
+def mixture_error(level_errors: dict[int, float], weights: dict) -> float:
+    return float(sum(float(w) * level_errors[k] for k, w in weights.items()))
+
+
+def run_sweep(
+    config: ExperimentConfig,
+    store: Store,
+    cache_dir: Path,
+    progress: Progress | None = None,
+) -> int:
+    """Fill the store with every cell of ``config``; returns how many cells were computed."""
+    if config.distributed.enabled:
+        jax.distributed.initialize(
+            coordinator_address=config.distributed.coordinator_address,
+            num_processes=config.distributed.num_processes,
+            process_id=config.distributed.process_id,
+        )
+    report = progress or (lambda *args: None)
+    store.register(config.name, config.hash(), config.raw)
+    done = store.finished(config.name)
+    total = len(config.cells)
+    todo = [b for b in batches(config) if not all(cell in done for cell in b)]
+    report("prepare", len(done), total)
+    if not todo and store.base(config.name) is not None:
+        return 0
+    runner = (SolvableRunner if config.task_kind == "solvable" else LanguageRunner)(
+        config, cache_dir, lambda phase: report(phase, len(done), total)
+    )
+    store.save_base(config.name, {str(k): v for k, v in runner.base_errors.items()})
+    computed = 0
+    for batch in todo:
+        report("fine-tune", len(done) + computed, total)
+        started = time.perf_counter()
+        records = runner.run_batch(batch)
+        wall = (time.perf_counter() - started) / len(batch)
+        cells = [
+            Cell(b, n, s, {**r, "wall_s": wall})
+            for (b, n, s), r in zip(batch, records, strict=True)
+        ]
+        store.save_cells(config.name, cells)
+        computed += len(batch)
+        report("fine-tune", len(done) + computed, total)
+    report("done", total, total)
+    return computed
+
+
+def _by_level(values) -> dict[str, float]:
+    return {str(k): float(v) for k, v in enumerate(np.asarray(values), start=1)}
+
+
+class _Runner:
+    """What both task kinds share: bucket weights, target weights and the record."""
+
+    def __init__(self, config: ExperimentConfig):
+        self.config = config
+        self.buckets = {b.name: b.weights() for b in config.grid.buckets}
+        self.target = config.grid.target_weights()
+        self.base_errors: dict[int, float] = {}
+
+    def _padded_batch(self, batch):
+        """The batch padded to the ensemble size by repeating its last cell."""
+        return batch + [batch[-1]] * (self.config.grid.ensemble - len(batch))
+
+    def _record(self, bucket, level_errors, train_error, sq_distance, **extra) -> dict:
+        return {
+            "level_errors": {str(k): v for k, v in level_errors.items()},
+            "gain": {str(k): self.base_errors[k] - v for k, v in level_errors.items()},
+            "train_error": float(train_error),
+            "in_distribution_error": mixture_error(level_errors, self.buckets[bucket]),
+            "target_error": mixture_error(level_errors, self.target),
+            "sq_distance": float(sq_distance),
+            **extra,
+        }
+
+
+class LanguageRunner(_Runner):
+    """iGSM-lite (either structure) with the transformer."""
+
+    def __init__(self, config: ExperimentConfig, cache_dir: Path, phase: Callable[[str], None]):
+        super().__init__(config)
+        task, model = config.task, config.model
+        self.task, self.model = task, model
+        phase("test sets")
+        self.tests = held_out_sets(task, TEST_SEED, config.grid.test_size)
+        self.exclude = frozenset(h for d in self.tests.values() for h in d.hashes)
+        self.test_tokens = np.concatenate([self.tests[k].tokens for k in task.levels])
+        self.test_mask = np.concatenate([self.tests[k].loss_mask for k in task.levels])
+        phase("pretrain")
+        steps = config.pretrain.optimizer.steps
+        self.base, _ = pretrain(
+            task,
+            model,
+            config.pretrain,
+            self.exclude,
+            cache_dir,
+            progress=lambda done, loss: phase(f"pretrain step {done}/{steps}, loss {loss:.4f}"),
+        )
+        self.counter = make_error_counter(model, chunk=config.grid.test_size)
+        self.base_errors = self._level_errors(self.base)
+        self.trainer = make_ensemble_trainer(
+            minibatch_loss(model, config.finetune.batch), config.finetune
+        )
+        self.rows = max(config.grid.budgets)
+        # Training sets are scored at one padded length too: rows to a multiple of the chunk.
+        self.train_rows = -(-self.rows // config.grid.test_size) * config.grid.test_size
+
+    def _level_errors(self, params) -> dict[int, float]:
+        wrong = np.asarray(self.counter(params, self.test_tokens, self.test_mask))
+        per_level = wrong.reshape(len(self.task.levels), -1).mean(axis=1)
+        return {k: float(e) for k, e in zip(self.task.levels, per_level, strict=True)}
+
+    def run_batch(self, batch):
+        padded = self._padded_batch(batch)
+        datasets = [
+            mixture_dataset(
+                self.task, cell_seed(*cell), self.buckets[cell[0]], cell[1], self.exclude
+            )
+            for cell in padded
+        ]
+        data = {
+            "tokens": pad_rows([d.tokens for d in datasets], self.rows),
+            "loss_mask": pad_rows([d.loss_mask for d in datasets], self.rows),
+        }
+        keys = jnp.stack([jax.random.PRNGKey(cell_seed(*cell)) for cell in padded])
+        budgets = np.array([cell[1] for cell in padded], dtype=np.int32)
+        params_M, losses_MxS = self.trainer(self.base, keys, data, budgets)
+        records = []
+        for m, (bucket, n, _) in enumerate(batch):
+            member = jax.tree.map(lambda x, m=m: x[m], params_M)
+            tokens = pad_rows([datasets[m].tokens], self.train_rows)[0]
+            mask = pad_rows([datasets[m].loss_mask], self.train_rows)[0]
+            train_wrong = np.asarray(self.counter(member, tokens, mask))[:n]
+            records.append(
+                self._record(
+                    bucket,
+                    self._level_errors(member),
+                    train_wrong.mean(),
+                    squared_distance(member, self.base),
+                    final_loss=float(losses_MxS[m, -1]),
+                )
+            )
+        return records
+
+
+class SolvableRunner(_Runner):
+    """The exactly solvable task: the posterior trained in JAX, its risks in closed form."""
+
+    def __init__(self, config: ExperimentConfig, cache_dir: Path, phase: Callable[[str], None]):
+        super().__init__(config)
+        self.task = config.task
+        self.prior_mean = jnp.asarray(self.task.pretrained_weights)
+        prior_variance = np.full(self.task.dim, self.task.prior_std**2)
+        self.base_errors = dict(
+            enumerate(self.task.level_risks(self.task.pretrained_weights, prior_variance), start=1)
+        )
+        self.trainer = make_ensemble_trainer(solvable_map_loss(self.task), config.finetune)
+        self.rows = max(config.grid.budgets)
+
+    def _sample(self, cell):
+        """n examples of the cell's bucket, levels allocated as the mixture weights say."""
+        rng = np.random.default_rng(cell_seed(*cell))
+        parts = [
+            self.task.sample(rng, level, count)
+            for level, count in sorted(allocate(self.buckets[cell[0]], cell[1]).items())
+            if count
+        ]
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+    def run_batch(self, batch):
+        padded = self._padded_batch(batch)
+        samples = [self._sample(cell) for cell in padded]
+        data = {
+            "j": pad_rows([s[0].astype(np.int32) for s in samples], self.rows),
+            "s": pad_rows([s[1] for s in samples], self.rows),
+            "y": pad_rows([s[2] for s in samples], self.rows),
+        }
+        keys = jnp.stack([jax.random.PRNGKey(cell_seed(*cell)) for cell in padded])
+        budgets = np.array([cell[1] for cell in padded], dtype=np.int32)
+        means_M, _ = self.trainer(self.prior_mean, keys, data, budgets)
+        records = []
+        for m, (bucket, n, _) in enumerate(batch):
+            member = {k: jnp.asarray(v[m]) for k, v in data.items()}
+            mean = np.asarray(means_M[m])
+            variance = np.asarray(solvable_posterior_variance(self.task, means_M[m], member, n))
+            risks = self.task.level_risks(mean, variance)
+            simulated, standard_errors = solvable_level_risks_mc(
+                self.task, means_M[m], jnp.asarray(variance), keys[m], MC_SAMPLES
+            )
+            j, s, y = samples[m]
+            records.append(
+                self._record(
+                    bucket,
+                    dict(enumerate((float(r) for r in risks), start=1)),
+                    self.task.empirical_risk(mean, variance, j, s, y),
+                    squared_distance(means_M[m], self.prior_mean),
+                    kl=self.task.kl_to_prior(mean, variance),
+                    mc_level_errors=_by_level(simulated),
+                    mc_standard_errors=_by_level(standard_errors),
+                )
+            )
+        return records

@@ -1,0 +1,185 @@
+"""The sweep through the real CLI into a real SQLite file: resume after SIGKILL, bad files."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pacbound import config
+from pacbound.cli import main
+from pacbound.store import Store
+
+TINY = Path(__file__).parent / "data" / "tiny.toml"
+
+
+def _sweep(db, *extra):
+    return main(["sweep", "--config", str(TINY), "--db", str(db), "--quiet", *extra])
+
+
+def _exported(db, capsys):
+    capsys.readouterr()
+    assert main(["export", "--db", str(db), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    for row in rows:
+        row.pop("wall_s")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    db = tmp_path_factory.mktemp("clean") / "results.sqlite"
+    assert _sweep(db) == 0
+    return db
+
+
+def test_a_sweep_stores_every_cell_with_its_measurements(finished):
+    experiment = config.load(TINY)
+    with Store(finished) as store:
+        stored = store.experiment()
+        assert stored["config_hash"] == experiment.hash()
+        assert stored["config"]["grid"]["budgets"] == [2, 5]
+        cells = store.cells("tiny")
+        base = store.base("tiny")
+    assert len(cells) == len(experiment.cells) == 12
+    assert set(base) == {"2", "3", "4"}
+    for cell in cells:
+        record = cell.record
+        assert set(record["level_errors"]) == {"2", "3", "4"}
+        for level, error in record["level_errors"].items():
+            assert 0 <= error <= 1
+            assert record["gain"][level] == pytest.approx(base[level] - error)
+        # Mixtures of the level errors: the bucket's for in-distribution, uniform for target.
+        errors = record["level_errors"]
+        assert record["target_error"] == pytest.approx(sum(errors.values()) / 3)
+        bucket = {"easy": ("2", "3"), "hard": ("4",)}[cell.bucket]
+        expected = sum(errors[k] for k in bucket) / len(bucket)
+        assert record["in_distribution_error"] == pytest.approx(expected)
+        assert 0 <= record["train_error"] <= 1 and record["sq_distance"] > 0
+
+
+def test_a_rerun_skips_finished_cells(finished, capsys):
+    capsys.readouterr()
+    assert _sweep(finished) == 0
+    assert "0 cells computed" in capsys.readouterr().out
+
+
+def test_export_csv_has_one_row_per_cell(finished, tmp_path):
+    out = tmp_path / "cells.csv"
+    assert main(["export", "--db", str(finished), "--format", "csv", "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 13
+    assert lines[0].startswith("bucket,budget,seed,train_error")
+    assert "error_L4" in lines[0] and "gain_L2" in lines[0]
+
+
+def test_a_run_killed_mid_grid_resumes_to_the_uninterrupted_result(finished, tmp_path, capsys):
+    db = tmp_path / "killed.sqlite"
+    command = [sys.executable, "-m", "pacbound.cli", "sweep", "--config", str(TINY)]
+    process = subprocess.Popen([*command, "--db", str(db), "--quiet"], stderr=subprocess.DEVNULL)
+    stored, deadline = 0, time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as connection:
+                    stored = connection.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+            except sqlite3.OperationalError:
+                stored = 0  # tables not created yet
+            if stored >= 2:
+                break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 2 <= stored < 12, "the kill must land mid-grid"
+    with Store(db) as store:
+        partial = len(store.cells("tiny"))
+    assert partial < 12
+    capsys.readouterr()
+    assert _sweep(db) == 0
+    assert f"{12 - partial} cells computed" in capsys.readouterr().out
+    assert _exported(db, capsys) == _exported(finished, capsys)
+
+
+def test_another_config_under_the_same_name_is_an_error(finished, tmp_path, capsys):
+    changed = tmp_path / "changed.toml"
+    changed.write_text(TINY.read_text().replace("seeds = [0, 1, 2]", "seeds = [0, 1]"))
+    capsys.readouterr()
+    assert main(["sweep", "--config", str(changed), "--db", str(finished), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "already holds experiment 'tiny'" in error and "\n" not in error
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not a database at all, just text" * 10, "not a pacbound store"),
+        (None, "another program"),
+    ],
+)
+def test_corrupt_or_foreign_files_are_one_line_errors(tmp_path, capsys, content, message):
+    db = tmp_path / "other.sqlite"
+    if content is None:
+        with sqlite3.connect(db) as connection:
+            connection.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+            connection.execute("INSERT INTO meta VALUES ('format', 'something-else')")
+    else:
+        db.write_bytes(content)
+    for argv in (
+        ["sweep", "--config", str(TINY), "--db", str(db), "--quiet"],
+        ["export", "--db", str(db)],
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        error = capsys.readouterr().err.strip()
+        assert message in error and "\n" not in error
+
+
+def test_an_sqlite_file_without_our_tables_is_foreign(tmp_path, capsys):
+    db = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE people (name TEXT)")
+    capsys.readouterr()
+    assert main(["export", "--db", str(db)]) == 2
+    assert "not a pacbound store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sweep", "--preset", "nosuch"], "preset = 'nosuch' is not one of"),
+        (["sweep", "--config", "missing.toml"], "does not exist"),
+        (["export", "--db", "missing.sqlite"], "does not exist"),
+        (["export", "--format", "xml"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path):
+    os.chdir(tmp_path)
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (("ensemble = 1", "ensemble = 1\ncolour = 3"), "[grid] has unknown keys ['colour']"),
+        (("hard = [4, 4]", "hard = [4, 9]"), "bucket hard = [4, 9] is not a range"),
+        (("budgets = [2, 5]", "budgets = [0, 5]"), "budgets = [0, 5] is out of range"),
+        (('kind = "igsm-chain"', 'kind = "poetry"'), "task kind = 'poetry' is not one of"),
+        (("steps = 4\n", "steps = 0\n"), "steps = 0 is out of range"),
+        (("[grid]", "[grid"), "is not valid TOML"),
+    ],
+)
+def test_bad_configs_are_one_line_errors(edit, message, tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    text = TINY.read_text()
+    assert edit[0] in text
+    path.write_text(text.replace(*edit, 1))
+    assert main(["sweep", "--config", str(path), "--db", str(tmp_path / "r.sqlite")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error
