@@ -138,7 +138,8 @@ def test_optimum_bad_arguments(capsys, argv, fragment):
     assert len(err) == 1 and fragment in err[0]
 
 
-def test_figs_writes_every_figure(tmp_path, capsys):
+def test_figs_writes_every_figure(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no results store here: theory figures only
     assert main(["figs", "--out", str(tmp_path)]) == 0
     for stem in ("theory_landscape", "theory_optimum"):
         for suffix in (".png", ".pdf"):

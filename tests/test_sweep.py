@@ -183,3 +183,11 @@ def test_bad_configs_are_one_line_errors(edit, message, tmp_path, capsys):
     assert main(["sweep", "--config", str(path), "--db", str(tmp_path / "r.sqlite")]) == 2
     error = capsys.readouterr().err.strip()
     assert message in error and "\n" not in error
+
+
+def test_the_stored_config_rebuilds_the_same_experiment(finished):
+    with Store(finished) as store:
+        stored = store.experiment()
+    rebuilt = config.from_dict(stored["config"])
+    assert rebuilt.hash() == stored["config_hash"] == config.load(TINY).hash()
+    assert [b.name for b in rebuilt.grid.buckets] == ["easy", "hard"]

@@ -333,7 +333,7 @@ def _cmd_figs(args) -> int:
             for experiment, cells, base, result in _stored_experiments(store):
                 paths += experiment_figures(experiment, cells, base, result, args.out)
                 paths += write_report(result, args.out)
-                experiments.append((experiment, cells, result))
+                experiments.append((experiment, cells, base, result))
     elif args.db:
         raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
     paths.append(write_index(args.out, experiments))

@@ -100,9 +100,7 @@ def shift_terms(config: ExperimentConfig) -> dict[str, dict[str, float]]:
 
 def build_table(config: ExperimentConfig, cells: list[Cell]) -> Table:
     by_key = {(c.bucket, c.budget, c.seed): c.record for c in cells}
-    buckets = tuple(
-        b.name for b in sorted(config.grid.buckets, key=lambda b: (b.low + b.high, b.high))
-    )
+    buckets = tuple(b.name for b in config.grid.buckets)  # in difficulty order
     budgets, seeds = tuple(sorted(config.grid.budgets)), tuple(config.grid.seeds)
     missing = [
         k for k in ((b, n, s) for b in buckets for n in budgets for s in seeds) if k not in by_key
@@ -152,7 +150,7 @@ def argmin_with_ties(values: np.ndarray, tolerance: float = 1e-9) -> tuple[int, 
 def is_inverted_u(accuracy: np.ndarray) -> bool:
     """True when the best bucket is an interior one, strictly above both end buckets."""
     best = int(np.argmax(accuracy))
-    return 0 < best < len(accuracy) - 1 and accuracy[best] > max(accuracy[0], accuracy[-1])
+    return bool(0 < best < len(accuracy) - 1 and accuracy[best] > max(accuracy[0], accuracy[-1]))
 
 
 def bootstrap_optimum(target_error_BxS: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -269,6 +267,13 @@ def compare(config: ExperimentConfig, cells: list[Cell], seed: int = 0) -> dict:
         "sigma": config.compare.sigma,
         "delta": config.compare.delta,
         "bound_kind": config.compare.bound,
+        "kl_source": (
+            "the exact KL of the Gaussian posterior to the prior"
+            if config.task_kind == "solvable"
+            else f"KL of isotropic Gaussians at σ = {config.compare.sigma} around the fine-tuned "
+            "and the base weights; the training error of the fine-tuned weights stands in for "
+            "the posterior's empirical risk"
+        ),
         "shift_terms": shift_terms(config),
         "per_budget": per_budget,
         "measured_spearman_optimum_vs_n": _spearman(table.budgets, measured),
@@ -287,9 +292,7 @@ def report_markdown(result: dict) -> str:
     buckets, lines = result["buckets"], []
     lines.append(f"# Comparison: {result['experiment']} (config {result['config_hash']})\n")
     lines.append(
-        f"Bound: {result['bound_kind']} at δ = {result['delta']}, KL of isotropic Gaussians at "
-        f"σ = {result['sigma']} (the exact posterior KL for the solvable task); the training "
-        "error of the fine-tuned weights stands in for the posterior's empirical risk.\n"
+        f"Bound: {result['bound_kind']} at δ = {result['delta']}; {result['kl_source']}.\n"
     )
     lines.append("## Target error by bucket (mean over seeds) and the optima\n")
     header = "| n | " + " | ".join(buckets) + " | measured | bootstrap | inverted U | "

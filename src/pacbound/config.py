@@ -147,8 +147,12 @@ def from_dict(raw: dict) -> ExperimentConfig:
     levels = tuple(task.levels) if kind != "solvable" else tuple(range(1, task.levels + 1))
 
     grid_table = dict(raw["grid"])
+    # Buckets in difficulty order (then by name), however the file lists them.
     buckets = tuple(
-        Bucket(name, *bounds) for name, bounds in dict(grid_table.pop("buckets", {})).items()
+        sorted(
+            (Bucket(name, *bounds) for name, bounds in dict(grid_table.pop("buckets", {})).items()),
+            key=lambda b: (b.low + b.high, b.high, b.name),
+        )
     )
     if not buckets:
         raise ValueError("[grid] needs buckets, e.g. buckets = { easy = [2, 4], hard = [5, 7] }")

@@ -322,8 +322,11 @@ standard errors).
 """
 
 
-def experiment_summary(result: dict) -> str:
+def experiment_summary(result: dict, base: dict) -> str:
     """The report's key numbers in a few lines."""
+    base_line = ", ".join(
+        f"{k}: {1 - v:.2f}" for k, v in sorted(base.items(), key=lambda i: int(i[0]))
+    )
     rows = [
         "| n | " + " | ".join(result["buckets"]) + " | measured optimum |",
         "|---|" + "---|" * (len(result["buckets"]) + 1),
@@ -331,6 +334,7 @@ def experiment_summary(result: dict) -> str:
     for row in result["per_budget"]:
         accuracy = " | ".join(f"{1 - row['target_error'][b]:.3f}" for b in result["buckets"])
         rows.append(f"| {row['budget']} | {accuracy} | {row['measured_optimum']} |")
+    predicted = [f"{term}: {', '.join(a['predicted'])}" for term, a in result["agreement"].items()]
     best = result["best_shift_term"]
     agreement = result["agreement"][best]
     inverted = ", ".join(map(str, result["inverted_u_budgets"])) or "none"
@@ -339,26 +343,31 @@ def experiment_summary(result: dict) -> str:
         "",
         *rows,
         "",
+        f"- Base accuracy per level: {base_line}.",
         f"- Inverted U (an interior bucket best) at budgets: {inverted}.",
         f"- Measured optimum non-decreasing in n: {result['measured_optimum_non_decreasing']}.",
         f"- Best-tracking shift term: {best} (optimum matched at {agreement['exact']:.0%} of "
         f"budgets, within one bucket at {agreement['within_one_bucket']:.0%}; sign agreement "
         f"{agreement['sign_agreement']:.3f}). Full report: `{result['experiment']}_report.md`.",
+        f"- Predicted optimum at n = {', '.join(map(str, result['budgets']))}: "
+        + "; ".join(predicted)
+        + ".",
     ]
     return "\n".join(lines)
 
 
 def write_index(out_dir: Path, experiments: list[tuple]) -> Path:
-    """paper_figs/README.md: the theory figures, then each (config, cells, result) stored."""
+    """paper_figs/README.md: the theory figures, then each stored (config, cells, base,
+    result)."""
     landscape = family_model("linear-exponential")
     families = [family_model(name) for name in THEORY_FAMILIES]
     text = _INDEX.format(landscape=landscape.name, families=", ".join(m.name for m in families))
-    for config, cells, result in experiments:
+    for config, cells, base, result in experiments:
         text += _EXPERIMENT_INDEX.format(
             name=config.name,
             config_hash=result["config_hash"],
             cells=len(cells),
-            summary=experiment_summary(result),
+            summary=experiment_summary(result, base),
         )
         if config.task_kind == "solvable":
             z = [

@@ -106,7 +106,7 @@ class Store:
                 self.connection.execute(
                     "INSERT INTO experiments (name, config_hash, config, version) "
                     "VALUES (?, ?, ?, ?)",
-                    (name, config_hash, json.dumps(config, sort_keys=True), __version__),
+                    (name, config_hash, json.dumps(config), __version__),
                 )
         elif row[0] != config_hash:
             raise ValueError(

@@ -1,0 +1,171 @@
+"""Model-steps per second of the ensemble trainer against per-model loops, and FLOP/s.
+
+    python benchmarks/bench_train.py [--members 16] [--steps 50]
+
+For each model, measured in one run on the same data and keys (after compilation, best of
+``--repeats``):
+- ensemble: one jit(vmap(scan)) over all members (``make_ensemble_trainer``);
+- (a) scan loop: a Python loop over members, each one jitted scan over its steps;
+- (b) step loop: a Python loop over members and steps, each step one jitted call.
+Models: the quick preset's transformer, a tiny transformer (1 layer, width 16) and the
+solvable task's linear model. Achieved FLOP/s of the ensemble (XLA's cost analysis of the
+compiled program over the measured time) is set against a float32 matmul peak measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from pacbound import config
+from pacbound.model import ModelConfig, init_params
+from pacbound.tasks.base import mixture_dataset
+from pacbound.tasks.solvable import SolvableLinear
+from pacbound.train import (
+    OptimizerConfig,
+    make_ensemble_trainer,
+    make_optimizer,
+    make_run,
+    minibatch_loss,
+    pad_rows,
+    solvable_map_loss,
+)
+
+
+def best_time(fn, repeats: int) -> float:
+    fn()  # compile and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def matmul_peak(size: int = 1024, repeats: int = 5) -> float:
+    a = jnp.ones((size, size), jnp.float32)
+    product = jax.jit(lambda x: x @ x)
+    seconds = best_time(lambda: product(a).block_until_ready(), repeats)
+    return 2 * size**3 / seconds
+
+
+def language_case(model: ModelConfig, task, members: int, rows: int):
+    datasets = [mixture_dataset(task, m, {task.levels[-1]: 1}, rows) for m in range(members)]
+    data = {
+        "tokens": pad_rows([d.tokens for d in datasets], rows),
+        "loss_mask": pad_rows([d.loss_mask for d in datasets], rows),
+    }
+    params = init_params(jax.random.PRNGKey(0), model)
+    return params, data, minibatch_loss(model, 16)
+
+
+def solvable_case(members: int, rows: int):
+    task = SolvableLinear()
+    rng = np.random.default_rng(0)
+    samples = [task.sample(rng, 1 + m % task.levels, rows) for m in range(members)]
+    data = {
+        "j": pad_rows([s[0].astype(np.int32) for s in samples], rows),
+        "s": pad_rows([s[1] for s in samples], rows),
+        "y": pad_rows([s[2] for s in samples], rows),
+    }
+    return jnp.asarray(task.pretrained_weights), data, solvable_map_loss(task)
+
+
+def measure(name, params, data, step_loss, members, steps, repeats):
+    optimizer_config = OptimizerConfig(steps=steps, batch=16, learning_rate=1e-3, warmup_steps=0)
+    optimizer = make_optimizer(optimizer_config)
+    keys = jax.random.split(jax.random.PRNGKey(1), members)
+    n = np.full(members, next(iter(data.values())).shape[1], dtype=np.int32)
+    data = jax.tree.map(jnp.asarray, data)
+    trainer = make_ensemble_trainer(step_loss, optimizer_config)
+
+    def ensemble():
+        jax.block_until_ready(trainer(params, keys, data, n))
+
+    run = jax.jit(make_run(step_loss, optimizer, steps))
+    member_data = [jax.tree.map(lambda x, m=m: x[m], data) for m in range(members)]
+
+    def scan_loop():
+        for m in range(members):
+            jax.block_until_ready(run(params, keys[m], member_data[m], n[m]))
+
+    def step(params, opt_state, key, member, count):
+        loss, grads = jax.value_and_grad(step_loss)(params, member, count, key)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    one_step = jax.jit(step)
+
+    def step_loop():
+        for m in range(members):
+            state, opt_state = params, optimizer.init(params)
+            for key in jax.random.split(keys[m], steps):
+                state, opt_state, _ = one_step(state, opt_state, key, member_data[m], n[m])
+            jax.block_until_ready(state)
+
+    # XLA's cost analysis counts a scan's body once, so FLOPs are those of one ensemble step
+    # (vmap of the single step) times the steps.
+    opt_states = jax.vmap(optimizer.init)(jax.tree.map(lambda x: jnp.stack([x] * members), params))
+    ensemble_step = jax.jit(jax.vmap(step, in_axes=(None, 0, 0, 0, 0)))
+    analysis = ensemble_step.lower(params, opt_states, keys, data, n).compile().cost_analysis()
+    analysis = analysis[0] if isinstance(analysis, list) else analysis
+    flops = analysis.get("flops", float("nan")) * steps
+    t_ensemble = best_time(ensemble, repeats)
+    t_scan = best_time(scan_loop, repeats)
+    t_step = best_time(step_loop, max(1, repeats // 2))
+    model_steps = members * steps
+    return {
+        "model": name,
+        "ensemble": model_steps / t_ensemble,
+        "scan_loop": model_steps / t_scan,
+        "step_loop": model_steps / t_step,
+        "flops_per_s": flops / t_ensemble,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    quick = config.preset("quick")
+    tiny = ModelConfig(
+        vocab_size=quick.task.vocab_size, length=quick.task.length, layers=1, width=16, heads=2
+    )
+    cases = [
+        ("quick transformer", *language_case(quick.model, quick.task, args.members, 64)),
+        ("tiny transformer", *language_case(tiny, quick.task, args.members, 64)),
+        ("solvable linear", *solvable_case(args.members, 256)),
+    ]
+    peak = matmul_peak()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"jax {jax.__version__} on {jax.devices()[0].platform}"
+    )
+    print(f"float32 matmul peak (1024², best of 5): {peak / 1e9:.1f} GFLOP/s")
+    print(f"{args.members} members × {args.steps} steps each\n")
+    print(
+        f"{'model':<18} {'ensemble':>12} {'(a) scan':>12} {'(b) step':>12} "
+        f"{'ens/(a)':>8} {'ens/(b)':>8} {'GFLOP/s':>9} {'of peak':>8}"
+    )
+    for name, params, data, step_loss in cases:
+        r = measure(name, params, data, step_loss, args.members, args.steps, args.repeats)
+        print(
+            f"{r['model']:<18} {r['ensemble']:>12.0f} {r['scan_loop']:>12.0f} "
+            f"{r['step_loop']:>12.0f} {r['ensemble'] / r['scan_loop']:>8.2f} "
+            f"{r['ensemble'] / r['step_loop']:>8.2f} {r['flops_per_s'] / 1e9:>9.2f} "
+            f"{r['flops_per_s'] / peak:>8.1%}"
+        )
+    print("\n(model-steps per second; ratios measured in this run)")
+
+
+if __name__ == "__main__":
+    main()
