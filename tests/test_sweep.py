@@ -74,7 +74,7 @@ def test_export_csv_has_one_row_per_cell(finished, tmp_path):
     assert main(["export", "--db", str(finished), "--format", "csv", "--out", str(out)]) == 0
     lines = out.read_text().splitlines()
     assert len(lines) == 13
-    assert lines[0].startswith("bucket,budget,seed,train_error")
+    assert lines[0].startswith("task,bucket,budget,seed,train_error")
     assert "error_L4" in lines[0] and "gain_L2" in lines[0]
 
 

@@ -333,7 +333,15 @@ def report_markdown(result: dict) -> str:
         + (", ".join(map(str, inverted)) if inverted else "none")
         + "."
     )
-    lines.append(f"- Shift term that tracks best: **{result['best_shift_term']}**.")
+    best = result["best_shift_term"]
+    lines.append(f"- Shift term that tracks best: **{best}**.")
+    measured_moves = len({r["measured_optimum"] for r in result["per_budget"]}) > 1
+    for term, values in result["agreement"].items():
+        if measured_moves and len(set(values["predicted"])) == 1:
+            lines.append(
+                f"- {term} predicts {values['predicted'][0]} at every budget: it cannot "
+                "follow the measured optimum's move."
+            )
     if result["sigma_scan"]:
         lines.append("\n## Sensitivity to σ (exact matches of the optimum / sign agreement)\n")
         lines.append("| σ | " + " | ".join(SHIFT_TERMS) + " |")

@@ -267,7 +267,7 @@ def solvable_check(cells, out_dir: Path, stem: str) -> list[Path]:
 def experiment_figures(config, cells, base: dict, result: dict, out_dir: Path) -> list[Path]:
     """Every figure of one stored experiment, named after it."""
     from pacbound.compare import build_table
-    from pacbound.sweep import mixture_error
+    from pacbound.measure import mixture_error
 
     table = build_table(config, cells)
     base_target = mixture_error({int(k): v for k, v in base.items()}, config.grid.target_weights())

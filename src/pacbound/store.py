@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS base (
     name TEXT PRIMARY KEY REFERENCES experiments(name), level_errors TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (
     name TEXT NOT NULL REFERENCES experiments(name),
-    bucket TEXT NOT NULL, budget INTEGER NOT NULL, seed INTEGER NOT NULL,
+    task TEXT NOT NULL, bucket TEXT NOT NULL, budget INTEGER NOT NULL, seed INTEGER NOT NULL,
     train_error REAL, in_distribution_error REAL, target_error REAL, sq_distance REAL,
     wall_s REAL, record TEXT NOT NULL,
     PRIMARY KEY (name, bucket, budget, seed));
@@ -154,6 +154,7 @@ class Store:
         rows = [
             (
                 name,
+                c.record["task"],
                 c.bucket,
                 c.budget,
                 c.seed,
@@ -164,8 +165,8 @@ class Store:
         ]
         with self.connection:
             self.connection.executemany(
-                f"INSERT OR REPLACE INTO cells (name, bucket, budget, seed, "
-                f"{', '.join(COLUMNS)}, record) VALUES ({', '.join('?' * (5 + len(COLUMNS)))})",
+                f"INSERT OR REPLACE INTO cells (name, task, bucket, budget, seed, "
+                f"{', '.join(COLUMNS)}, record) VALUES ({', '.join('?' * (6 + len(COLUMNS)))})",
                 rows,
             )
 
@@ -188,7 +189,8 @@ def flat_rows(cells: list[Cell]) -> list[dict]:
     """One flat dict per cell: headline numbers, then error_L<k> and gain_L<k> per level."""
     rows = []
     for cell in cells:
-        row = {"bucket": cell.bucket, "budget": cell.budget, "seed": cell.seed}
+        row = {"task": cell.record["task"], "bucket": cell.bucket, "budget": cell.budget}
+        row["seed"] = cell.seed
         row.update({k: cell.record.get(k) for k in COLUMNS})
         for level, error in cell.record["level_errors"].items():
             row[f"error_L{level}"] = error

@@ -26,7 +26,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from pacbound.config import ExperimentConfig
-from pacbound.measure import make_error_counter, solvable_level_risks_mc, squared_distance
+from pacbound.measure import (
+    make_error_counter,
+    mixture_error,
+    solvable_level_risks_mc,
+    squared_distance,
+)
 from pacbound.store import Cell, Store
 from pacbound.tasks.base import allocate, held_out_sets, mixture_dataset
 from pacbound.train import (
@@ -52,10 +57,6 @@ def cell_seed(bucket: str, budget: int, seed: int) -> int:
 def batches(config: ExperimentConfig) -> list[list[tuple[str, int, int]]]:
     cells, size = config.cells, config.grid.ensemble
     return [cells[i : i + size] for i in range(0, len(cells), size)]
-
-
-def mixture_error(level_errors: dict[int, float], weights: dict) -> float:
-    return float(sum(float(w) * level_errors[k] for k, w in weights.items()))
 
 
 def run_sweep(
@@ -90,7 +91,7 @@ def run_sweep(
         records = runner.run_batch(batch)
         wall = (time.perf_counter() - started) / len(batch)
         cells = [
-            Cell(b, n, s, {**r, "wall_s": wall})
+            Cell(b, n, s, {**r, "task": config.task_kind, "wall_s": wall})
             for (b, n, s), r in zip(batch, records, strict=True)
         ]
         store.save_cells(config.name, cells)
