@@ -36,7 +36,9 @@ def _save(figure, out_dir: Path, stem: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
     for path in paths:
-        figure.savefig(path, dpi=150, bbox_inches="tight")
+        # No creation date in PDFs, so that regenerating unchanged figures changes no file.
+        metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
+        figure.savefig(path, dpi=150, bbox_inches="tight", metadata=metadata)
     plt.close(figure)
     return paths
 
