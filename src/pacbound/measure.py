@@ -18,6 +18,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from pacbound.model import apply
+
 LogitsFn = Callable[[jax.Array], jax.Array]
 
 
@@ -41,7 +43,7 @@ def greedy_solution_correct(logits_fn: LogitsFn, tokens_BxL, loss_mask_BxL) -> j
     predict_BxL = loss_mask_BxL > 0  # position t predicts token t + 1
 
     def step(t, generated_BxL):
-        next_B = jnp.argmax(logits_fn(generated_BxL)[:, t], axis=-1)
+        next_B = jnp.argmax(logits_fn(generated_BxL)[:, t], axis=-1).astype(generated_BxL.dtype)
         write_B = predict_BxL[:, t]
         current_B = generated_BxL[:, (t + 1) % length]
         return generated_BxL.at[:, (t + 1) % length].set(jnp.where(write_B, next_B, current_B))
@@ -60,10 +62,11 @@ def make_error_counter(config, chunk: int = 256):
     """wrong_T(params, tokens_TxL, loss_mask_TxL): 1.0 where the whole solution is not
     reproduced. Rows are scored ``chunk`` at a time (T must be a multiple of ``chunk``), so
     memory stays bounded; all levels share one padded length, hence one compile."""
-    from pacbound.model import apply
 
     def wrong(params, tokens_TxL, loss_mask_TxL):
         rows = tokens_TxL.shape[0]
+        if rows % chunk:
+            raise ValueError(f"rows = {rows} must be a multiple of chunk = {chunk}")
         tokens_CxKxL = tokens_TxL.reshape(rows // chunk, chunk, -1)
         mask_CxKxL = loss_mask_TxL.reshape(rows // chunk, chunk, -1)
 
