@@ -72,8 +72,11 @@ def run_sweep(
             num_processes=config.distributed.num_processes,
             process_id=config.distributed.process_id,
         )
+    # Every process runs the same program over the global devices; one of them writes.
+    writes = jax.process_index() == 0
     report = progress or (lambda *args: None)
-    store.register(config.name, config.hash(), config.raw)
+    if writes:
+        store.register(config.name, config.hash(), config.raw)
     done = store.finished(config.name)
     total = len(config.cells)
     todo = [b for b in batches(config) if not all(cell in done for cell in b)]
@@ -83,7 +86,8 @@ def run_sweep(
     runner = (SolvableRunner if config.task_kind == "solvable" else LanguageRunner)(
         config, cache_dir, lambda phase: report(phase, len(done), total)
     )
-    store.save_base(config.name, {str(k): v for k, v in runner.base_errors.items()})
+    if writes:
+        store.save_base(config.name, {str(k): v for k, v in runner.base_errors.items()})
     computed = 0
     for batch in todo:
         report("fine-tune", len(done) + computed, total)
@@ -94,7 +98,8 @@ def run_sweep(
             Cell(b, n, s, {**r, "task": config.task_kind, "wall_s": wall})
             for (b, n, s), r in zip(batch, records, strict=True)
         ]
-        store.save_cells(config.name, cells)
+        if writes:
+            store.save_cells(config.name, cells)
         computed += len(batch)
         report("fine-tune", len(done) + computed, total)
     report("done", total, total)
