@@ -12,10 +12,12 @@ replacement from its own n examples. Every budget gets the same compute and the 
 optimizer trajectory length; a small budget revisits its examples more often, which is the
 overfitting the generalization term of the bound is about.
 
-Sharding: the ensemble axis is split over all local devices (``jax.sharding``), padded to a
-multiple of the device count. Across hosts, ``jax.distributed.initialize`` is called by the
-sweep when the config enables it (see ``DistributedConfig``); every process then sees the
-global device list and the same program runs on all of them.
+Sharding: the ensemble axis is split over all devices (``jax.sharding``, one mesh axis),
+padded to a multiple of the device count. Across hosts, ``jax.distributed.initialize`` is
+called by the sweep when the config enables it (``[distributed]`` in the TOML); every process
+then runs the same sweep, the mesh spans every host's devices, results are gathered to every
+process, and process 0 alone writes the store. The multi-host path is written to JAX's
+documented API but has only been run with one process here.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def make_ensemble_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
     def train(base_params, keys_M, data_M, n_M):
         members = keys_M.shape[0]
         keys_M, data_M, n_M = shard_ensemble((keys_M, data_M, n_M))
-        params_M, losses_MxS = ensemble(base_params, keys_M, data_M, n_M)
+        params_M, losses_MxS = gather_ensemble(ensemble(base_params, keys_M, data_M, n_M))
         return jax.tree.map(lambda x: x[:members], (params_M, losses_MxS))
 
     train.compiled = ensemble  # exposed so that tests can count compilations
@@ -156,23 +158,36 @@ def finetune(base_params, datasets, keys_M, model_config: ModelConfig, config: O
 
 
 def shard_ensemble(tree):
-    """Pad the leading (ensemble) axis to a multiple of the local device count by repeating
-    the last member, and split it over the devices."""
-    devices = jax.local_devices()
+    """Pad the leading (ensemble) axis to a multiple of the device count by repeating the
+    last member, and split it over every device of every process (one global mesh). Each
+    process holds the whole host-side tree (data and keys are deterministic), so it can
+    supply the shards of its own devices."""
+    devices = jax.devices()
     members = jax.tree.leaves(tree)[0].shape[0]
     padded = -(-members // len(devices)) * len(devices)
 
     def pad(x):
-        x = jnp.asarray(x)
+        x = np.asarray(x)
         if padded == members:
             return x
-        return jnp.concatenate([x, jnp.repeat(x[-1:], padded - members, axis=0)])
+        return np.concatenate([x, np.repeat(x[-1:], padded - members, axis=0)])
 
     tree = jax.tree.map(pad, tree)
     if len(devices) == 1:
-        return tree
+        return jax.tree.map(jnp.asarray, tree)
     sharding = NamedSharding(Mesh(np.array(devices), ("ensemble",)), PartitionSpec("ensemble"))
-    return jax.device_put(tree, sharding)
+    return jax.tree.map(
+        lambda x: jax.make_array_from_callback(x.shape, sharding, lambda index: x[index]), tree
+    )
+
+
+def gather_ensemble(tree):
+    """The whole ensemble on every process: across hosts, each holds only its own shards."""
+    if jax.process_count() == 1:
+        return tree
+    from jax.experimental import multihost_utils
+
+    return multihost_utils.process_allgather(tree, tiled=True)
 
 
 def pad_rows(arrays: list[np.ndarray], rows: int) -> np.ndarray:
