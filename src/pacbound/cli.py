@@ -296,16 +296,16 @@ def _cmd_optimum(args) -> int:
     return 0
 
 
-def _stored_experiments(store, sigma=None):
-    """(config, cells, base, comparison) of every finished experiment in the store."""
+def _stored_experiments(store, names=None, sigma=None):
+    """(config, cells, base, comparison) of each finished experiment in ``names`` (default:
+    every one in the store)."""
     from dataclasses import replace
 
     from pacbound import config
     from pacbound.compare import compare
 
-    names = [r[0] for r in store.connection.execute("SELECT name FROM experiments ORDER BY name")]
     found = []
-    for name in names:
+    for name in store.names() if names is None else names:
         experiment = config.from_dict(store.experiment(name)["config"])
         if sigma is not None:
             experiment = replace(experiment, compare=replace(experiment.compare, sigma=sigma))
@@ -353,7 +353,7 @@ def _cmd_compare(args) -> int:
         raise ValueError(f"sigma = {args.sigma} is out of range: allowed (0, inf)")
     with Store(db) as store:
         name = store.experiment(args.name)["name"]
-        found = [e for e in _stored_experiments(store, args.sigma) if e[0].name == name]
+        found = _stored_experiments(store, [name], args.sigma)
     if not found:
         raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
     result = found[0][3]

@@ -114,6 +114,12 @@ class Store:
                 f"this config hashes to {config_hash}: use another --db or rename the experiment"
             )
 
+    def names(self) -> list[str]:
+        """Every experiment the store holds, by name."""
+        return [
+            row[0] for row in self.connection.execute("SELECT name FROM experiments ORDER BY name")
+        ]
+
     def experiment(self, name: str | None = None) -> dict:
         """{name, config_hash, config, version} of ``name`` (or of the only experiment)."""
         rows = self.connection.execute(
