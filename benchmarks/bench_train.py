@@ -22,7 +22,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from pacbound import config
 from pacbound.model import ModelConfig, init_params
@@ -33,6 +32,7 @@ from pacbound.train import (
     make_ensemble_trainer,
     make_optimizer,
     make_run,
+    make_step,
     minibatch_loss,
     pad_rows,
     solvable_map_loss,
@@ -96,11 +96,7 @@ def measure(name, params, data, step_loss, members, steps, repeats):
         for m in range(members):
             jax.block_until_ready(run(params, keys[m], member_data[m], n[m]))
 
-    def step(params, opt_state, key, member, count):
-        loss, grads = jax.value_and_grad(step_loss)(params, member, count, key)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
+    step = make_step(step_loss, optimizer)
     one_step = jax.jit(step)
 
     def step_loop():

@@ -144,6 +144,14 @@ def _default_db() -> Path:
     return DEFAULT_PATH
 
 
+def _existing_db(args) -> Path:
+    """The store named by --db (or the default), which must exist."""
+    db = args.db or _default_db()
+    if not db.is_file():
+        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    return db
+
+
 def _add_experiment_arguments(command) -> None:
     which = command.add_mutually_exclusive_group()
     which.add_argument("--preset", default=None, help="quick, solvable or paper (default quick)")
@@ -346,9 +354,7 @@ def _cmd_compare(args) -> int:
     from pacbound.compare import report_markdown, write_report
     from pacbound.store import Store
 
-    db = args.db or _default_db()
-    if not db.is_file():
-        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    db = _existing_db(args)
     if args.sigma is not None and not args.sigma > 0:
         raise ValueError(f"sigma = {args.sigma} is out of range: allowed (0, inf)")
     with Store(db) as store:
@@ -414,10 +420,7 @@ def _cmd_export(args) -> int:
 
     from pacbound.store import Store, flat_rows
 
-    db = args.db or _default_db()
-    if not db.is_file():
-        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
-    with Store(db) as store:
+    with Store(_existing_db(args)) as store:
         name = store.experiment(args.name)["name"]
         rows = flat_rows(store.cells(name))
     if args.format == "json":

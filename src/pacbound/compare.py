@@ -74,14 +74,9 @@ def level_vector(weights: dict[int, Fraction], levels: tuple[int, ...]) -> np.nd
     return np.array([float(weights.get(k, 0)) for k in levels])
 
 
-def task_levels(config: ExperimentConfig) -> tuple[int, ...]:
-    task = config.task
-    return tuple(range(1, task.levels + 1)) if config.task_kind == "solvable" else task.levels
-
-
 def shift_terms(config: ExperimentConfig) -> dict[str, dict[str, float]]:
     """{term: {bucket: value}}, exactly from the level weights of target and buckets."""
-    levels = task_levels(config)
+    levels = config.levels
     target = level_vector(config.grid.target_weights(), levels)
     # The pretraining mixture; the solvable task's base knows its first level exactly.
     low, high = config.pretrain.levels if config.pretrain else (levels[0], levels[0])

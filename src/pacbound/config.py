@@ -100,6 +100,10 @@ class ExperimentConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
+    def levels(self) -> tuple[int, ...]:
+        return task_levels(self.task_kind, self.task)
+
+    @property
     def cells(self) -> list[tuple[str, int, int]]:
         """(bucket, budget, seed) in a fixed order: buckets, then budgets, then seeds."""
         return [
@@ -108,6 +112,11 @@ class ExperimentConfig:
             for n in self.grid.budgets
             for s in self.grid.seeds
         ]
+
+
+def task_levels(kind: str, task) -> tuple[int, ...]:
+    """The task's level numbers; the solvable task counts its levels 1 … levels."""
+    return tuple(range(1, task.levels + 1)) if kind == "solvable" else tuple(task.levels)
 
 
 def _build(cls, table: dict, where: str, **fixed):
@@ -144,7 +153,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
     if kind not in TASK_KINDS:
         raise ValueError(f"task kind = {kind!r} is not one of {', '.join(TASK_KINDS)}")
     task = _build(TASK_KINDS[kind], task_table, "task")
-    levels = tuple(task.levels) if kind != "solvable" else tuple(range(1, task.levels + 1))
+    levels = task_levels(kind, task)
 
     grid_table = dict(raw["grid"])
     # Buckets in difficulty order (then by name), however the file lists them.

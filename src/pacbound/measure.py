@@ -60,21 +60,23 @@ def greedy_solution_correct(logits_fn: LogitsFn, tokens_BxL, loss_mask_BxL) -> j
 
 def make_error_counter(config, chunk: int = 256):
     """wrong_T(params, tokens_TxL, loss_mask_TxL): 1.0 where the whole solution is not
-    reproduced. Rows are scored ``chunk`` at a time (T must be a multiple of ``chunk``), so
-    memory stays bounded; all levels share one padded length, hence one compile."""
+    reproduced. Rows are scored ``chunk`` at a time (padded with masked-out rows up to a
+    multiple of ``chunk``), so memory stays bounded; all levels share one padded length,
+    hence one compile."""
 
     def wrong(params, tokens_TxL, loss_mask_TxL):
         rows = tokens_TxL.shape[0]
-        if rows % chunk:
-            raise ValueError(f"rows = {rows} must be a multiple of chunk = {chunk}")
-        tokens_CxKxL = tokens_TxL.reshape(rows // chunk, chunk, -1)
-        mask_CxKxL = loss_mask_TxL.reshape(rows // chunk, chunk, -1)
+        padded = -(-rows // chunk) * chunk
+        extra = ((0, padded - rows), (0, 0))
+        tokens_CxKxL = jnp.pad(tokens_TxL, extra).reshape(padded // chunk, chunk, -1)
+        mask_CxKxL = jnp.pad(loss_mask_TxL, extra).reshape(padded // chunk, chunk, -1)
 
         def score(pair):
             tokens, mask = pair
             return ~teacher_forced_correct(lambda t: apply(params, t, config), tokens, mask)
 
-        return jax.lax.map(score, (tokens_CxKxL, mask_CxKxL)).reshape(rows).astype(jnp.float32)
+        wrong_T = jax.lax.map(score, (tokens_CxKxL, mask_CxKxL)).reshape(padded)[:rows]
+        return wrong_T.astype(jnp.float32)
 
     return jax.jit(wrong)
 

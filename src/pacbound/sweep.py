@@ -35,8 +35,8 @@ from pacbound.measure import (
 from pacbound.store import Cell, Store
 from pacbound.tasks.base import allocate, held_out_sets, mixture_dataset
 from pacbound.train import (
+    language_trainer,
     make_ensemble_trainer,
-    minibatch_loss,
     pad_rows,
     pretrain,
     solvable_map_loss,
@@ -159,12 +159,8 @@ class LanguageRunner(_Runner):
         )
         self.counter = make_error_counter(model, chunk=config.grid.test_size)
         self.base_errors = self._level_errors(self.base)
-        self.trainer = make_ensemble_trainer(
-            minibatch_loss(model, config.finetune.batch), config.finetune
-        )
-        self.rows = max(config.grid.budgets)
-        # Training sets are scored at one padded length too: rows to a multiple of the chunk.
-        self.train_rows = -(-self.rows // config.grid.test_size) * config.grid.test_size
+        self.trainer = language_trainer(model, config.finetune)
+        self.rows = max(config.grid.budgets)  # training sets share one padded length
 
     def _level_errors(self, params) -> dict[int, float]:
         wrong = np.asarray(self.counter(params, self.test_tokens, self.test_mask))
@@ -189,9 +185,9 @@ class LanguageRunner(_Runner):
         records = []
         for m, (bucket, n, _) in enumerate(batch):
             member = jax.tree.map(lambda x, m=m: x[m], params_M)
-            tokens = pad_rows([datasets[m].tokens], self.train_rows)[0]
-            mask = pad_rows([datasets[m].loss_mask], self.train_rows)[0]
-            train_wrong = np.asarray(self.counter(member, tokens, mask))[:n]
+            train_wrong = np.asarray(self.counter(member, data["tokens"][m], data["loss_mask"][m]))[
+                :n
+            ]
             records.append(
                 self._record(
                     bucket,

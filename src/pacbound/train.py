@@ -22,6 +22,7 @@ documented API but has only been run with one process here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -108,18 +109,28 @@ def minibatch_loss(config: ModelConfig, batch: int) -> Callable:
 # --- one run and many runs ---------------------------------------------------------------
 
 
+def make_step(step_loss: Callable, optimizer: optax.GradientTransformation):
+    """step(params, opt_state, key, data, n) -> (params, opt_state, loss): one update."""
+
+    def step(params, opt_state, key, data, n):
+        loss, grads = jax.value_and_grad(step_loss)(params, data, n, key)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    return step
+
+
 def make_run(step_loss: Callable, optimizer: optax.GradientTransformation, steps: int):
     """run(params, key, data, n) -> (params, losses_S): ``steps`` optimizer steps in one scan."""
+    step = make_step(step_loss, optimizer)
 
     def run(params, key, data, n):
-        def step(state, step_key):
-            params, opt_state = state
-            loss, grads = jax.value_and_grad(step_loss)(params, data, n, step_key)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+        def body(state, step_key):
+            params, opt_state, loss = step(*state, step_key, data, n)
+            return (params, opt_state), loss
 
         keys_S = jax.random.split(key, steps)
-        (params, _), losses_S = jax.lax.scan(step, (params, optimizer.init(params)), keys_S)
+        (params, _), losses_S = jax.lax.scan(body, (params, optimizer.init(params)), keys_S)
         return params, losses_S
 
     return run
@@ -153,8 +164,14 @@ def finetune(base_params, datasets, keys_M, model_config: ModelConfig, config: O
         "loss_mask": pad_rows([d.loss_mask for d in datasets], rows),
     }
     n_M = np.array([len(d) for d in datasets], dtype=np.int32)
-    trainer = make_ensemble_trainer(minibatch_loss(model_config, config.batch), config)
-    return trainer(base_params, keys_M, data_M, n_M)
+    return language_trainer(model_config, config)(base_params, keys_M, data_M, n_M)
+
+
+@functools.cache
+def language_trainer(model_config: ModelConfig, config: OptimizerConfig):
+    """The ensemble trainer of a transformer, one per (model, optimizer) config, so repeated
+    calls with data of one shape reuse one compiled program."""
+    return make_ensemble_trainer(minibatch_loss(model_config, config.batch), config)
 
 
 def shard_ensemble(tree):
@@ -251,17 +268,18 @@ def pretrain(
     params = init_params(jax.random.PRNGKey(config.seed), model_config)
     opt_state = optimizer.init(params)
 
+    step = make_step(step_loss, optimizer)
+
     @jax.jit
     def chunk_run(params, opt_state, key, data):
-        def step(state, step_key):
-            params, opt_state = state
-            rows = data["tokens"].shape[0]
-            loss, grads = jax.value_and_grad(step_loss)(params, data, rows, step_key)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+        rows = data["tokens"].shape[0]
+
+        def body(state, step_key):
+            params, opt_state, loss = step(*state, step_key, data, rows)
+            return (params, opt_state), loss
 
         chunk_keys = jax.random.split(key, config.chunk)
-        return jax.lax.scan(step, (params, opt_state), chunk_keys)
+        return jax.lax.scan(body, (params, opt_state), chunk_keys)
 
     losses, key = [], jax.random.PRNGKey(config.seed + 1)
     rng = np.random.default_rng([config.seed, 7])
