@@ -3,8 +3,7 @@
     python benchmarks/bench_kl_inv.py [--points 1000000] [--baseline-points 2000]
 
 Measured in one run on the same inputs (q ~ U[0, 1], c log-uniform on [1e-6, 1e2]):
-- pacbound: jit(vmap(kl_inv_upper)) in float64 on all points (best of several runs, after
-  compilation);
+- pacbound: jit(vmap(kl_inv_upper)) in float64 on all points, after compilation;
 - scipy: a Python loop of scipy.optimize.brentq per point (relative tolerance 4 eps), on a
   subset;
 - bisection: a Python loop of plain bisection per point, 60 halvings, the usual hand-written
@@ -89,7 +88,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=10**6)
     parser.add_argument("--baseline-points", type=int, default=2000)
     parser.add_argument("--accuracy-points", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -99,19 +98,28 @@ def main() -> None:
     solve = jax.jit(jax.vmap(kl_inv_upper))
     q_dev, c_dev = jax.device_put(q), jax.device_put(c)
     solve(q_dev, c_dev).block_until_ready()  # compile
-    runs = []
-    for _ in range(args.repeats):
+
+    # Rounds interleave the three solvers, so that a slow spell of a shared machine slows
+    # all of them; each solver's best round is reported, and the spread of the per-round
+    # ratios shows how much the machine moved.
+    subset = slice(0, args.baseline_points)
+    times = {"pacbound": [], "brentq": [], "bisection": []}
+    for _ in range(args.rounds):
         start = time.perf_counter()
         ours = solve(q_dev, c_dev).block_until_ready()
-        runs.append(time.perf_counter() - start)
+        times["pacbound"].append(time.perf_counter() - start)
+        seconds, brentq_values = time_python_loop(brentq_inverse, q[subset], c[subset])
+        times["brentq"].append(seconds)
+        seconds, bisect_values = time_python_loop(bisection_inverse, q[subset], c[subset])
+        times["bisection"].append(seconds)
     ours = np.asarray(ours)
-    ours_rate = per_second(args.points, min(runs))
-
-    subset = slice(0, args.baseline_points)
-    brentq_time, brentq_values = time_python_loop(brentq_inverse, q[subset], c[subset])
-    bisect_time, bisect_values = time_python_loop(bisection_inverse, q[subset], c[subset])
-    brentq_rate = per_second(args.baseline_points, brentq_time)
-    bisect_rate = per_second(args.baseline_points, bisect_time)
+    ours_rate = per_second(args.points, min(times["pacbound"]))
+    brentq_rate = per_second(args.baseline_points, min(times["brentq"]))
+    bisect_rate = per_second(args.baseline_points, min(times["bisection"]))
+    round_ratios = [
+        (args.points / ours_s) / (args.baseline_points / brentq_s)
+        for ours_s, brentq_s in zip(times["pacbound"], times["brentq"], strict=True)
+    ]
 
     sample = slice(0, args.accuracy_points)
     errors = {
@@ -135,9 +143,11 @@ def main() -> None:
             f"{name:<28}{points:>10}{rate:>14.3e}{rate / brentq_rate:>11.0f}x"
             f"{rate / bisect_rate:>13.0f}x{error:>16.2e}"
         )
+    low, middle, high = np.percentile(round_ratios, [0, 50, 100])
     print(
-        f"(best of {args.repeats} runs for pacbound; accuracy against mpmath on "
-        f"{args.accuracy_points} points)"
+        f"(best of {args.rounds} interleaved rounds for each solver; per-round ratio to "
+        f"brentq: min {low:.0f}x, median {middle:.0f}x, max {high:.0f}x; accuracy against "
+        f"mpmath on {args.accuracy_points} points)"
     )
 
 

@@ -6,35 +6,45 @@ under ``jit``, ``vmap`` and ``grad`` (gradients by the implicit-function theorem
 float32 and float64, and are exact at q ∈ {0, 1}, c = 0 and c = +inf.
 
 How the root is found. With u = −ln(1 − p), f(u) = kl(q‖1 − e^{−u}) − c is convex and
-increasing on p ≥ q, and so is f as a function of p. Each step is a Halley step in
-whichever variable is better conditioned: p where p < ½ (the answer needs relative
-precision), u where p ≥ ½ (near p = 1, f ≈ (1 − q)·u is almost linear in u, while in p it
-has a log barrier). The start is the smaller of two closed-form upper bounds on the root, so
-three unrolled steps (``HALLEY_STEPS``; the tests show two are not enough) reach machine
-precision everywhere, and the fixed count keeps the solve one straight-line XLA program.
+increasing on p ≥ q, and so is f as a function of p. Each step works in whichever variable
+is better conditioned: p where p < ½ (the answer needs relative precision), u where p ≥ ½
+(near p = 1, f ≈ (1 − q)·u is almost linear in u, while in p it has a log barrier). The
+start is the smaller of two closed-form upper bounds on the root. Every derivative of kl in
+p or u is rational, so a step of order five costs hardly more than Newton's: only f needs
+logs. Two such steps (``STEPS``; the tests show one is not enough) reach the precision of
+the evaluation of kl everywhere, and the fixed count keeps the solve one straight-line XLA
+program.
+
+Speed. On CPU the solve is one fused XLA loop whose time is the latency of its chain of
+dependent operations, so the design counts steps and logs: two steps, two logs per step,
+three before the first, and a log and exp that XLA vectorises (numeric/elementary.py).
 
 Precision. The residual is evaluated through δ = p − q with log1p, so the O(δ) parts of
 the two terms of kl cancel analytically instead of numerically; this keeps the relative
 error at machine precision when c is tiny and p sits just above q. The state is one array
-holding p where p < ½ and −(1 − p) where p ≥ ½, so p near 1 and, for the lower inverse
+holding p where p < ½ and ln(1 − p) where p ≥ ½, so p near 1 and, for the lower inverse
 (solved as the mirror image), p near 0 keep full relative precision; one array rather than
 several also keeps XLA from materialising intermediate arrays between steps.
 """
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
+from pacbound.numeric import elementary
 from pacbound.numeric.lower import lower_to_jax
 from pacbound.numeric.validate import check_kl_inv_inputs
 from pacbound.symbolic.core import kl_binary_expr
 
-# After two steps the worst relative error over a dense grid is about 4e-8 (a test shows two
-# are not enough); Halley's cubic convergence takes that below 1e-20 in the third step, so
-# three reach machine precision with room to spare.
-HALLEY_STEPS = 3
+# Order-five steps from the closed-form start (see _step_factor). Over a dense grid one step
+# leaves relative errors up to 1e-2 (a test shows it is not enough); the second takes the
+# worst to the 1e-14 floor that the evaluation of kl itself sets.
+STEPS = 2
+_SERIES_REACH = 0.5 * math.log(2)  # where elementary.expm1_small is exact
 
 _kl_binary = lower_to_jax(kl_binary_expr, ("q", "p"))
 
@@ -52,7 +62,7 @@ def _decode(state):
     ln(1 − p) costs nothing; ln(1 − p) is only needed there (see _residual_parts).
     """
     low = state >= 0
-    pc = jnp.where(low, 1 - state, jnp.exp(jnp.minimum(state, 0)))
+    pc = jnp.where(low, 1 - state, elementary.exp_and_expm1(jnp.minimum(state, 0))[0])
     p = jnp.where(low, state, 1 - pc)
     return low, p, pc
 
@@ -63,33 +73,29 @@ def _gap(a, ac, p, pc, low):
     return jnp.where(low, p - a, ac - pc)
 
 
-def _residual_parts(a, ac, low, p, pc, state):
-    """δ = p − a and kl(a‖p) from the state and its decoded pair (p, 1 − p)."""
+def _residual_parts(a, ac, inv_a, inv_ac, log_ac, low, p, pc, state):
+    """δ = p − a and kl(a‖p) from the state and its decoded pair (p, 1 − p).
+
+    ``inv_a``, ``inv_ac`` and ``log_ac`` are 1/a, 1/(1 − a) and ln(1 − a), computed once.
+    """
     delta = _gap(a, ac, p, pc, low)
     big = jnp.finfo(p.dtype).max / 4
-    # a·ln(p/a) = a·log1p(δ/a); clamping only matters for subnormal a, where the term
-    # is below the smallest normal number anyway.
-    ratio_a = jnp.minimum(delta / jnp.where(a > 0, a, 1), big)
-    term_a = jnp.where(a > 0, -a * jnp.log1p(ratio_a), 0.0)
+    # a·ln(p/a) = a·log1p(δ/a); clamping only matters for tiny a, where the term is below
+    # the smallest normal number anyway.
+    term_a = jnp.where(a > 0, -a * elementary.log1p(jnp.minimum(delta * inv_a, big)), 0.0)
     # ac·ln(ac/pc): log1p keeps precision while pc ≈ ac; once pc < ac/2 (which needs
     # p > ½, the log-space half of the state) ln pc is the state itself.
     near = delta <= 0.5 * ac
-    safe_ac = jnp.where(ac > 0, ac, 1)
     term_ac = jnp.where(
         near,
-        -ac * jnp.log1p(jnp.where(near, -delta / safe_ac, 0.0)),
-        ac * (jnp.log(safe_ac) - state),
+        -ac * elementary.log1p(jnp.where(near, -delta * inv_ac, 0.0)),
+        ac * (log_ac - state),
     )
     return delta, term_a + term_ac
 
 
-def _solve_pair(a, ac, c, steps: int = HALLEY_STEPS):
-    """Largest p ≥ a with kl(a‖p) ≤ c, returned as the pair (p, 1 − p).
-
-    ``ac`` is 1 − a supplied by the caller so that whichever of a, 1 − a is small is exact.
-    Requires 0 < ac and 0 < c < inf; the public functions handle those edges.
-    """
-    # Start: the smaller of two upper bounds on the root, both closed form.
+def _start(a, ac, c, inv_ac, log_a, log_ac):
+    """State, p and 1 − p at the smaller of two closed-form upper bounds on the root."""
     # (i) kl(a‖p) ≥ (p − a)² / (2p(1 − a)) on p ≥ a, solved for p.
     # p = a + t + √(t² + 2at) with t = c(1 − a), arranged so that no product underflows.
     sqrt_t = jnp.sqrt(c) * jnp.sqrt(ac)
@@ -98,50 +104,100 @@ def _solve_pair(a, ac, c, steps: int = HALLEY_STEPS):
     p_quad = a + root_term
     pc_quad = ac - root_term
     # (ii) kl(a‖p) ≥ (1 − a)·u − H(a) with u = −ln(1 − p), H the binary entropy.
-    # Logs from whichever of a, 1 − a is exact: the other may have rounded to 1, and
-    # a·ln a ≈ −(1 − a) is not negligible when c is as small as 1 − a.
-    small = jnp.minimum(a, ac)
-    log_small = jnp.log(jnp.where(small > 0, small, 1))
-    log_large = jnp.log1p(-small)
-    a_is_small = a <= ac
-    entropy = -jnp.where(a > 0, a * jnp.where(a_is_small, log_small, log_large), 0.0) - ac * (
-        jnp.where(a_is_small, log_large, log_small)
-    )
-    u_lin = (c + entropy) / ac
-    pc_lin = jnp.exp(-u_lin)
-    p_lin = -jnp.expm1(-u_lin)
+    entropy = -jnp.where(a > 0, a * log_a, 0.0) - ac * log_ac
+    u_lin = (c + entropy) * inv_ac
+    pc_lin, expm1_lin = elementary.exp_and_expm1(-u_lin)
+    p_lin = -expm1_lin
     # Both are upper bounds: keep the smaller p, compared where it is resolved.
     use_quad = jnp.where(p_quad < 0.5, p_quad <= p_lin, pc_quad >= pc_lin)
-    log_pc_quad = jnp.log(jnp.where(pc_quad > 0, pc_quad, 1))
+    log_pc_quad = elementary.log(jnp.where(pc_quad > 0, pc_quad, 1))
     state = jnp.where(
         use_quad,
         jnp.where(p_quad < 0.5, p_quad, log_pc_quad),
         jnp.where(p_lin < 0.5, p_lin, -u_lin),
     )
+    p = jnp.where(use_quad, p_quad, p_lin)
+    pc = jnp.where(use_quad, pc_quad, pc_lin)
+    return state, p, pc
 
-    for _ in range(steps):
-        low, p, pc = _decode(state)
-        delta, kl_value = _residual_parts(a, ac, low, p, pc, state)
+
+def _step_factor(g, inv_delta, low, a, ac, p, pc):
+    """S in the order-five step Δ = −h·S, h = f/f′, in the state's variable.
+
+    S = 1 + m₂ + (2m₂² − m₃) + (5m₂³ − 5m₂m₃ + m₄) with m_k = f⁽ᵏ⁾h^(k−1)/(k!·f′) is the
+    series reversion of Taylor's expansion of f at the current point, cut after h⁴. The
+    derivatives of kl are rational (no logs), so the extra order is almost free. Far from
+    the root (|m₂| ≥ ½) the series is not trusted and the step is Newton's (S = 1).
+
+    ``g`` is (kl − c)/δ and ``inv_delta`` is 1/δ. In p (the low half), with f′ = δ/(p(1 − p)):
+    m₂ = g/δ·(a(1 − p)² + (1 − a)p²)/2, m₃ = g²/δ·((1 − a)p³ − a(1 − p)³)/3,
+    m₄ = g³/δ·(a(1 − p)⁴ + (1 − a)p⁴)/4. In u = −ln(1 − p), with f′ = δ/p, f″ = a(1 − p)/p²,
+    f‴ = −a(1 − p)(2 − p)/p³, f⁗ = a(1 − p)(p² − 6p + 6)/p⁴: the same with numerators
+    a(1 − p), −a(1 − p)(2 − p)/2 and a(1 − p)(p² − 6p + 6)/6.
+    """
+    # Each numerator is divided by δ before the powers of g multiply it: where 1 − p has
+    # underflowed to 0 the numerators are 0, and g·g·g/δ alone could overflow to inf·0.
+    a_pc = a * pc
+    pc2, p2 = pc * pc, p * p
+    n2 = jnp.where(low, a * pc2 + ac * p2, a_pc)
+    n3 = jnp.where(low, ac * p2 * p - a * pc2 * pc, -0.5 * a_pc * (2 - p)) * (1 / 3)
+    n4 = jnp.where(low, a * pc2 * pc2 + ac * p2 * p2, a_pc * (p2 - 6 * p + 6) * (1 / 6)) * 0.25
+    m2 = g * (n2 * inv_delta) * 0.5
+    m3 = g * (n3 * inv_delta) * g
+    m4 = g * (n4 * inv_delta) * g * g
+    factor = 1 + m2 + (2 * m2 * m2 - m3) + (5 * m2 * m2 * m2 - 5 * m2 * m3 + m4)
+    return jnp.where(jnp.abs(m2) < 0.5, factor, 1.0)
+
+
+def _solve_pair(a, ac, c, steps: int = STEPS):
+    """Largest p ≥ a with kl(a‖p) ≤ c, returned as the pair (p, 1 − p).
+
+    ``ac`` is 1 − a supplied by the caller so that whichever of a, 1 − a is small is exact.
+    Requires 0 < ac and 0 < c < inf; the public functions handle those edges.
+    """
+    # Loop invariants. Each divide has one user (see numeric/elementary.py on fusion).
+    inv_a = jnp.where(a > 0, 1 / jnp.where(a > 0, a, 1), 0.0)
+    inv_ac = jnp.maximum(1 / ac, 0.0)
+    inv_c = jnp.maximum(1 / c, 0.0)
+    # Logs from whichever of a, 1 − a is exact: the other may have rounded to 1, and
+    # a·ln a ≈ −(1 − a) is not negligible when c is as small as 1 − a.
+    log_a = elementary.log_given_complement(jnp.where(a > 0, a, 1), ac)  # only a·ln a is used
+    log_ac = elementary.log_given_complement(ac, a)
+
+    state, p, pc = _start(a, ac, c, inv_ac, log_a, log_ac)
+    low = state >= 0
+    for step in range(steps):
+        if step > 0:
+            low, p, pc = _decode(state)
+        delta, kl_value = _residual_parts(a, ac, inv_a, inv_ac, log_ac, low, p, pc, state)
         # Frozen where rounding landed exactly on a (zero slope) or where ln(1 − p) = −inf
         # (1 − p below every float: the answer is already p = 1).
         moving = (delta > 0) & jnp.isfinite(state)
-        safe_delta = jnp.where(moving, delta, 1)
-        # (kl − c)/δ formed as (kl/c − 1)·(c/δ): kl − c itself would flush to zero below the
-        # smallest normal number, and so would δ², hence no δ² anywhere.
-        per_delta = (kl_value / c - 1) * (c / safe_delta)
-        newton_u = per_delta * p  # f/f' in u = −ln(1 − p), where f'(u) = δ/p
-        # Halley's correction 1/(1 − x/2), x = f·f''/f'², in each variable:
-        # u: f''(u) = a(1 − p)/p²;  p: f'(p) = δ/(p(1 − p)), f''(p) = a/p² + (1 − a)/(1 − p)².
-        # Far from the root (|x| ≥ 1) it is dropped and the step is Newton's.
-        x_u = per_delta * (a * pc / safe_delta)
-        x_p = per_delta * ((a * pc * pc + ac * p * p) / safe_delta)
-        halley_u = newton_u / jnp.where(jnp.abs(x_u) < 1, 1 - 0.5 * x_u, 1.0)
-        # The p step relative to p: as an absolute step it can be subnormal, and flush.
-        relative_p = per_delta * pc / jnp.where(jnp.abs(x_p) < 1, 1 - 0.5 * x_p, 1.0)
-        # Low half: a step in p. High half: a step in u, i.e. ln(1 − p) grows by it.
-        next_state = jnp.where(low, p * (1 - relative_p), state + halley_u)
-        state = jnp.where(moving, next_state, state)
-    _, p, pc = _decode(state)
+        inv_delta = jnp.where(moving, 1 / jnp.where(moving, delta, 1), 0.0)
+        # g = (kl − c)/δ formed as (kl/c − 1)·(c/δ): kl − c itself would flush to zero
+        # below the smallest normal number, and so would δ², hence no δ² anywhere.
+        g = (kl_value * inv_c - 1) * (c * inv_delta)
+        step_size = g * _step_factor(g, inv_delta, low, a, ac, p, pc)
+        # Low half: p − h·S with h = g·p(1 − p), taken relative to p (as an absolute step it
+        # can be subnormal, and flush to zero). High half: ln(1 − p) = −u grows by h·S with
+        # h = g·p.
+        next_low = p * (1 - pc * step_size)
+        log_growth = p * step_size
+        if step > 0 and step == steps - 1:
+            # A last step after the first returns (p, 1 − p) without the exp of decoding its
+            # state: its change of ln(1 − p) is small (under 2e-3 on a dense grid), so 1 − p
+            # grows by the factor e^{log_growth}, from a series exact to 1e-17 up to ln2/2.
+            # It is larger only where 1 − p has underflowed to 0 and ln(1 − p) is huge; the
+            # clip keeps the product 0·finite there.
+            bounded = jnp.clip(log_growth, -_SERIES_REACH, _SERIES_REACH)
+            next_pc = pc + pc * elementary.expm1_small(bounded)
+            pc = jnp.where(moving, jnp.where(low, 1 - next_low, next_pc), pc)
+            p = jnp.where(moving, jnp.where(low, next_low, 1 - next_pc), p)
+        else:
+            next_state = jnp.where(low, next_low, state + log_growth)
+            state = jnp.where(moving, next_state, state)
+    if steps < 2:  # the loop above ended on a state, not on (p, 1 − p)
+        _, p, pc = _decode(state)
     # The root lies in [a, 1]; rounding in the last step may leave it an ulp outside.
     p = jnp.clip(p, a, 1.0)
     pc = jnp.clip(pc, 0.0, ac)
@@ -153,9 +209,12 @@ def _kl_inv_pair(a, ac, c):
     """(p, 1 − p) for the upper inverse at a, with every edge of the domain handled."""
     a, ac, c = jnp.broadcast_arrays(a, ac, c)
     interior = (c > 0) & (c < jnp.inf) & (ac > 0)
-    safe_c = jnp.where(interior, c, 1)
-    safe_ac = jnp.where(interior, ac, 0.5)
-    safe_a = jnp.where(interior, a, 0.5)
+    # Safe inputs off the interior keep every intermediate free of NaN (jax_debug_nans
+    # users see no false alarm); each from its own argument, since a mask shared by all
+    # three made XLA write them out in passes of their own.
+    safe_c = jnp.where((c > 0) & (c < jnp.inf), c, 1)
+    safe_ac = jnp.where(ac > 0, ac, 0.5)
+    safe_a = jnp.where(ac > 0, a, 0.5)
     p, pc = _solve_pair(safe_a, safe_ac, safe_c)
     at_one = (c == jnp.inf) | (ac == 0)  # saturated: kl(a‖p) ≤ c for every p ≥ a
     p = jnp.where(interior, p, jnp.where(at_one, 1.0, a))
