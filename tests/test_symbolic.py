@@ -136,3 +136,46 @@ def test_tv_between_mixtures_refuses_mismatched_levels():
 
     with pytest.raises(ValueError, match="w_target has 2, w_train has 3"):
         tv_between_mixtures([0.5, 0.5], [0.2, 0.3, 0.5])
+
+
+def test_solvable_expected_kept_is_the_gaussian_integral_of_the_loss():
+    """E[1 − ℓ(r)] for r ~ N(g, v), integrated by sympy, equals the module's closed form."""
+    from pacbound.symbolic import solvable as S
+
+    v = sp.Symbol("v", positive=True)
+    density = sp.exp(-((S.residual - S.residual_mean) ** 2) / (2 * v)) / sp.sqrt(2 * sp.pi * v)
+    integral = sp.integrate((1 - S.loss) * density, (S.residual, -sp.oo, sp.oo))
+    closed_form = S.expected_kept.subs(S.residual_variance, v)
+    R = sp.Rational
+    for g_value, v_value, tau_value in [(R(3, 10), R(1, 5), R(1, 2)), (-2, R(1, 1000), R(1, 10))]:
+        point = {S.residual_mean: g_value, v: v_value, S.loss_scale: tau_value}
+        difference = integral.subs(point).evalf(40) - closed_form.subs(point).evalf(40)
+        assert abs(difference) < 1e-30
+
+
+@given(
+    st.floats(-3.0, 3.0),
+    st.floats(1e-6, 10.0),
+    st.floats(0.1, 2.0),
+    st.floats(-1.0, 1.0),
+    st.floats(1e-6, 1.0),
+)
+def test_lowered_measurement_formulas_equal_sympy(g, v, tau, diff, proxy):
+    """The solvable task's and compare's lowered formulas against sympy's evalf."""
+    from pacbound.compare import _sign_confidence, _variance_proxy_term
+    from pacbound.measure import _solvable_loss
+    from pacbound.symbolic import agreement as A
+    from pacbound.symbolic import solvable as S
+    from pacbound.tasks.solvable import _expected_kept
+
+    def exact(expr, point):
+        return float(expr.subs(point).evalf(30))
+
+    kept = exact(S.expected_kept, {S.residual_mean: g, S.residual_variance: v, S.loss_scale: tau})
+    assert math.isclose(float(_expected_kept(g, v, tau)), kept, rel_tol=1e-13, abs_tol=1e-300)
+    loss = exact(S.loss, {S.residual: g, S.loss_scale: tau})
+    assert math.isclose(float(_solvable_loss(g, tau)), loss, rel_tol=1e-12, abs_tol=1e-15)
+    confidence = exact(A.sign_confidence, {A.difference: diff, A.variance_proxy: proxy})
+    assert math.isclose(float(_sign_confidence(diff, proxy)), confidence, rel_tol=1e-13)
+    term = exact(A.variance_proxy_term, {A.level_weight: proxy, A.level_test_size: 128})
+    assert math.isclose(float(_variance_proxy_term(proxy, 128)), term, rel_tol=1e-15)

@@ -46,12 +46,19 @@ from scipy.stats import spearmanr
 from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.numeric.bounds import generalization_bound
 from pacbound.numeric.gaussian import isotropic_kl_from_distance
+from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
 from pacbound.store import Cell
+from pacbound.symbolic import agreement
 
 SHIFT_TERMS = ("tv", "coverage", "w1", "upward")
 BOOTSTRAP_RESAMPLES = 2000
 SIGMA_SCAN = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # σ values the report shows side by side
+
+_sign_confidence = lower_to_numpy(agreement.sign_confidence, ("difference", "variance_proxy"))
+_variance_proxy_term = lower_to_numpy(
+    agreement.variance_proxy_term, ("level_weight", "level_test_size")
+)
 
 
 @dataclass(frozen=True)
@@ -169,8 +176,8 @@ def hoeffding_sign_agreement(bound: np.ndarray, error: np.ndarray, variance: flo
     i, j = np.triu_indices(len(error), k=1)
     delta = error[i] - error[j]
     if variance > 0:
-        weight = -np.expm1(-(delta**2) / (2 * variance))
-    else:
+        weight = _sign_confidence(delta, variance)
+    else:  # the limit v → 0 of the confidence
         weight = (delta != 0).astype(float)
     agree = np.sign(bound[i] - bound[j]) == np.sign(delta)
     total = weight.sum()
@@ -182,7 +189,8 @@ def target_variance(config: ExperimentConfig) -> float:
     if config.task_kind == "solvable":
         return 0.0
     weights = config.grid.target_weights()
-    return float(sum(float(w) ** 2 for w in weights.values()) / config.grid.test_size)
+    test_size = config.grid.test_size
+    return float(sum(_variance_proxy_term(float(w), test_size) for w in weights.values()))
 
 
 def _spearman(x, y) -> float | None:

@@ -19,8 +19,11 @@ import jax
 import jax.numpy as jnp
 
 from pacbound.model import apply
+from pacbound.numeric.lower import lower_to_jax
+from pacbound.symbolic import solvable
 
 LogitsFn = Callable[[jax.Array], jax.Array]
+_solvable_loss = lower_to_jax(solvable.loss, ("residual", "loss_scale"))
 
 
 def teacher_forced_correct(logits_fn: LogitsFn, tokens_BxL, loss_mask_BxL) -> jax.Array:
@@ -107,7 +110,7 @@ def solvable_level_risks_mc(task, mean_D, variance_D, key, samples: int):
         s_S = jax.random.normal(k_s, (samples,))
         y_S = true_D[j_S] * s_S + task.noise_std * jax.random.normal(k_noise, (samples,))
         theta_S = mean_D[j_S] + jnp.sqrt(variance_D[j_S]) * jax.random.normal(k_theta, (samples,))
-        loss_S = 1 - jnp.exp(-((y_S - theta_S * s_S) ** 2) / (2 * task.loss_scale**2))
+        loss_S = _solvable_loss(y_S - theta_S * s_S, task.loss_scale)
         return jnp.mean(loss_S), jnp.std(loss_S) / jnp.sqrt(samples)
 
     keys_K = jax.random.split(key, task.levels)

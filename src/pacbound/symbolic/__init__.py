@@ -1,1 +1,1 @@
-"""Symbolic formulas (sympy): the single source of every bound pacbound computes."""
+"""Symbolic formulas (sympy): the single source of every formula pacbound computes."""

@@ -24,6 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from pacbound.numeric.gaussian import kl_coordinate_numpy
+from pacbound.numeric.lower import lower_to_numpy
+from pacbound.symbolic import solvable
+
+# E[1 − ℓ(r)] for r ~ N(g, v), from the symbolic module.
+_expected_kept = lower_to_numpy(
+    solvable.expected_kept, ("residual_mean", "residual_variance", "loss_scale")
+)
 
 QUADRATURE_NODES = 256  # Gauss–Hermite nodes, rescaled per coordinate; keep below ~350, where
 # the rescaling factor e^{(1 − c²)t²/2} at the outer nodes would overflow
@@ -103,18 +110,16 @@ class SolvableLinear:
         t, weights = np.polynomial.hermite_e.hermegauss(nodes)
         weights = weights / weights.sum()  # expectation over t ~ N(0, 1)
         group = slice((level - 1) * self.group, level * self.group)
-        tau2 = self.loss_scale**2
         error = self.true_weights[group] - mean[group]
         # The integrand in s has width ~ √(τ² + σ_y²)/|error|: where that is below 1, the
         # nodes are rescaled to it (s = c·t), with the density ratio φ(ct)/φ(t) folded in.
         scale = np.minimum(
-            1.0, np.sqrt(tau2 + self.noise_std**2) / np.maximum(np.abs(error), 1e-300)
+            1.0, np.sqrt(self.loss_scale**2 + self.noise_std**2) / np.maximum(np.abs(error), 1e-300)
         )
         s = scale[:, None] * t[None, :]
         ratio = scale[:, None] * np.exp(-0.5 * (s**2 - t[None, :] ** 2))
         spread = variance[group][:, None] * s**2 + self.noise_std**2
-        gap = error[:, None] * s
-        kept = np.sqrt(tau2 / (tau2 + spread)) * np.exp(-(gap**2) / (2 * (tau2 + spread)))
+        kept = _expected_kept(error[:, None] * s, spread, self.loss_scale)
         return float(1 - np.mean((kept * ratio) @ weights))
 
     def level_risks(self, mean, variance) -> np.ndarray:
@@ -122,8 +127,5 @@ class SolvableLinear:
 
     def empirical_risk(self, mean, variance, j, s, y) -> float:
         """R̂_S(Q): the same Gaussian expectation over θ ~ Q, on the sample itself."""
-        gap = y - mean[j] * s
-        spread = variance[j] * s**2
-        tau2 = self.loss_scale**2
-        kept = np.sqrt(tau2 / (tau2 + spread)) * np.exp(-(gap**2) / (2 * (tau2 + spread)))
+        kept = _expected_kept(y - mean[j] * s, variance[j] * s**2, self.loss_scale)
         return float(1 - np.mean(kept))
