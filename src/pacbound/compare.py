@@ -199,13 +199,20 @@ def _spearman(x, y) -> float | None:
     return float(spearmanr(x, y).statistic)
 
 
+def predicted_optima(table: Table) -> dict[str, list[tuple[int, bool]]]:
+    """Per shift term and budget: the bucket index minimising the seed-mean bound, and
+    whether that minimum is tied."""
+    return {
+        term: [argmin_with_ties(bound[:, i].mean(axis=-1)) for i in range(len(table.budgets))]
+        for term, bound in table.bound.items()
+    }
+
+
 def _agreement(table: Table, measured: list[int], variance: float) -> dict:
     agreement = {}
+    optima = predicted_optima(table)
     for term in SHIFT_TERMS:
-        predicted = [
-            argmin_with_ties(table.bound[term][:, i].mean(axis=-1))[0]
-            for i in range(len(table.budgets))
-        ]
+        predicted = [best for best, _ in optima[term]]
         agreement[term] = {
             "predicted": [table.buckets[i] for i in predicted],
             "within_one_bucket": float(np.mean(np.abs(np.subtract(predicted, measured)) <= 1)),
@@ -223,6 +230,7 @@ def compare(config: ExperimentConfig, cells: list[Cell], seed: int = 0) -> dict:
     table = build_table(config, cells)
     rng = np.random.default_rng(seed)
     mean_error = table.mean_target_error  # BxN
+    optima = predicted_optima(table)
     per_budget = []
     for b_index, n in enumerate(table.budgets):
         errors = mean_error[:, b_index]
@@ -242,7 +250,7 @@ def compare(config: ExperimentConfig, cells: list[Cell], seed: int = 0) -> dict:
         for term, bound in table.bound.items():
             mean_bound = bound[:, b_index].mean(axis=-1)
             row["bound"][term] = dict(zip(table.buckets, mean_bound.tolist(), strict=True))
-            best, tied = argmin_with_ties(mean_bound)
+            best, tied = optima[term][b_index]
             row["predicted_optimum"][term] = table.buckets[best]
             row["predicted_tie"][term] = tied
         per_budget.append(row)
