@@ -100,8 +100,9 @@ def log(x):
 def log_given_complement(x, complement):
     """ln x for x ∈ [0, 1] from x and 1 − x, each exact where it is small.
 
-    Near 1, ln x = ln(1 − complement) takes the series on −complement itself, so x may
-    have rounded to 1; elsewhere x is reduced as in ``log``. One series either way.
+    Where complement ≤ 1 − √½, ln x = ln(1 − complement) takes the series on −complement
+    itself, so x may have rounded to 1; elsewhere x is reduced as in ``log``. One series
+    either way.
     """
     if x.dtype != jnp.float64:
         return jnp.where(complement < -_DIRECT_LO, jnp.log1p(-complement), jnp.log(x))
