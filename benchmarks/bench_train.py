@@ -29,12 +29,13 @@ from pacbound.tasks.base import mixture_dataset
 from pacbound.tasks.solvable import SolvableLinear
 from pacbound.train import (
     OptimizerConfig,
+    language_data,
     make_ensemble_trainer,
     make_optimizer,
     make_run,
     make_step,
     minibatch_loss,
-    pad_rows,
+    solvable_data,
     solvable_map_loss,
 )
 
@@ -58,10 +59,7 @@ def matmul_peak(size: int = 1024, repeats: int = 5) -> float:
 
 def language_case(model: ModelConfig, task, members: int, rows: int):
     datasets = [mixture_dataset(task, m, {task.levels[-1]: 1}, rows) for m in range(members)]
-    data = {
-        "tokens": pad_rows([d.tokens for d in datasets], rows),
-        "loss_mask": pad_rows([d.loss_mask for d in datasets], rows),
-    }
+    data = language_data(datasets, rows)
     params = init_params(jax.random.PRNGKey(0), model)
     return params, data, minibatch_loss(model, 16)
 
@@ -70,11 +68,7 @@ def solvable_case(members: int, rows: int):
     task = SolvableLinear()
     rng = np.random.default_rng(0)
     samples = [task.sample(rng, 1 + m % task.levels, rows) for m in range(members)]
-    data = {
-        "j": pad_rows([s[0].astype(np.int32) for s in samples], rows),
-        "s": pad_rows([s[1] for s in samples], rows),
-        "y": pad_rows([s[2] for s in samples], rows),
-    }
+    data = solvable_data(samples, rows)
     return jnp.asarray(task.pretrained_weights), data, solvable_map_loss(task)
 
 

@@ -112,10 +112,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "figs", help="regenerate every figure (theory, and each experiment in the store)"
     )
     figs.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
-    figs.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+    _add_db_argument(figs)
 
     compare = commands.add_parser("compare", help="predicted vs measured optimal difficulty")
-    compare.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+    _add_db_argument(compare)
     compare.add_argument("--name", default=None, help="experiment, if the store holds several")
     compare.add_argument("--sigma", type=float, default=None, help="σ of the Gaussians (> 0)")
     compare.add_argument("--out", type=Path, default=Path("paper_figs"), help="report folder")
@@ -131,7 +131,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
 
     export = commands.add_parser("export", help="write the stored cells as a flat table")
-    export.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+    _add_db_argument(export)
     export.add_argument("--name", default=None, help="experiment name, if the store holds several")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
@@ -152,11 +152,15 @@ def _existing_db(args) -> Path:
     return db
 
 
+def _add_db_argument(command) -> None:
+    command.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+
+
 def _add_experiment_arguments(command) -> None:
     which = command.add_mutually_exclusive_group()
     which.add_argument("--preset", default=None, help="quick, solvable or paper (default quick)")
     which.add_argument("--config", type=Path, default=None, help="an experiment TOML file")
-    command.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+    _add_db_argument(command)
     command.add_argument(
         "--cache", type=Path, default=None, help="cached base models (default: beside the store)"
     )

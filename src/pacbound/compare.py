@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -379,8 +380,6 @@ def report_markdown(result: dict) -> str:
 
 def write_report(result: dict, folder) -> tuple:
     """<folder>/<experiment>_report.md and .json."""
-    from pathlib import Path
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     markdown = folder / f"{result['experiment']}_report.md"

@@ -35,10 +35,11 @@ from pacbound.measure import (
 from pacbound.store import Cell, Store
 from pacbound.tasks.base import allocate, held_out_sets, mixture_dataset
 from pacbound.train import (
+    language_data,
     language_trainer,
     make_ensemble_trainer,
-    pad_rows,
     pretrain,
+    solvable_data,
     solvable_map_loss,
     solvable_posterior_variance,
 )
@@ -118,10 +119,17 @@ class _Runner:
         self.buckets = {b.name: b.weights() for b in config.grid.buckets}
         self.target = config.grid.target_weights()
         self.base_errors: dict[int, float] = {}
+        self.rows = max(config.grid.budgets)  # training sets share one padded length
 
     def _padded_batch(self, batch):
         """The batch padded to the ensemble size by repeating its last cell."""
         return batch + [batch[-1]] * (self.config.grid.ensemble - len(batch))
+
+    @staticmethod
+    def _keys_and_budgets(padded):
+        """Each cell's own PRNG key and its budget n, stacked over the ensemble."""
+        keys = jnp.stack([jax.random.PRNGKey(cell_seed(*cell)) for cell in padded])
+        return keys, np.array([cell[1] for cell in padded], dtype=np.int32)
 
     def _record(self, bucket, level_errors, train_error, sq_distance, **extra) -> dict:
         return {
@@ -160,7 +168,6 @@ class LanguageRunner(_Runner):
         self.counter = make_error_counter(model, chunk=config.grid.test_size)
         self.base_errors = self._level_errors(self.base)
         self.trainer = language_trainer(model, config.finetune)
-        self.rows = max(config.grid.budgets)  # training sets share one padded length
 
     def _level_errors(self, params) -> dict[int, float]:
         wrong = np.asarray(self.counter(params, self.test_tokens, self.test_mask))
@@ -175,12 +182,8 @@ class LanguageRunner(_Runner):
             )
             for cell in padded
         ]
-        data = {
-            "tokens": pad_rows([d.tokens for d in datasets], self.rows),
-            "loss_mask": pad_rows([d.loss_mask for d in datasets], self.rows),
-        }
-        keys = jnp.stack([jax.random.PRNGKey(cell_seed(*cell)) for cell in padded])
-        budgets = np.array([cell[1] for cell in padded], dtype=np.int32)
+        data = language_data(datasets, self.rows)
+        keys, budgets = self._keys_and_budgets(padded)
         params_M, losses_MxS = self.trainer(self.base, keys, data, budgets)
         records = []
         for m, (bucket, n, _) in enumerate(batch):
@@ -212,7 +215,6 @@ class SolvableRunner(_Runner):
             enumerate(self.task.level_risks(self.task.pretrained_weights, prior_variance), start=1)
         )
         self.trainer = make_ensemble_trainer(solvable_map_loss(self.task), config.finetune)
-        self.rows = max(config.grid.budgets)
 
     def _sample(self, cell):
         """n examples of the cell's bucket, levels allocated as the mixture weights say."""
@@ -227,13 +229,8 @@ class SolvableRunner(_Runner):
     def run_batch(self, batch):
         padded = self._padded_batch(batch)
         samples = [self._sample(cell) for cell in padded]
-        data = {
-            "j": pad_rows([s[0].astype(np.int32) for s in samples], self.rows),
-            "s": pad_rows([s[1] for s in samples], self.rows),
-            "y": pad_rows([s[2] for s in samples], self.rows),
-        }
-        keys = jnp.stack([jax.random.PRNGKey(cell_seed(*cell)) for cell in padded])
-        budgets = np.array([cell[1] for cell in padded], dtype=np.int32)
+        data = solvable_data(samples, self.rows)
+        keys, budgets = self._keys_and_budgets(padded)
         means_M, _ = self.trainer(self.prior_mean, keys, data, budgets)
         records = []
         for m, (bucket, n, _) in enumerate(batch):

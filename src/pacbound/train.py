@@ -120,17 +120,27 @@ def make_step(step_loss: Callable, optimizer: optax.GradientTransformation):
     return step
 
 
-def make_run(step_loss: Callable, optimizer: optax.GradientTransformation, steps: int):
-    """run(params, key, data, n) -> (params, losses_S): ``steps`` optimizer steps in one scan."""
+def make_scan(step_loss: Callable, optimizer: optax.GradientTransformation, steps: int):
+    """scan(params, opt_state, key, data, n) -> ((params, opt_state), losses_S): ``steps``
+    optimizer steps in one scan, from a given optimizer state."""
     step = make_step(step_loss, optimizer)
 
-    def run(params, key, data, n):
+    def scan(params, opt_state, key, data, n):
         def body(state, step_key):
             params, opt_state, loss = step(*state, step_key, data, n)
             return (params, opt_state), loss
 
-        keys_S = jax.random.split(key, steps)
-        (params, _), losses_S = jax.lax.scan(body, (params, optimizer.init(params)), keys_S)
+        return jax.lax.scan(body, (params, opt_state), jax.random.split(key, steps))
+
+    return scan
+
+
+def make_run(step_loss: Callable, optimizer: optax.GradientTransformation, steps: int):
+    """run(params, key, data, n) -> (params, losses_S): ``steps`` optimizer steps in one scan."""
+    scan = make_scan(step_loss, optimizer, steps)
+
+    def run(params, key, data, n):
+        (params, _), losses_S = scan(params, optimizer.init(params), key, data, n)
         return params, losses_S
 
     return run
@@ -158,11 +168,7 @@ def make_ensemble_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
 def finetune(base_params, datasets, keys_M, model_config: ModelConfig, config: OptimizerConfig):
     """Fine-tune one model per dataset (its budget n_m is its length) from the base, all at
     once. Returns (params_M, losses_MxS)."""
-    rows = max(len(d) for d in datasets)
-    data_M = {
-        "tokens": pad_rows([d.tokens for d in datasets], rows),
-        "loss_mask": pad_rows([d.loss_mask for d in datasets], rows),
-    }
+    data_M = language_data(datasets, max(len(d) for d in datasets))
     n_M = np.array([len(d) for d in datasets], dtype=np.int32)
     return language_trainer(model_config, config)(base_params, keys_M, data_M, n_M)
 
@@ -205,6 +211,23 @@ def gather_ensemble(tree):
     from jax.experimental import multihost_utils
 
     return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def language_data(datasets, rows: int) -> dict[str, np.ndarray]:
+    """{"tokens": MxNxL, "loss_mask": MxNxL}: the datasets' rows padded to ``rows``."""
+    return {
+        "tokens": pad_rows([d.tokens for d in datasets], rows),
+        "loss_mask": pad_rows([d.loss_mask for d in datasets], rows),
+    }
+
+
+def solvable_data(samples, rows: int) -> dict[str, np.ndarray]:
+    """{"j", "s", "y"}: MxN each, from ``SolvableLinear.sample`` triples padded to ``rows``."""
+    return {
+        "j": pad_rows([j.astype(np.int32) for j, _, _ in samples], rows),
+        "s": pad_rows([s for _, s, _ in samples], rows),
+        "y": pad_rows([y for _, _, y in samples], rows),
+    }
 
 
 def pad_rows(arrays: list[np.ndarray], rows: int) -> np.ndarray:
@@ -268,18 +291,8 @@ def pretrain(
     params = init_params(jax.random.PRNGKey(config.seed), model_config)
     opt_state = optimizer.init(params)
 
-    step = make_step(step_loss, optimizer)
-
-    @jax.jit
-    def chunk_run(params, opt_state, key, data):
-        rows = data["tokens"].shape[0]
-
-        def body(state, step_key):
-            params, opt_state, loss = step(*state, step_key, data, rows)
-            return (params, opt_state), loss
-
-        chunk_keys = jax.random.split(key, config.chunk)
-        return jax.lax.scan(body, (params, opt_state), chunk_keys)
+    # The row count is static, as a budget of every row: one compile for every chunk.
+    chunk_run = jax.jit(make_scan(step_loss, optimizer, config.chunk), static_argnums=4)
 
     losses, key = [], jax.random.PRNGKey(config.seed + 1)
     rng = np.random.default_rng([config.seed, 7])
@@ -300,7 +313,7 @@ def pretrain(
             "loss_mask": jnp.asarray(np.stack([e.loss_mask for e in examples])),
         }
         key, chunk_key = jax.random.split(key)
-        (params, opt_state), chunk_losses = chunk_run(params, opt_state, chunk_key, data)
+        (params, opt_state), chunk_losses = chunk_run(params, opt_state, chunk_key, data, size)
         losses.append(np.asarray(chunk_losses))
         if progress is not None:
             progress(done + config.chunk, float(losses[-1][-1]))

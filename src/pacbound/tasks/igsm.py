@@ -32,8 +32,25 @@ def _operate(op: int, a: int, b: int, modulus: int) -> int:
     return (a + b, a - b, a * b)[op] % modulus
 
 
+class _ModularLevels:
+    """What both structures share: values mod ``modulus``, levels min_level … max_level."""
+
+    def _check_levels(self) -> None:
+        if self.modulus < 2:
+            raise ValueError(f"modulus = {self.modulus} is out of range: allowed [2, inf)")
+        if not 1 <= self.min_level <= self.max_level:
+            raise ValueError("levels must satisfy 1 ≤ min_level ≤ max_level")
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return tuple(range(self.min_level, self.max_level + 1))
+
+    def value_token(self, value: int) -> int:
+        return _VALUE_BASE + value
+
+
 @dataclass(frozen=True)
-class IGSMLite:
+class IGSMLite(_ModularLevels):
     """An iGSM-lite task. Levels 1 … max_level are operation counts."""
 
     modulus: int = 5
@@ -44,10 +61,7 @@ class IGSMLite:
     distractors: int = 0  # derived quantities computed but not needed
 
     def __post_init__(self):
-        if self.modulus < 2:
-            raise ValueError(f"modulus = {self.modulus} is out of range: allowed [2, inf)")
-        if not 1 <= self.min_level <= self.max_level:
-            raise ValueError("levels must satisfy 1 ≤ min_level ≤ max_level")
+        self._check_levels()
         low, high = self.constants
         if not 1 <= low <= high:
             raise ValueError(f"constants = {self.constants}: need 1 ≤ low ≤ high")
@@ -58,15 +72,8 @@ class IGSMLite:
     # --- vocabulary ------------------------------------------------------------------
 
     @property
-    def levels(self) -> tuple[int, ...]:
-        return tuple(range(self.min_level, self.max_level + 1))
-
-    @property
     def vocab_size(self) -> int:
         return _VALUE_BASE + self.modulus + self.names
-
-    def value_token(self, value: int) -> int:
-        return _VALUE_BASE + value
 
     def name_token(self, index: int) -> int:
         return _VALUE_BASE + self.modulus + index
@@ -176,7 +183,7 @@ class IGSMLite:
 
 
 @dataclass(frozen=True)
-class IGSMChain:
+class IGSMChain(_ModularLevels):
     """The chain structure of iGSM-lite: each operation takes the previous result and an
     inline constant, so the answer needs exactly k operations and no lookup by name.
 
@@ -196,21 +203,11 @@ class IGSMChain:
     min_level: int = 1
 
     def __post_init__(self):
-        if self.modulus < 2:
-            raise ValueError(f"modulus = {self.modulus} is out of range: allowed [2, inf)")
-        if not 1 <= self.min_level <= self.max_level:
-            raise ValueError("levels must satisfy 1 ≤ min_level ≤ max_level")
-
-    @property
-    def levels(self) -> tuple[int, ...]:
-        return tuple(range(self.min_level, self.max_level + 1))
+        self._check_levels()
 
     @property
     def vocab_size(self) -> int:
         return _VALUE_BASE + self.modulus
-
-    def value_token(self, value: int) -> int:
-        return _VALUE_BASE + value
 
     @property
     def problem_length(self) -> int:
