@@ -10,6 +10,11 @@ For each model, measured in one run on the same data and keys (after compilation
 Models: the quick preset's transformer, a tiny transformer (1 layer, width 16) and the
 solvable task's linear model. Achieved FLOP/s of the ensemble (XLA's cost analysis of the
 compiled program over the measured time) is set against a float32 matmul peak measured here.
+
+What masking steps costs (the quick transformer, one compiled program with a cap of
+``--steps``): the same ensemble with every member at the cap, every member at a fifth of it
+(a batch of one budget, as the sweep builds them), and all but one member at a fifth (a
+batch mixing budgets); the time per useful model-step is set against the first.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ def solvable_case(members: int, rows: int):
 def measure(name, params, data, step_loss, members, steps, repeats):
     optimizer_config = OptimizerConfig(steps=steps, batch=16, learning_rate=1e-3, warmup_steps=0)
     optimizer = make_optimizer(optimizer_config)
+    total = jnp.int32(steps)
     keys = jax.random.split(jax.random.PRNGKey(1), members)
     n = np.full(members, next(iter(data.values())).shape[1], dtype=np.int32)
     data = jax.tree.map(jnp.asarray, data)
@@ -83,28 +89,32 @@ def measure(name, params, data, step_loss, members, steps, repeats):
     def ensemble():
         jax.block_until_ready(trainer(params, keys, data, n))
 
-    run = jax.jit(make_run(step_loss, optimizer, steps))
+    run = jax.jit(make_run(step_loss, optimizer_config))
     member_data = [jax.tree.map(lambda x, m=m: x[m], data) for m in range(members)]
 
     def scan_loop():
         for m in range(members):
-            jax.block_until_ready(run(params, keys[m], member_data[m], n[m]))
+            jax.block_until_ready(run(params, keys[m], member_data[m], n[m], total))
 
-    step = make_step(step_loss, optimizer)
+    step = make_step(step_loss, optimizer_config)
     one_step = jax.jit(step)
 
     def step_loop():
         for m in range(members):
             state, opt_state = params, optimizer.init(params)
-            for key in jax.random.split(keys[m], steps):
-                state, opt_state, _ = one_step(state, opt_state, key, member_data[m], n[m])
+            for t in range(steps):
+                key = jax.random.fold_in(keys[m], t)
+                state, opt_state, _ = one_step(
+                    state, opt_state, key, member_data[m], n[m], t, total
+                )
             jax.block_until_ready(state)
 
     # XLA's cost analysis counts a scan's body once, so FLOPs are those of one ensemble step
     # (vmap of the single step) times the steps.
     opt_states = jax.vmap(optimizer.init)(jax.tree.map(lambda x: jnp.stack([x] * members), params))
-    ensemble_step = jax.jit(jax.vmap(step, in_axes=(None, 0, 0, 0, 0)))
-    analysis = ensemble_step.lower(params, opt_states, keys, data, n).compile().cost_analysis()
+    ensemble_step = jax.jit(jax.vmap(step, in_axes=(None, 0, 0, 0, 0, None, None)))
+    lowered = ensemble_step.lower(params, opt_states, keys, data, n, 0, total)
+    analysis = lowered.compile().cost_analysis()
     analysis = analysis[0] if isinstance(analysis, list) else analysis
     flops = analysis.get("flops", float("nan")) * steps
     t_ensemble = best_time(ensemble, repeats)
@@ -118,6 +128,29 @@ def measure(name, params, data, step_loss, members, steps, repeats):
         "step_loop": model_steps / t_step,
         "flops_per_s": flops / t_ensemble,
     }
+
+
+def measure_masking(params, data, step_loss, members, steps, repeats) -> dict[str, float]:
+    """Seconds per useful model-step of one masked program, for three mixes of run lengths."""
+    keys = jax.random.split(jax.random.PRNGKey(2), members)
+    n = np.full(members, next(iter(data.values())).shape[1], dtype=np.int32)
+    data = jax.tree.map(jnp.asarray, data)
+    config = OptimizerConfig(steps=steps, batch=16, learning_rate=1e-3, warmup_steps=0)
+    ensemble = jax.jit(jax.vmap(make_run(step_loss, config), in_axes=(None, 0, 0, 0, 0)))
+    short = max(1, steps // 5)
+    mixes = {
+        "every member at the cap": np.full(members, steps),
+        "every member at a fifth (one budget)": np.full(members, short),
+        "all but one at a fifth (mixed budgets)": np.array([steps] + [short] * (members - 1)),
+    }
+    result = {}
+    for name, steps_M in mixes.items():
+        steps_M = jnp.asarray(steps_M, jnp.int32)
+        seconds = best_time(
+            lambda s=steps_M: jax.block_until_ready(ensemble(params, keys, data, n, s)), repeats
+        )
+        result[name] = seconds / int(steps_M.sum())
+    return result
 
 
 def main() -> None:
@@ -155,6 +188,14 @@ def main() -> None:
             f"{r['flops_per_s'] / peak:>8.1%}"
         )
     print("\n(model-steps per second; ratios measured in this run)")
+    masking = measure_masking(*cases[0][1:], args.members, args.steps, args.repeats)
+    reference = next(iter(masking.values()))
+    print(f"\nmasked steps, quick transformer, cap {args.steps} steps, one compiled program:")
+    for name, seconds in masking.items():
+        print(
+            f"  {name:<40} {1e3 * seconds:8.2f} ms per useful model-step "
+            f"({seconds / reference:.2f}× the first)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """compare on hand-made tables with known answers, and its figures and report end to end."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,6 @@ from pacbound import config
 from pacbound.cli import main
 from pacbound.compare import (
     argmin_with_ties,
-    bootstrap_optimum,
     compare,
     hoeffding_sign_agreement,
     is_inverted_u,
@@ -18,23 +18,6 @@ from pacbound.compare import (
 from pacbound.store import Cell
 
 TINY = Path(__file__).parent / "data" / "tiny.toml"
-
-
-def test_bootstrap_is_certain_when_every_seed_agrees():
-    errors = np.array([[0.5, 0.6, 0.55], [0.2, 0.25, 0.3], [0.9, 0.8, 0.85]])
-    frequency = bootstrap_optimum(errors, np.random.default_rng(0))
-    np.testing.assert_array_equal(frequency, [0, 1, 0])
-
-
-def test_bootstrap_splits_when_one_seed_disagrees():
-    # Bucket 0 wins unless the resample holds only seed 2 … exactly: it wins when the mean
-    # over the drawn seeds is below bucket 1's; with errors (0, 0, 1) vs (0.4,)*3 bucket 0
-    # loses only when seed 2 is drawn at least twice of three: P = 3·(1/3)²·(2/3) + (1/3)³.
-    errors = np.array([[0.0, 0.0, 1.0], [0.4, 0.4, 0.4]])
-    frequency = bootstrap_optimum(errors, np.random.default_rng(1))
-    expected = 1 - (3 * (1 / 9) * (2 / 3) + 1 / 27)
-    assert frequency[0] == pytest.approx(expected, abs=0.03)
-    assert frequency.sum() == pytest.approx(1)
 
 
 def test_sign_agreement_counts_weighted_pairs():
@@ -79,16 +62,31 @@ def _synthetic_cells(experiment, target_error):
 
 
 def test_compare_recovers_a_known_optimum_path():
-    experiment = config.load(TINY)
+    tiny = config.load(TINY)
+    # Five seeds, so that an exact sign-flip test can reach p = 1/32 ≤ 0.05.
+    experiment = replace(tiny, grid=replace(tiny.grid, seeds=(0, 1, 2, 3, 4)))
     # easy is best at n = 2, hard at n = 5; seeds add small noise that never flips it.
     table = {("easy", 2): 0.2, ("hard", 2): 0.5, ("easy", 5): 0.4, ("hard", 5): 0.1}
     cells = _synthetic_cells(experiment, lambda b, n, s: table[(b, n)] + 0.01 * s)
-    result = compare(experiment, cells)
+    base = {"2": 0.3, "3": 0.3, "4": 0.3}
+    result = compare(experiment, cells, base)
     assert [r["measured_optimum"] for r in result["per_budget"]] == ["easy", "hard"]
-    assert result["measured_optimum_non_decreasing"] is True
-    assert result["measured_spearman_optimum_vs_n"] == pytest.approx(1.0)
+    assert result["trend"]["non_decreasing"] is True
+    assert result["trend"]["spearman"] == pytest.approx(1.0)
+    # Two budgets with two distinct optima: 1 of the 2 orderings is increasing.
+    assert result["trend"]["exact_permutation_p"] == pytest.approx(0.5)
+    assert result["switch"]["budget"] == "5"
+    assert result["switch"]["frequency"]["5"] == 1.0
     assert all(r["bootstrap_frequency"][r["measured_optimum"]] == 1 for r in result["per_budget"])
     assert result["inverted_u_budgets"] == []  # two buckets have no interior
+    # The base (0.3) is beaten by easy at n = 2 and by hard at n = 5, by every seed.
+    first, second = result["per_budget"]
+    assert first["base_target_error"] == pytest.approx(0.3)
+    assert first["gain_over_base"]["easy"] == pytest.approx(0.3 - 0.22)  # seed mean 0.22
+    assert first["buckets_better_than_base"] == ["easy"]
+    assert first["buckets_worse_than_base"] == ["hard"]
+    assert second["buckets_better_than_base"] == ["hard"]
+    assert first["level_errors"]["base"] == base
     # The upward shift is 0 for the hardest bucket and the tiny KL cannot outweigh it.
     assert result["agreement"]["upward"]["predicted"] == ["hard", "hard"]
     assert result["agreement"]["upward"]["exact"] == 0.5
@@ -119,9 +117,9 @@ def test_reproduce_writes_every_figure_and_the_report(tmp_path, capsys):
         for suffix in (".png", ".pdf"):
             assert (out / f"{stem}{suffix}").stat().st_size > 1000, stem
     index = (out / "README.md").read_text()
-    assert "tiny_gain_heatmap.png" in index and "Measured optimum non-decreasing" in index
+    assert "tiny_gain_heatmap.png" in index and "Switch budget" in index
     report = (out / "tiny_report.md").read_text()
-    assert "## Agreement per shift term" in report
+    assert "## Agreement per shift term" in report and "| base |" in report
     capsys.readouterr()
     assert main(["compare", "--db", str(db), "--out", str(out), "--sigma", "0.3", "--json"]) == 0
     assert '"sigma": 0.3' in capsys.readouterr().out

@@ -43,6 +43,12 @@ def test_weights_are_exact_and_counts_follow_them():
     weights = exact_weights({1: "1/3", 2: "1/3", 3: Fraction(1, 3)}, TASK.levels)
     assert sum(weights.values()) == 1
     assert allocate(weights, 10) == {1: 4, 2: 3, 3: 3}
+    # With a seed, the tied remainder goes to a level drawn from the seed.
+    uniform = {1: Fraction(1, 3), 2: Fraction(1, 3), 3: Fraction(1, 3)}
+    chosen = {max(allocate(uniform, 1, seed).items(), key=lambda i: i[1])[0] for seed in range(30)}
+    assert chosen == {1, 2, 3}
+    assert all(sum(allocate(uniform, 4, seed).values()) == 4 for seed in range(10))
+    assert allocate(uniform, 4, 7) == allocate(uniform, 4, 7)
     with pytest.raises(ValueError, match="sum to 9/10"):
         exact_weights({1: 0.5, 2: 0.4}, TASK.levels)
     with pytest.raises(ValueError, match="level 9 is not a level"):
@@ -97,6 +103,39 @@ def test_chain_problems_need_exactly_their_level_and_align_steps_with_slots(leve
         assert np.flatnonzero(mask)[-1] == end + 1  # predicts EOS
 
 
+PREFIXED = IGSMChain(modulus=7, min_level=2, max_level=6, prefix=5)
+
+
+@pytest.mark.parametrize("level", PREFIXED.levels)
+def test_a_prefix_moves_every_problem_and_keeps_it_solvable(level):
+    offsets, answer_positions = set(), set()
+    for seed in range(60):
+        example = PREFIXED.sample(seed, level)
+        plain = CHAIN.sample(seed, level)  # same seed without a prefix: the same problem
+        offset = example.offset
+        offsets.add(offset)
+        assert PREFIXED.length == CHAIN.length + 5
+        assert list(example.tokens[:offset]) == [PAD] * offset
+        body = example.tokens[offset : offset + CHAIN.length]
+        assert np.array_equal(body, plain.tokens)
+        assert np.array_equal(example.loss_mask[offset : offset + CHAIN.length], plain.loss_mask)
+        assert example.problem_hash() == plain.problem_hash()
+        assert PREFIXED.solve(example.tokens) == CHAIN.solve(plain.tokens)
+        assert PREFIXED.solve(example.tokens)[1] == level
+        answer_positions.add(int(np.flatnonzero(example.tokens == EOS)[0]))
+    assert offsets == set(range(6))  # every offset 0 … prefix occurs
+    assert len(answer_positions) == 6  # so EOS is at no fixed position
+
+
+def test_prefixed_held_out_and_training_sets_are_disjoint():
+    tests = held_out_sets(PREFIXED, 3, 40)
+    exclude = {h for d in tests.values() for h in d.hashes}
+    train = mixture_dataset(PREFIXED, 4, {k: Fraction(1, 5) for k in PREFIXED.levels}, 200, exclude)
+    assert not exclude & set(train.hashes)
+    # Hashes ignore the prefix: a problem seen behind another prefix is the same problem.
+    assert len(set(tests[2].hashes)) == 40
+
+
 def test_chain_sampling_is_deterministic_and_checked():
     assert np.array_equal(CHAIN.sample(5, 4).tokens, CHAIN.sample(5, 4).tokens)
     assert not np.array_equal(CHAIN.sample(5, 4).tokens, CHAIN.sample(6, 4).tokens)
@@ -104,3 +143,5 @@ def test_chain_sampling_is_deterministic_and_checked():
         CHAIN.sample(0, 7)
     with pytest.raises(ValueError, match="modulus"):
         IGSMChain(modulus=1)
+    with pytest.raises(ValueError, match="prefix = -1 is out of range"):
+        IGSMChain(prefix=-1)

@@ -21,6 +21,7 @@ from pacbound.train import (
     OptimizerConfig,
     PretrainConfig,
     finetune,
+    learning_rate,
     make_ensemble_trainer,
     minibatch_loss,
     pad_rows,
@@ -81,6 +82,63 @@ def test_rows_beyond_the_budget_are_never_read(base):
     assert not np.array_equal(jax.tree.leaves(more)[0], jax.tree.leaves(clean)[0])
 
 
+EPOCHS = OptimizerConfig(
+    steps=8,
+    batch=4,
+    learning_rate=1e-2,
+    schedule="epochs",
+    epochs=2,
+    min_steps=2,
+    warmup_fraction=0.5,
+)
+
+
+def test_the_epochs_policy_gives_steps_by_budget():
+    # ceil(epochs · n / batch), floored at min_steps and capped at steps.
+    assert EPOCHS.steps_for(np.array([1, 3, 9, 16, 100])).tolist() == [2, 2, 5, 8, 8]
+    quick = OptimizerConfig(steps=400, batch=16, schedule="epochs", epochs=10, min_steps=10)
+    assert quick.steps_for(np.array([4, 16, 64, 256, 1024])).tolist() == [10, 10, 40, 160, 400]
+    assert OPTIMIZER.steps_for(np.array([1, 100])).tolist() == [6, 6]  # fixed
+    assert EPOCHS.steps_for(9) == 5
+
+
+def test_a_run_takes_exactly_its_own_steps_in_one_program(base):
+    trainer = make_ensemble_trainer(minibatch_loss(MODEL, EPOCHS.batch), EPOCHS)
+    keys = jax.random.split(jax.random.PRNGKey(3), 3)
+    budgets = [3, 9, 16]  # 2, 5 and 8 steps
+    data = _padded(_datasets(budgets), rows=16)
+    params, losses = trainer(base, keys, data, np.array(budgets))
+    for m, steps in enumerate([2, 5, 8]):
+        assert np.all(np.isfinite(losses[m, :steps])) and np.all(np.isnan(losses[m, steps:]))
+    # Member 0 equals a run that is only ever 2 steps long (fixed policy, same warm-up),
+    # in a batch of the same shape: the frozen steps of a short member apply nothing.
+    short = OptimizerConfig(steps=2, batch=4, learning_rate=1e-2, warmup_steps=1)
+    alone, alone_losses = make_ensemble_trainer(minibatch_loss(MODEL, 4), short)(
+        base, keys, data, np.array(budgets)
+    )
+    np.testing.assert_array_equal(alone_losses[0], losses[0, :2])
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(alone), strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+    # Other step counts reuse the same compiled program.
+    for other in ([1, 1, 1], [16, 12, 4]):
+        trainer(base, keys, _padded(_datasets(other), rows=16), np.array(other))
+    assert trainer.compiled._cache_size() == 1
+
+
+def test_the_learning_rate_schedule_matches_optax():
+    import optax
+
+    for config, total in ((OPTIMIZER, 6), (EPOCHS, 5)):
+        warmup = int(config.warmup_for(total))
+        reference = optax.warmup_cosine_decay_schedule(
+            0.0, config.learning_rate, warmup, total, 0.1 * config.learning_rate
+        )
+        for t in range(total):
+            assert float(learning_rate(config, t, total)) == pytest.approx(
+                float(reference(t)), rel=1e-6
+            )
+
+
 def test_same_config_and_seed_give_bitwise_identical_metrics(base):
     counter = make_error_counter(MODEL, chunk=4)
     test = _datasets([8], seed=50)[0]
@@ -121,6 +179,14 @@ def test_bad_configs_name_the_argument():
         OptimizerConfig(steps=0)
     with pytest.raises(ValueError, match="warmup_steps"):
         OptimizerConfig(steps=5, warmup_steps=6)
+    with pytest.raises(ValueError, match="schedule = 'weekly' is not one of fixed, epochs"):
+        OptimizerConfig(steps=5, warmup_steps=0, schedule="weekly")
+    with pytest.raises(ValueError, match="epochs = 0"):
+        OptimizerConfig(steps=5, warmup_steps=0, schedule="epochs")
+    with pytest.raises(ValueError, match="min_steps = 9 is out of range"):
+        OptimizerConfig(steps=5, warmup_steps=0, schedule="epochs", epochs=1, min_steps=9)
+    with pytest.raises(ValueError, match="warmup_fraction = 1.5"):
+        OptimizerConfig(steps=5, warmup_fraction=1.5, warmup_steps=0)
     with pytest.raises(ValueError, match="chunk"):
         PretrainConfig(levels=(2, 3), optimizer=OPTIMIZER, chunk=4)
     with pytest.raises(ValueError, match="pretrain levels"):

@@ -130,6 +130,19 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_experiment_arguments(sweep)
     sweep.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
 
+    probe = commands.add_parser(
+        "probe",
+        help="retrain one cell and show where its solutions go wrong",
+        description="Fine-tune one cell of a chain-task experiment exactly as the sweep does "
+        "(the base from the cache), print the base's and the cell's error per level, and at "
+        "one level the first wrong token of each held-out problem and what was written there.",
+    )
+    _add_experiment_arguments(probe)
+    probe.add_argument("--bucket", required=True, help="a bucket of the experiment")
+    probe.add_argument("--budget", type=int, required=True, help="a budget of the experiment")
+    probe.add_argument("--seed", type=int, default=0, help="a seed of the experiment")
+    probe.add_argument("--level", type=int, required=True, help="the level to probe")
+
     export = commands.add_parser("export", help="write the stored cells as a flat table")
     _add_db_argument(export)
     export.add_argument("--name", default=None, help="experiment name, if the store holds several")
@@ -166,10 +179,13 @@ def _add_experiment_arguments(command) -> None:
     )
 
 
-def _experiment(args):
+def _experiments(args):
+    """The experiments named by --config or --preset: one, or one per base."""
     from pacbound import config
 
-    return config.load(args.config) if args.config else config.preset(args.preset or "quick")
+    if args.config:
+        return config.load_all(args.config)
+    return config.preset_all(args.preset or "quick")
 
 
 _COLUMNS = ("bound", "empirical", "mc_correction", "generalization", "extrapolation")
@@ -328,13 +344,14 @@ def _stored_experiments(store, names=None, sigma=None):
                 file=sys.stderr,
             )
             continue
-        found.append((experiment, cells, store.base(name), compare(experiment, cells)))
+        base = store.base(name)
+        found.append((experiment, cells, base, compare(experiment, cells, base)))
     return found
 
 
 def _cmd_figs(args) -> int:
-    from pacbound.compare import write_report
-    from pacbound.plots import experiment_figures, theory_figures, write_index
+    from pacbound.compare import compare_bases, write_bases_report, write_report
+    from pacbound.plots import experiment_figures, optimum_by_base, theory_figures, write_index
     from pacbound.store import Store
 
     paths = theory_figures(args.out)
@@ -348,7 +365,15 @@ def _cmd_figs(args) -> int:
                 experiments.append((experiment, cells, base, result))
     elif args.db:
         raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
-    paths.append(write_index(args.out, experiments))
+    families = {}
+    for *_, result in experiments:
+        if result["family"]:
+            families.setdefault(result["family"], []).append(result)
+    comparisons = [compare_bases(group) for group in families.values() if len(group) > 1]
+    for comparison in comparisons:
+        paths += write_bases_report(comparison, args.out)
+        paths += optimum_by_base(comparison, args.out)
+    paths.append(write_index(args.out, experiments, comparisons))
     for path in paths:
         print(f"wrote {path}")
     return 0
@@ -404,17 +429,56 @@ def _cmd_sweep(args) -> int:
     from pacbound.store import Store
     from pacbound.sweep import run_sweep
 
-    experiment = _experiment(args)
     db = args.db or _default_db()
     cache = args.cache or db.parent / "cache"
-    bar = _ProgressBar(args.quiet, experiment.name)
-    with Store(db) as store:
-        try:
-            computed = run_sweep(experiment, store, cache, bar)
-        finally:
-            bar.close()
-        total = len(experiment.cells)
-    print(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
+    for experiment in _experiments(args):
+        bar = _ProgressBar(args.quiet, experiment.name)
+        with Store(db) as store:
+            try:
+                computed = run_sweep(experiment, store, cache, bar)
+            finally:
+                bar.close()
+            total = len(experiment.cells)
+        print(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
+    return 0
+
+
+def _cmd_probe(args) -> int:
+    import jax
+
+    from pacbound.probe import first_errors, probe_table
+    from pacbound.sweep import LanguageRunner
+
+    experiments = _experiments(args)
+    if len(experiments) > 1:
+        names = ", ".join(e.name for e in experiments)
+        raise ValueError(f"the config holds several experiments ({names}): pass one base's file")
+    experiment = experiments[0]
+    if experiment.task_kind != "igsm-chain":
+        raise ValueError(f"task kind = {experiment.task_kind!r}: the probe reads igsm-chain only")
+    cell = (args.bucket, args.budget, args.seed)
+    if cell not in experiment.cells:
+        raise ValueError(
+            f"cell {cell} is not in the grid: buckets {[b.name for b in experiment.grid.buckets]}"
+            f", budgets {list(experiment.grid.budgets)}, seeds {list(experiment.grid.seeds)}"
+        )
+    if args.level not in experiment.levels:
+        raise ValueError(f"level = {args.level} is out of range: allowed {experiment.levels}")
+    cache = args.cache or (args.db or _default_db()).parent / "cache"
+    runner = LanguageRunner(experiment, cache, lambda phase: None)
+    params_M, _, _ = runner.finetune_batch([cell])
+    tuned = jax.tree.map(lambda x: x[0], params_M)
+    errors = runner._level_errors(tuned)
+    levels = list(experiment.levels)
+    print(f"# {experiment.name}: cell {args.bucket}/n={args.budget}/seed {args.seed}\n")
+    print("| model | " + " | ".join(map(str, levels)) + " |")
+    print("|---|" + "---|" * len(levels))
+    for name, values in (("base", runner.base_errors), ("fine-tuned", errors)):
+        print(f"| {name} | " + " | ".join(f"{values[k]:.2f}" for k in levels) + " |")
+    test = runner.tests[args.level]
+    for name, params in (("base", runner.base), ("fine-tuned", tuned)):
+        print(f"\nLevel {args.level}, {name}: the first wrong token of each held-out problem\n")
+        print(probe_table(first_errors(params, experiment.model, test, args.level)))
     return 0
 
 
@@ -484,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
             "compare": _cmd_compare,
             "reproduce": _cmd_reproduce,
             "export": _cmd_export,
+            "probe": _cmd_probe,
         }
         command = commands[args.command]
         return command(args)

@@ -1,8 +1,12 @@
 """Predicted against measured optimal difficulty, from the store.
 
-Measured: at each budget, the bucket with the lowest target error (mean over seeds), with a
-bootstrap over seeds of that choice, and whether target accuracy against bucket difficulty
-is an inverted U.
+Measured (``pacbound.optimum``): at each budget, the not-fine-tuned base beside the buckets;
+the bucket with the lowest target error (mean over seeds) with an unpaired bootstrap over
+seeds (cells in different buckets are independent), per-seed argmin counts, each bucket's
+gain over the base with its interval and an exact sign-flip p-value, the probability that an
+interior bucket is optimal (the inverted U), the switch budget (from which the hardest bucket
+stays optimal) with its bootstrap distribution, and the trend of the optimum with n with an
+exact permutation p-value.
 
 Predicted: at each budget, the argmin over buckets of the two-gap bound built from measured
 terms only, one prediction per shift term:
@@ -44,7 +48,9 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from pacbound import optimum
 from pacbound.config import ExperimentConfig, uniform_weights
+from pacbound.measure import mixture_error
 from pacbound.numeric.bounds import generalization_bound
 from pacbound.numeric.gaussian import isotropic_kl_from_distance
 from pacbound.numeric.lower import lower_to_numpy
@@ -53,7 +59,6 @@ from pacbound.store import Cell
 from pacbound.symbolic import agreement
 
 SHIFT_TERMS = ("tv", "coverage", "w1", "upward")
-BOOTSTRAP_RESAMPLES = 2000
 SIGMA_SCAN = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # σ values the report shows side by side
 
 _sign_confidence = lower_to_numpy(agreement.sign_confidence, ("difference", "variance_proxy"))
@@ -70,6 +75,7 @@ class Table:
     budgets: tuple[int, ...]
     seeds: tuple[int, ...]
     target_error: np.ndarray  # BxNxS
+    level_error: np.ndarray  # BxNxSxK, K the task's levels
     bound: dict[str, np.ndarray]  # shift term -> BxNxS
     terms: dict[str, np.ndarray]  # measured errors, kl, generalization, each shift: BxNxS
 
@@ -120,6 +126,15 @@ def build_table(config: ExperimentConfig, cells: list[Cell]) -> Table:
         ).reshape(shape)
 
     train_error, target_error = gather("train_error"), gather("target_error")
+    level_error = np.array(
+        [
+            [by_key[(b, n, s)]["level_errors"][str(k)] for k in config.levels]
+            for b in buckets
+            for n in budgets
+            for s in seeds
+        ],
+        float,
+    ).reshape(*shape, len(config.levels))
     if config.task_kind == "solvable":
         kl = gather("kl")
     else:
@@ -140,7 +155,7 @@ def build_table(config: ExperimentConfig, cells: list[Cell]) -> Table:
         shift = np.broadcast_to(np.array([values[b] for b in buckets])[:, None, None], shape)
         terms[term] = shift
         bound[term] = in_distribution + shift
-    return Table(buckets, budgets, seeds, target_error, bound, terms)
+    return Table(buckets, budgets, seeds, target_error, level_error, bound, terms)
 
 
 def argmin_with_ties(values: np.ndarray, tolerance: float = 1e-9) -> tuple[int, bool]:
@@ -154,16 +169,6 @@ def is_inverted_u(accuracy: np.ndarray) -> bool:
     """True when the best bucket is an interior one, strictly above both end buckets."""
     best = int(np.argmax(accuracy))
     return bool(0 < best < len(accuracy) - 1 and accuracy[best] > max(accuracy[0], accuracy[-1]))
-
-
-def bootstrap_optimum(target_error_BxS: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """frequency_B: how often each bucket is the argmin of the seed-mean target error when
-    the seeds are resampled with replacement."""
-    buckets, seeds = target_error_BxS.shape
-    draws = rng.integers(0, seeds, (BOOTSTRAP_RESAMPLES, seeds))
-    means_RxB = target_error_BxS[:, draws].mean(axis=-1).T
-    winners = np.argmin(means_RxB, axis=1)
-    return np.bincount(winners, minlength=buckets) / BOOTSTRAP_RESAMPLES
 
 
 def hoeffding_sign_agreement(bound: np.ndarray, error: np.ndarray, variance: float) -> float:
@@ -226,38 +231,82 @@ def _agreement(table: Table, measured: list[int], variance: float) -> dict:
     return agreement
 
 
-def compare(config: ExperimentConfig, cells: list[Cell], seed: int = 0) -> dict:
-    """Every number of the comparison, as a JSON-serialisable dict."""
+def _named(names, values) -> dict:
+    return dict(zip(names, np.asarray(values).tolist(), strict=True))
+
+
+def schedule_text(config: ExperimentConfig) -> str:
+    """The fine-tuning step policy in words, with the steps it gives each budget."""
+    f = config.finetune
+    steps = ", ".join(f"{n}: {f.steps_for(n)}" for n in sorted(config.grid.budgets))
+    if f.schedule == "fixed":
+        policy = f"fixed: {f.steps} steps at every budget"
+    else:
+        policy = (
+            f"epochs: ceil({f.epochs:g}·n/{f.batch}) steps of batch {f.batch}, "
+            f"at least {f.min_steps}, at most {f.steps}"
+        )
+    return f"{policy}; learning rate {f.learning_rate:g} (steps per n: {steps})"
+
+
+def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int = 0) -> dict:
+    """Every number of the comparison, as a JSON-serialisable dict. ``base``: the base
+    model's error per level (keys as stored, str or int)."""
     table = build_table(config, cells)
-    rng = np.random.default_rng(seed)
-    mean_error = table.mean_target_error  # BxN
+    base_levels = {int(k): float(v) for k, v in base.items()}
+    base_target = mixture_error(base_levels, config.grid.target_weights())
+    measured_optimum = optimum.measure_optimum(
+        table.target_error, base_target, table.budgets, np.random.default_rng(seed)
+    )
+    m = measured_optimum
+    buckets, budgets = table.buckets, table.budgets
     optima = predicted_optima(table)
     per_budget = []
-    for b_index, n in enumerate(table.budgets):
-        errors = mean_error[:, b_index]
-        frequency = bootstrap_optimum(table.target_error[:, b_index, :], rng)
-        chosen = np.flatnonzero(frequency > 0)
+    for i, n in enumerate(budgets):
+        errors = m.mean_BxN[:, i]
+        better = [b for b, p in zip(buckets, m.better_p_NxB[i], strict=True) if p <= 0.05]
+        worse = [b for b, p in zip(buckets, m.worse_p_NxB[i], strict=True) if p <= 0.05]
         row = {
             "budget": n,
-            "target_error": dict(zip(table.buckets, errors.tolist(), strict=True)),
-            "measured_optimum": table.buckets[int(np.argmin(errors))],
-            "bootstrap_frequency": dict(zip(table.buckets, frequency.tolist(), strict=True)),
-            "bootstrap_range": [table.buckets[int(chosen[0])], table.buckets[int(chosen[-1])]],
+            "steps": int(config.finetune.steps_for(n)),
+            "base_target_error": base_target,
+            "target_error": _named(buckets, errors),
+            "target_error_seeds": _named(buckets, table.target_error[:, i, :]),
+            "measured_optimum": buckets[int(m.optimum_N[i])],
+            "bootstrap_frequency": _named(buckets, m.frequency_NxB[i]),
+            "per_seed_argmin_counts": _named(buckets, m.seed_counts_NxB[i]),
             "inverted_u": is_inverted_u(1 - errors),
+            "interior_probability": float(m.interior_N[i]),
+            "gain_over_base": _named(buckets, m.gain_NxB[i]),
+            "gain_interval": {
+                b: [float(lo), float(hi)]
+                for b, lo, hi in zip(buckets, m.gain_low_NxB[i], m.gain_high_NxB[i], strict=True)
+            },
+            "better_than_base_p": _named(buckets, m.better_p_NxB[i]),
+            "worse_than_base_p": _named(buckets, m.worse_p_NxB[i]),
+            "some_bucket_beats_base_p": float(m.any_better_p_N[i]),
+            "buckets_better_than_base": better,
+            "buckets_worse_than_base": worse,
+            "best_arm_frequency": _named((*buckets, "base"), m.best_arm_frequency_NxA[i]),
+            "level_errors": {
+                "base": {str(k): base_levels[k] for k in config.levels},
+                **{
+                    b: _named(map(str, config.levels), table.level_error[j, i].mean(axis=0))
+                    for j, b in enumerate(buckets)
+                },
+            },
             "predicted_optimum": {},
             "predicted_tie": {},
             "bound": {},
         }
         for term, bound in table.bound.items():
-            mean_bound = bound[:, b_index].mean(axis=-1)
-            row["bound"][term] = dict(zip(table.buckets, mean_bound.tolist(), strict=True))
-            best, tied = optima[term][b_index]
-            row["predicted_optimum"][term] = table.buckets[best]
+            row["bound"][term] = _named(buckets, bound[:, i].mean(axis=-1))
+            best, tied = optima[term][i]
+            row["predicted_optimum"][term] = buckets[best]
             row["predicted_tie"][term] = tied
         per_budget.append(row)
 
-    index = {b: i for i, b in enumerate(table.buckets)}
-    measured = [index[r["measured_optimum"]] for r in per_budget]
+    measured = [int(b) for b in m.optimum_N]
     variance = target_variance(config)
     agreement = _agreement(table, measured, variance)
     scan = {}
@@ -272,12 +321,20 @@ def compare(config: ExperimentConfig, cells: list[Cell], seed: int = 0) -> dict:
         SHIFT_TERMS,
         key=lambda t: (agreement[t]["exact"], np.nan_to_num(agreement[t]["sign_agreement"])),
     )
+    switch_names = [*map(str, budgets), "never"]
+    low, high = optimum.interval_of(m.switch_frequency)
+    seeds = len(table.seeds)
     return {
         "experiment": config.name,
+        "family": config.family,
         "config_hash": config.hash(),
-        "buckets": list(table.buckets),
-        "budgets": list(table.budgets),
+        "buckets": list(buckets),
+        "budgets": list(budgets),
         "seeds": list(table.seeds),
+        "schedule": config.finetune.schedule,
+        "schedule_text": schedule_text(config),
+        "base_target_error": base_target,
+        "pretrain_levels": list(config.pretrain.levels) if config.pretrain else None,
         "sigma": config.compare.sigma,
         "delta": config.compare.delta,
         "bound_kind": config.compare.bound,
@@ -290,9 +347,27 @@ def compare(config: ExperimentConfig, cells: list[Cell], seed: int = 0) -> dict:
         ),
         "shift_terms": shift_terms(config),
         "per_budget": per_budget,
-        "measured_spearman_optimum_vs_n": _spearman(table.budgets, measured),
-        "measured_optimum_non_decreasing": bool(np.all(np.diff(measured) >= 0)),
+        "bootstrap": {
+            "kind": "unpaired: the seeds of every (bucket, budget) resampled on their own",
+            "resamples": m.resamples,
+            "distinct_resamples_per_budget": str(m.distinct_per_budget),
+            "distinct_resamples_per_bucket_and_budget": optimum.distinct_resamples(seeds),
+        },
+        "switch": {
+            "budget": switch_names[m.switch],
+            "frequency": _named(switch_names, m.switch_frequency),
+            "interval_95": [switch_names[low], switch_names[high]],
+        },
+        "trend": {
+            "spearman": m.rho,
+            "exact_permutation_p": m.trend_p,
+            "constant": m.rho is None,
+            "non_decreasing": bool(np.all(np.diff(measured) >= 0)) and m.rho is not None,
+        },
         "inverted_u_budgets": [r["budget"] for r in per_budget if r["inverted_u"]],
+        "no_bucket_beats_base_budgets": [
+            r["budget"] for r in per_budget if not r["buckets_better_than_base"]
+        ],
         "agreement": agreement,
         "sigma_scan": scan,
         "best_shift_term": best,
@@ -301,30 +376,130 @@ def compare(config: ExperimentConfig, cells: list[Cell], seed: int = 0) -> dict:
     }
 
 
-def report_markdown(result: dict) -> str:
-    """The comparison as a short Markdown report."""
+def _verdict(row: dict) -> str:
+    """Whether fine-tuning beat not fine-tuning at this budget, with its p-value."""
+    better, worse = row["buckets_better_than_base"], row["buckets_worse_than_base"]
+    text = f"{', '.join(better)} better" if better else "none better"
+    if worse:
+        text += f"; {', '.join(worse)} worse"
+    return text + f" (Holm p = {row['some_bucket_beats_base_p']:.3f})"
+
+
+def measured_lines(result: dict) -> list[str]:
+    """The measured half of the report: the base beside the buckets, the optimum with its
+    intervals, the switch, the trend, the inverted U."""
     buckets, lines = result["buckets"], []
-    lines.append(f"# Comparison: {result['experiment']} (config {result['config_hash']})\n")
+    boot = result["bootstrap"]
+    lines.append(
+        f"Fine-tuning schedule: {result['schedule_text']}. Base pretrained on levels "
+        f"{result['pretrain_levels']}; target error of the base (not fine-tuned) "
+        f"{result['base_target_error']:.3f}.\n"
+    )
+    lines.append(
+        f"Intervals: {boot['kind']} ({boot['resamples']} resamples; "
+        f"{boot['distinct_resamples_per_bucket_and_budget']} distinct resamples of one cell's "
+        f"{len(result['seeds'])} seeds). Errors are scored on the same held-out problems for "
+        "every arm; their sampling noise is not in the intervals. p-values: exact one-sided "
+        "sign-flip tests of a bucket's seeds against the base; Holm over buckets for 'some "
+        f"bucket beats the base' (its floor with {len(result['seeds'])} seeds is "
+        f"{min(1.0, len(buckets) * 2.0 ** -len(result['seeds'])):.3f}).\n"
+    )
+    lines.append("## Target error: the base and each bucket (mean over seeds)\n")
+    lines.append(
+        "| n | steps | base | "
+        + " | ".join(buckets)
+        + " | optimum (bootstrap) | per-seed argmin | P(interior) | vs base |"
+    )
+    lines.append("|" + "---|" * (len(buckets) + 7))
+    for row in result["per_budget"]:
+        errors = " | ".join(
+            f"{row['target_error'][b]:.3f} ({row['gain_interval'][b][0]:+.3f}, "
+            f"{row['gain_interval'][b][1]:+.3f})"
+            for b in buckets
+        )
+        best = row["measured_optimum"]
+        counts = "/".join(str(row["per_seed_argmin_counts"][b]) for b in buckets)
+        lines.append(
+            f"| {row['budget']} | {row['steps']} | {row['base_target_error']:.3f} | {errors} | "
+            f"{best} ({row['bootstrap_frequency'][best]:.0%}) | {counts} | "
+            f"{row['interior_probability']:.2f} | {_verdict(row)} |"
+        )
+    lines.append(
+        "\nIn brackets: the 95% bootstrap interval of the gain over the base (base error − "
+        "bucket error; > 0 is better than not fine-tuning). Per-seed argmin: how often each "
+        "bucket wins among the cells of one seed index.\n"
+    )
+    switch, trend = result["switch"], result["trend"]
+    lines.append("## Headlines\n")
+    never = [r["budget"] for r in result["per_budget"] if not r["buckets_better_than_base"]]
+    lines.append(
+        "- Fine-tuning against not fine-tuning: no bucket is better than the base (exact "
+        f"one-sided p ≤ 0.05 per bucket) at n = {', '.join(map(str, never))}."
+        if never
+        else "- At every budget some bucket is better than the base (exact one-sided p ≤ 0.05 "
+        "per bucket)."
+    )
+    hardest = buckets[-1]
+    lines.append(
+        f"- Switch budget (from which {hardest} stays optimal): **{switch['budget']}**, "
+        f"95% bootstrap interval [{switch['interval_95'][0]}, {switch['interval_95'][1]}]; "
+        f"P(no switch within the grid) = {switch['frequency']['never']:.2f}."
+    )
+    if trend["constant"]:
+        lines.append("- The measured optimum is the same bucket at every budget: constant.")
+    else:
+        lines.append(
+            f"- Trend of the optimum with n: Spearman ρ = {trend['spearman']:.2f}, exact "
+            f"permutation p = {trend['exact_permutation_p']:.3f} (one-sided, harder with n); "
+            + (
+                "non-decreasing."
+                if trend["non_decreasing"]
+                else "not monotone (it moves back to an easier bucket at a larger n)."
+            )
+        )
+    interior = [
+        f"{r['budget']}: {r['interior_probability']:.2f}"
+        for r in result["per_budget"]
+        if r["interior_probability"] >= 0.005
+    ]
+    lines.append(
+        "- Inverted U (an interior bucket optimal), bootstrap probability by n: "
+        + (
+            ", ".join(interior) + "; below 0.005 elsewhere"
+            if interior
+            else "below 0.005 at every budget"
+        )
+        + "."
+    )
+    lines.append("\n## Per-level error: the base and each bucket\n")
+    rows = result["per_budget"]
+    for row in (rows[0], rows[-1]) if len(rows) > 1 else rows:
+        levels = list(row["level_errors"]["base"])
+        lines.append(f"n = {row['budget']}:\n")
+        lines.append("| arm | " + " | ".join(levels) + " |")
+        lines.append("|---|" + "---|" * len(levels))
+        for arm, errors in row["level_errors"].items():
+            lines.append(f"| {arm} | " + " | ".join(f"{errors[k]:.2f}" for k in levels) + " |")
+        lines.append("")
+    return lines
+
+
+def report_markdown(result: dict) -> str:
+    """The comparison as a Markdown report: measurement first, then the bound's predictions."""
+    lines = [f"# Comparison: {result['experiment']} (config {result['config_hash']})\n"]
+    lines += measured_lines(result)
+    lines.append("## The bound's predictions\n")
     lines.append(
         f"Bound: {result['bound_kind']} at δ = {result['delta']}; {result['kl_source']}.\n"
     )
-    lines.append("## Target error by bucket (mean over seeds) and the optima\n")
-    header = "| n | " + " | ".join(buckets) + " | measured | bootstrap | inverted U | "
-    header += " | ".join(f"pred. {t}" for t in SHIFT_TERMS) + " |"
-    lines.append(header)
-    lines.append("|" + "---|" * (len(buckets) + 3 + len(SHIFT_TERMS) + 1))
+    lines.append("| n | " + " | ".join(f"pred. {t}" for t in SHIFT_TERMS) + " |")
+    lines.append("|---|" + "---|" * len(SHIFT_TERMS))
     for row in result["per_budget"]:
-        errors = " | ".join(f"{row['target_error'][b]:.3f}" for b in buckets)
-        frequency = row["bootstrap_frequency"][row["measured_optimum"]]
         predicted = " | ".join(
             row["predicted_optimum"][t] + (" (tie)" if row["predicted_tie"][t] else "")
             for t in SHIFT_TERMS
         )
-        lines.append(
-            f"| {row['budget']} | {errors} | {row['measured_optimum']} | "
-            f"{frequency:.0%} ({'–'.join(dict.fromkeys(row['bootstrap_range']))}) | "
-            f"{'yes' if row['inverted_u'] else 'no'} | {predicted} |"
-        )
+        lines.append(f"| {row['budget']} | {predicted} |")
     lines.append("\n## Agreement per shift term\n")
     lines.append("| shift term | within one bucket | exact | Spearman(opt, n) | sign agreement |")
     lines.append("|---|---|---|---|---|")
@@ -335,18 +510,7 @@ def report_markdown(result: dict) -> str:
             f"{'undefined' if spearman is None else f'{spearman:.2f}'} | "
             f"{values['sign_agreement']:.3f} |"
         )
-    measured = result["measured_spearman_optimum_vs_n"]
     lines.append("")
-    lines.append(
-        f"- Measured optimum non-decreasing in n: **{result['measured_optimum_non_decreasing']}**"
-        f" (Spearman with n: {'undefined' if measured is None else f'{measured:.2f}'})."
-    )
-    inverted = result["inverted_u_budgets"]
-    lines.append(
-        "- Accuracy against difficulty is an inverted U at budgets: "
-        + (", ".join(map(str, inverted)) if inverted else "none")
-        + "."
-    )
     best = result["best_shift_term"]
     lines.append(f"- Shift term that tracks best: **{best}**.")
     measured_moves = len({r["measured_optimum"] for r in result["per_budget"]}) > 1
@@ -386,4 +550,104 @@ def write_report(result: dict, folder) -> tuple:
     data = folder / f"{result['experiment']}_report.json"
     markdown.write_text(report_markdown(result))
     data.write_text(json.dumps(result, indent=1) + "\n")
+    return markdown, data
+
+
+def compare_bases(results: list[dict]) -> dict:
+    """Bases of one family side by side, weakest first (by the top pretraining level): does
+    a stronger base move the optimum harder? Bases are trained and fine-tuned independently,
+    so the probability that a stronger base switches to the hardest bucket at a smaller
+    budget than a weaker one is exact from their two bootstrap distributions."""
+    results = sorted(results, key=lambda r: (r["pretrain_levels"][1], r["pretrain_levels"][0]))
+    names = [*map(str, results[0]["budgets"]), "never"]
+    buckets = results[0]["buckets"]
+    bases = []
+    for result in results:
+        expected = [
+            sum(i * row["bootstrap_frequency"][b] for i, b in enumerate(buckets))
+            for row in result["per_budget"]
+        ]
+        bases.append(
+            {
+                "experiment": result["experiment"],
+                "pretrain_levels": result["pretrain_levels"],
+                "base_target_error": result["base_target_error"],
+                "optimum": [row["measured_optimum"] for row in result["per_budget"]],
+                "expected_optimum_index": expected,
+                "switch": result["switch"],
+                "trend": result["trend"],
+                "no_bucket_beats_base_budgets": result["no_bucket_beats_base_budgets"],
+            }
+        )
+    pairs = []
+    for weak, strong in zip(bases, bases[1:], strict=False):
+        f_weak = np.array([weak["switch"]["frequency"][k] for k in names])
+        f_strong = np.array([strong["switch"]["frequency"][k] for k in names])
+        joint = np.outer(f_strong, f_weak)  # [i, j]: strong switches at i, weak at j
+        pairs.append(
+            {
+                "weaker": weak["experiment"],
+                "stronger": strong["experiment"],
+                "p_stronger_switches_earlier": float(np.triu(joint, 1).sum()),
+                "p_same": float(np.trace(joint)),
+                "p_stronger_switches_later": float(np.tril(joint, -1).sum()),
+            }
+        )
+    return {
+        "family": results[0]["family"],
+        "budgets": results[0]["budgets"],
+        "buckets": buckets,
+        "bases": bases,
+        "pairs": pairs,
+    }
+
+
+def bases_markdown(comparison: dict) -> str:
+    """The base-strength comparison as a Markdown report."""
+    buckets, lines = comparison["buckets"], []
+    lines.append(f"# Base strength: {comparison['family']}\n")
+    lines.append(
+        "Each base is its own experiment (same task, fine-tuning schedule, grid and seeds); "
+        "reports: "
+        + ", ".join(f"`{b['experiment']}_report.md`" for b in comparison["bases"])
+        + ".\n"
+    )
+    lines.append(
+        "| base (pretrained on) | base target error | "
+        + " | ".join(f"n = {n}" for n in comparison["budgets"])
+        + " | switch [95%] |"
+    )
+    lines.append("|---|---|" + "---|" * (len(comparison["budgets"]) + 1))
+    for base in comparison["bases"]:
+        optima = " | ".join(
+            f"{o} ({e:.2f})"
+            for o, e in zip(base["optimum"], base["expected_optimum_index"], strict=True)
+        )
+        switch = base["switch"]
+        lines.append(
+            f"| {base['experiment']} ({base['pretrain_levels'][0]}–"
+            f"{base['pretrain_levels'][1]}) | {base['base_target_error']:.3f} | {optima} | "
+            f"{switch['budget']} [{switch['interval_95'][0]}, {switch['interval_95'][1]}] |"
+        )
+    lines.append(
+        "\nCells: the measured optimum and, in brackets, its expected bucket index under the "
+        f"bootstrap (0 = {buckets[0]}, {len(buckets) - 1} = {buckets[-1]}).\n"
+    )
+    for pair in comparison["pairs"]:
+        lines.append(
+            f"- {pair['stronger']} against {pair['weaker']}: P(switches to {buckets[-1]} at a "
+            f"smaller budget) = {pair['p_stronger_switches_earlier']:.2f}, P(same budget) = "
+            f"{pair['p_same']:.2f}, P(larger) = {pair['p_stronger_switches_later']:.2f}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_bases_report(comparison: dict, folder) -> tuple:
+    """<folder>/<family>_bases.md and .json."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    markdown = folder / f"{comparison['family']}_bases.md"
+    data = folder / f"{comparison['family']}_bases.json"
+    markdown.write_text(bases_markdown(comparison))
+    data.write_text(json.dumps(comparison, indent=1) + "\n")
     return markdown, data

@@ -83,6 +83,7 @@ class ExperimentConfig:
     pretrain: PretrainConfig | None = None
     compare: CompareConfig = field(default_factory=CompareConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
+    family: str = ""  # the preset a multi-base experiment was expanded from (see ``expand``)
     raw: dict = field(default_factory=dict, compare=False, repr=False)  # as written in TOML
 
     def to_dict(self) -> dict:
@@ -94,7 +95,7 @@ class ExperimentConfig:
         """Identifies the experiment: results and cached bases are keyed by it. The name, the
         distributed settings and the compare settings do not change results: left out."""
         plain = self.to_dict()
-        for part in ("name", "distributed", "compare"):
+        for part in ("name", "distributed", "compare", "family"):
             plain.pop(part)
         text = json.dumps(plain, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -139,7 +140,17 @@ def _check_levels(name: str, low: int, high: int, levels: tuple[int, ...]) -> No
 def from_dict(raw: dict) -> ExperimentConfig:
     """The config from its TOML tables (as ``tomllib`` reads them, or as the store keeps them)."""
     raw = dict(raw)
-    allowed = {"name", "task", "model", "pretrain", "finetune", "grid", "compare", "distributed"}
+    allowed = {
+        "name",
+        "family",
+        "task",
+        "model",
+        "pretrain",
+        "finetune",
+        "grid",
+        "compare",
+        "distributed",
+    }
     unknown = set(raw) - allowed
     if unknown:
         raise ValueError(
@@ -215,11 +226,38 @@ def from_dict(raw: dict) -> ExperimentConfig:
         pretrain=pretrain,
         compare=compare,
         distributed=distributed,
+        family=str(raw.get("family", "")),
         raw=json.loads(json.dumps(raw)),
     )
 
 
-def load(path: str | Path) -> ExperimentConfig:
+def expand(raw: dict) -> list[ExperimentConfig]:
+    """The experiments of one TOML: one, or one per base when ``[pretrain]`` lists
+    ``bases = { name = [low, high], … }`` in place of ``levels``. Each base's experiment is
+    named ``<name>-<base>`` and keeps ``<name>`` as its family, so that reports can set the
+    bases side by side (does a stronger base move the optimum harder?)."""
+    bases = dict(raw.get("pretrain", {})).get("bases")
+    if bases is None:
+        return [from_dict(raw)]
+    if not isinstance(bases, dict) or not bases:
+        raise ValueError("[pretrain] bases must be a table: bases = { weak = [2, 4], … }")
+    experiments = []
+    for base, levels in bases.items():
+        pretrain = {k: v for k, v in raw["pretrain"].items() if k != "bases"}
+        if "levels" in pretrain:
+            raise ValueError("[pretrain] takes levels or bases, not both")
+        variant = {
+            **raw,
+            "name": f"{raw.get('name')}-{base}",
+            "family": str(raw.get("name")),
+            "pretrain": {**pretrain, "levels": levels},
+        }
+        experiments.append(from_dict(variant))
+    return experiments
+
+
+def load_all(path: str | Path) -> list[ExperimentConfig]:
+    """Every experiment of a TOML file (one per base for a multi-base file)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"config file {path} does not exist")
@@ -227,12 +265,29 @@ def load(path: str | Path) -> ExperimentConfig:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"config file {path} is not valid TOML: {error}") from None
-    return from_dict(raw)
+    return expand(raw)
 
 
-def preset(name: str) -> ExperimentConfig:
+def load(path: str | Path) -> ExperimentConfig:
+    """The experiment of a single-base TOML file."""
+    experiments = load_all(path)
+    if len(experiments) > 1:
+        names = ", ".join(e.name for e in experiments)
+        raise ValueError(f"config file {path} holds {len(experiments)} experiments ({names})")
+    return experiments[0]
+
+
+def preset_path(name: str) -> Path:
     path = PRESET_DIR / f"{name}.toml"
     if not path.is_file():
         names = sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
         raise ValueError(f"preset = {name!r} is not one of {', '.join(names)}")
-    return load(path)
+    return path
+
+
+def preset(name: str) -> ExperimentConfig:
+    return load(preset_path(name))
+
+
+def preset_all(name: str) -> list[ExperimentConfig]:
+    return load_all(preset_path(name))

@@ -144,40 +144,61 @@ def gain_heatmap(table, base_target_error: float, out_dir: Path, stem: str) -> l
     return _save(figure, out_dir, f"{stem}_gain_heatmap")
 
 
-def accuracy_by_bucket(table, out_dir: Path, stem: str) -> list[Path]:
-    """Target accuracy against bucket, one line per budget, seeds as error bars (the inverted U)."""
-    figure, axis = plt.subplots(figsize=(5.2, 3.8))
+def accuracy_by_bucket(table, base_target_error: float, out_dir: Path, stem: str) -> list[Path]:
+    """Target accuracy of the base (not fine-tuned, left) and of each bucket, one line per
+    budget, seeds as error bars (an interior maximum among the buckets is the inverted U)."""
+    figure, axis = plt.subplots(figsize=(5.6, 3.9))
     accuracy = 1 - table.target_error
-    x = np.arange(len(table.buckets))
+    x = np.arange(1, len(table.buckets) + 1)
+    axis.axhline(1 - base_target_error, color="gray", ls=":", lw=1)
+    axis.plot([0], [1 - base_target_error], "ks", ms=7, label="base (no fine-tuning)")
     for n_index, n in enumerate(table.budgets):
         values = accuracy[:, n_index, :]
         axis.errorbar(
             x, values.mean(-1), yerr=values.std(-1), marker="o", capsize=3, label=f"n = {n}"
         )
-    axis.set_xticks(x, table.buckets)
+    axis.set_xticks([0, *x], ["base", *table.buckets])
     axis.set_xlabel("training bucket (easy → hard)")
     axis.set_ylabel("target accuracy (mean ± sd over seeds)")
     axis.set_title("Target accuracy against difficulty")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, ncol=2)
     return _save(figure, out_dir, f"{stem}_accuracy_by_bucket")
 
 
 def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
-    """The optimal bucket against budget: measured, and predicted by each shift term."""
+    """The optimal bucket against budget: measured (marker area: bootstrap frequency; a cross
+    where the base beats every bucket), the switch interval, and each shift term's prediction."""
     index = {b: i for i, b in enumerate(result["buckets"])}
     budgets = result["budgets"]
-    figure, axis = plt.subplots(figsize=(5.2, 3.6))
+    figure, axis = plt.subplots(figsize=(5.8, 3.8))
+    switch = result["switch"]["interval_95"]
+    positions = {str(n): n for n in budgets} | {"never": budgets[-1] * 1.5}
+    axis.axvspan(
+        positions[switch[0]],
+        positions[switch[1]],
+        color="gold",
+        alpha=0.25,
+        label="switch budget, 95% interval",
+    )
     measured = [index[r["measured_optimum"]] for r in result["per_budget"]]
-    axis.plot(budgets, measured, "k-o", lw=3, ms=8, label="measured", zorder=5)
+    axis.plot(budgets, measured, "k-", lw=2, zorder=5, label="measured")
+    base_best = "base beats every bucket (> 50% of resamples)"
+    for n, row in zip(budgets, result["per_budget"], strict=True):
+        for bucket, frequency in row["bootstrap_frequency"].items():
+            if frequency > 0:
+                axis.scatter(n, index[bucket], s=120 * frequency, c="black", zorder=6)
+        if row["best_arm_frequency"]["base"] > 0.5:
+            axis.scatter(n, -1, marker="x", s=60, c="red", zorder=6, label=base_best)
+            base_best = None
     for offset, (term, agreement) in enumerate(result["agreement"].items()):
         predicted = [index[b] + 0.06 * (offset - 1.5) for b in agreement["predicted"]]
-        axis.plot(budgets, predicted, "--s", ms=5, label=f"predicted: {term}")
+        axis.plot(budgets, predicted, "--s", ms=4, lw=1, label=f"stand-in bound: {term}")
     axis.set_xscale("log")
-    axis.set_yticks(range(len(result["buckets"])), result["buckets"])
+    axis.set_yticks(range(-1, len(result["buckets"])), ["base", *result["buckets"]])
     axis.set_xlabel("budget n")
-    axis.set_ylabel("optimal bucket")
-    axis.set_title(f"Optimum vs budget (σ = {result['sigma']}, {result['bound_kind']} bound)")
-    axis.legend(fontsize=7)
+    axis.set_ylabel("optimal arm")
+    axis.set_title("Optimum vs budget (dots: bootstrap frequency)")
+    axis.legend(fontsize=6)
     return _save(figure, out_dir, f"{stem}_optimum_by_budget")
 
 
@@ -232,11 +253,33 @@ def level_gain_curves(config, cells, out_dir: Path, stem: str) -> list[Path]:
         axis.axhline(0, color="black", lw=0.5)
         axis.set_xlabel("level (number of operations)")
         axis.set_title(f"n = {n}")
-    axes[0].set_ylabel("accuracy gain over base")
+    axes[0].set_ylabel("accuracy gain over base (0: the base)")
     axes[1].legend(fontsize=8)
     figure.suptitle("Per-level gain of each bucket (mean ± sd over seeds)")
     figure.tight_layout()
     return _save(figure, out_dir, f"{stem}_level_gain")
+
+
+def optimum_by_base(comparison: dict, out_dir: Path) -> list[Path]:
+    """Expected optimal bucket index (bootstrap) against n, one line per base, weakest
+    first: a stronger base that moves the optimum harder lies above and to the left."""
+    figure, axis = plt.subplots(figsize=(5.6, 3.8))
+    for base in comparison["bases"]:
+        low, high = base["pretrain_levels"]
+        axis.plot(
+            comparison["budgets"],
+            base["expected_optimum_index"],
+            "-o",
+            label=f"base on levels {low}–{high}",
+        )
+    axis.set_xscale("log")
+    buckets = comparison["buckets"]
+    axis.set_yticks(range(len(buckets)), buckets)
+    axis.set_xlabel("budget n")
+    axis.set_ylabel("optimal bucket (bootstrap mean index)")
+    axis.set_title("Does a stronger base move the optimum harder?")
+    axis.legend(fontsize=8)
+    return _save(figure, out_dir, f"{comparison['family']}_optimum_by_base")
 
 
 def _closed_form_and_simulation(cells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -276,7 +319,7 @@ def experiment_figures(config, cells, base: dict, result: dict, out_dir: Path) -
     base_target = mixture_error({int(k): v for k, v in base.items()}, config.grid.target_weights())
     stem = config.name
     paths = gain_heatmap(table, base_target, out_dir, stem)
-    paths += accuracy_by_bucket(table, out_dir, stem)
+    paths += accuracy_by_bucket(table, base_target, out_dir, stem)
     paths += optimum_by_budget(result, out_dir, stem)
     paths += gap_decomposition(table, out_dir, stem)
     paths += level_gain_curves(config, cells, out_dir, stem)
@@ -327,41 +370,39 @@ standard errors).
 
 def experiment_summary(result: dict, base: dict) -> str:
     """The report's key numbers in a few lines."""
+    from pacbound.compare import measured_lines
+
     base_line = ", ".join(
         f"{k}: {1 - v:.2f}" for k, v in sorted(base.items(), key=lambda i: int(i[0]))
     )
-    rows = [
-        "| n | " + " | ".join(result["buckets"]) + " | measured optimum |",
-        "|---|" + "---|" * (len(result["buckets"]) + 1),
-    ]
-    for row in result["per_budget"]:
-        accuracy = " | ".join(f"{1 - row['target_error'][b]:.3f}" for b in result["buckets"])
-        rows.append(f"| {row['budget']} | {accuracy} | {row['measured_optimum']} |")
-    predicted = [f"{term}: {', '.join(a['predicted'])}" for term, a in result["agreement"].items()]
-    best = result["best_shift_term"]
-    agreement = result["agreement"][best]
-    inverted = ", ".join(map(str, result["inverted_u_budgets"])) or "none"
+    headlines = measured_lines(result)
+    start = headlines.index("## Headlines\n") + 1
+    end = next(i for i, line in enumerate(headlines) if line.startswith("\n## Per-level"))
     lines = [
-        "Target accuracy (mean over seeds):",
+        f"Base accuracy per level: {base_line}. Fine-tuning schedule: "
+        f"{result['schedule_text']}. Full report: `{result['experiment']}_report.md`.",
         "",
-        *rows,
-        "",
-        f"- Base accuracy per level: {base_line}.",
-        f"- Inverted U (an interior bucket best) at budgets: {inverted}.",
-        f"- Measured optimum non-decreasing in n: {result['measured_optimum_non_decreasing']}.",
-        f"- Best-tracking shift term: {best} (optimum matched at {agreement['exact']:.0%} of "
-        f"budgets, within one bucket at {agreement['within_one_bucket']:.0%}; sign agreement "
-        f"{agreement['sign_agreement']:.3f}). Full report: `{result['experiment']}_report.md`.",
-        f"- Predicted optimum at n = {', '.join(map(str, result['budgets']))}: "
-        + "; ".join(predicted)
-        + ".",
+        *headlines[start:end],
     ]
     return "\n".join(lines)
 
 
-def write_index(out_dir: Path, experiments: list[tuple]) -> Path:
+_BASES_INDEX = """
+## Base strength: `{family}`
+
+{table}
+![optimum by base]({family}_optimum_by_base.png)
+
+`{family}_optimum_by_base`: the optimal bucket (bootstrap mean index) against n for each
+base. Full report: `{family}_bases.md`.
+"""
+
+
+def write_index(out_dir: Path, experiments: list[tuple], comparisons=()) -> Path:
     """paper_figs/README.md: the theory figures, then each stored (config, cells, base,
-    result)."""
+    result), then each base-strength comparison."""
+    from pacbound.compare import bases_markdown
+
     landscape = family_model("linear-exponential")
     families = [family_model(name) for name in THEORY_FAMILIES]
     text = _INDEX.format(landscape=landscape.name, families=", ".join(m.name for m in families))
@@ -378,6 +419,9 @@ def write_index(out_dir: Path, experiments: list[tuple]) -> Path:
             text += _SOLVABLE_INDEX.format(
                 name=config.name, within=float(np.mean(z <= 3)), count=len(z)
             )
+    for comparison in comparisons:
+        table = bases_markdown(comparison).split("\n", 2)[2]
+        text += _BASES_INDEX.format(family=comparison["family"], table=table)
     index = out_dir / "README.md"
     index.write_text(text)
     return index

@@ -1,11 +1,12 @@
 """Run an experiment's grid (bucket × budget × seed) into the store, resumably.
 
-Cells are split, in the config's fixed order, into batches of ``grid.ensemble`` members;
-a batch is one compiled fine-tuning program (the last batch padded by repeating a member,
-so every batch has one shape and the grid compiles once). A batch is measured and written
-in one transaction as soon as it finishes. A rerun skips stored batches; a batch's data,
-keys and composition depend only on the config, so a resumed run stores exactly what an
-uninterrupted one would.
+Cells are split into batches of at most ``grid.ensemble`` members of one budget each (in
+the config's fixed order), so the members of a batch take the same number of steps under a
+budget-aware schedule; a batch is one compiled fine-tuning program (a short batch padded by
+repeating a member, so every batch has one shape and the grid compiles once). A batch is
+measured and written in one transaction as soon as it finishes. A rerun skips stored
+batches; a batch's data, keys and composition depend only on the config, so a resumed run
+stores exactly what an uninterrupted one would.
 
 Per cell the record holds: the error on each level's held-out test set (``level_errors``),
 the gain over the base per level (base error − error, positive is better), the training
@@ -56,8 +57,12 @@ def cell_seed(bucket: str, budget: int, seed: int) -> int:
 
 
 def batches(config: ExperimentConfig) -> list[list[tuple[str, int, int]]]:
-    cells, size = config.cells, config.grid.ensemble
-    return [cells[i : i + size] for i in range(0, len(cells), size)]
+    """The grid's cells in batches of at most ``grid.ensemble``, each of one budget."""
+    size, result = config.grid.ensemble, []
+    for budget in config.grid.budgets:
+        cells = [cell for cell in config.cells if cell[1] == budget]
+        result += [cells[i : i + size] for i in range(0, len(cells), size)]
+    return result
 
 
 def run_sweep(
@@ -131,7 +136,7 @@ class _Runner:
         keys = jnp.stack([jax.random.PRNGKey(cell_seed(*cell)) for cell in padded])
         return keys, np.array([cell[1] for cell in padded], dtype=np.int32)
 
-    def _record(self, bucket, level_errors, train_error, sq_distance, **extra) -> dict:
+    def _record(self, bucket, n, level_errors, train_error, sq_distance, **extra) -> dict:
         return {
             "level_errors": {str(k): v for k, v in level_errors.items()},
             "gain": {str(k): self.base_errors[k] - v for k, v in level_errors.items()},
@@ -139,6 +144,8 @@ class _Runner:
             "in_distribution_error": mixture_error(level_errors, self.buckets[bucket]),
             "target_error": mixture_error(level_errors, self.target),
             "sq_distance": float(sq_distance),
+            "schedule": self.config.finetune.schedule,
+            "steps": int(self.config.finetune.steps_for(n)),
             **extra,
         }
 
@@ -174,7 +181,9 @@ class LanguageRunner(_Runner):
         per_level = wrong.reshape(len(self.task.levels), -1).mean(axis=1)
         return {k: float(e) for k, e in zip(self.task.levels, per_level, strict=True)}
 
-    def run_batch(self, batch):
+    def finetune_batch(self, batch):
+        """(params_M, losses_MxS, data): the batch's cells fine-tuned from the base, each on
+        its own data and key (as the sweep trains them, whichever batch holds them)."""
         padded = self._padded_batch(batch)
         datasets = [
             mixture_dataset(
@@ -184,7 +193,10 @@ class LanguageRunner(_Runner):
         ]
         data = language_data(datasets, self.rows)
         keys, budgets = self._keys_and_budgets(padded)
-        params_M, losses_MxS = self.trainer(self.base, keys, data, budgets)
+        return (*self.trainer(self.base, keys, data, budgets), data)
+
+    def run_batch(self, batch):
+        params_M, losses_MxS, data = self.finetune_batch(batch)
         records = []
         for m, (bucket, n, _) in enumerate(batch):
             member = jax.tree.map(lambda x, m=m: x[m], params_M)
@@ -194,10 +206,11 @@ class LanguageRunner(_Runner):
             records.append(
                 self._record(
                     bucket,
+                    n,
                     self._level_errors(member),
                     train_wrong.mean(),
                     squared_distance(member, self.base),
-                    final_loss=float(losses_MxS[m, -1]),
+                    final_loss=float(losses_MxS[m, self.config.finetune.steps_for(n) - 1]),
                 )
             )
         return records
@@ -221,7 +234,9 @@ class SolvableRunner(_Runner):
         rng = np.random.default_rng(cell_seed(*cell))
         parts = [
             self.task.sample(rng, level, count)
-            for level, count in sorted(allocate(self.buckets[cell[0]], cell[1]).items())
+            for level, count in sorted(
+                allocate(self.buckets[cell[0]], cell[1], cell_seed(*cell)).items()
+            )
             if count
         ]
         return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
@@ -245,6 +260,7 @@ class SolvableRunner(_Runner):
             records.append(
                 self._record(
                     bucket,
+                    n,
                     dict(enumerate((float(r) for r in risks), start=1)),
                     self.task.empirical_risk(mean, variance, j, s, y),
                     squared_distance(means_M[m], self.prior_mean),

@@ -6,11 +6,22 @@ its budget n (only rows < n are ever read). ``make_ensemble_trainer`` turns a pe
 into one ``jit(vmap(...))`` over an ensemble axis M (seeds × budgets × buckets), so a grid
 of one shape is one compiled program, whatever the cells' budgets are.
 
-Step policy, fair across budgets: every fine-tuning run takes the same number of optimizer
-steps at the same batch size and learning-rate schedule, drawing minibatches uniformly with
-replacement from its own n examples. Every budget gets the same compute and the same
-optimizer trajectory length; a small budget revisits its examples more often, which is the
-overfitting the generalization term of the bound is about.
+Step policies (``OptimizerConfig.schedule``), chosen before any result is seen and named
+in each stored record:
+
+- ``"epochs"`` (what a practitioner does): a run on n examples takes
+  ceil(epochs · n / batch) optimizer steps, at least ``min_steps`` and at most ``steps``,
+  with its own warm-up and cosine decay over exactly those steps. A small budget gets a
+  short run instead of hundreds of passes over a handful of examples.
+- ``"fixed"``: every run takes ``steps`` steps at the same batch and schedule, whatever n.
+  Every budget then gets the same compute; a small budget revisits its examples far more
+  often (800 epochs over 4 examples at 200 steps × batch 16).
+
+Minibatches are drawn uniformly with replacement from the run's own n examples. Runs of
+different lengths share one compiled program: the loop runs to the longest member of the
+ensemble and a member past its own step count is frozen (its parameters and optimizer state
+are selected unchanged, its loss recorded as NaN); ``steps`` only sizes the loss record.
+The sweep batches cells of one budget together, so the frozen steps cost (almost) nothing.
 
 Sharding: the ensemble axis is split over all devices (``jax.sharding``, one mesh axis),
 padded to a multiple of the device count. Across hosts, ``jax.distributed.initialize`` is
@@ -37,10 +48,17 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from pacbound.model import ModelConfig, apply, init_params
 
+SCHEDULES = ("fixed", "epochs")
+
 
 @dataclass(frozen=True)
 class OptimizerConfig:
-    """AdamW with linear warm-up then cosine decay to 10% and global-norm clipping."""
+    """AdamW with linear warm-up then cosine decay to 10% and global-norm clipping.
+
+    ``steps``: the steps of every run under the ``fixed`` policy, the cap under ``epochs``.
+    ``warmup_fraction``: when set, a run of s steps warms up for round(fraction · s) steps;
+    otherwise for min(warmup_steps, s).
+    """
 
     steps: int
     batch: int = 16
@@ -48,14 +66,18 @@ class OptimizerConfig:
     warmup_steps: int = 100
     weight_decay: float = 0.1
     clip_norm: float = 1.0
+    schedule: str = "fixed"
+    epochs: float = 0.0  # passes over the n examples (``epochs`` policy only)
+    min_steps: int = 1  # the floor of a run's steps (``epochs`` policy only)
+    warmup_fraction: float | None = None
 
     def __post_init__(self):
-        for name in ("steps", "batch"):
+        for name in ("steps", "batch", "min_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(
                     f"{name} = {getattr(self, name)} is out of range: allowed [1, inf)"
                 )
-        if not 0 <= self.warmup_steps <= self.steps:
+        if self.warmup_fraction is None and not 0 <= self.warmup_steps <= self.steps:
             raise ValueError(
                 f"warmup_steps = {self.warmup_steps} is out of range: allowed [0, {self.steps}]"
             )
@@ -68,20 +90,56 @@ class OptimizerConfig:
                 raise ValueError(
                     f"{name} = {getattr(self, name)} is out of range: allowed [0, inf)"
                 )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule = {self.schedule!r} is not one of {', '.join(SCHEDULES)}")
+        if self.schedule == "epochs":
+            if not self.epochs > 0:
+                raise ValueError(f"epochs = {self.epochs} is out of range: allowed (0, inf)")
+            if self.min_steps > self.steps:
+                raise ValueError(
+                    f"min_steps = {self.min_steps} is out of range: allowed [1, {self.steps}]"
+                )
+        if self.warmup_fraction is not None and not 0 <= self.warmup_fraction < 1:
+            raise ValueError(
+                f"warmup_fraction = {self.warmup_fraction} is out of range: allowed [0, 1)"
+            )
+
+    def steps_for(self, n):
+        """The optimizer steps of a run on n examples (n an int or an integer array)."""
+        n = np.asarray(n)
+        if self.schedule == "fixed":
+            return np.full(n.shape, self.steps, dtype=np.int32)[()]
+        wanted = np.ceil(self.epochs * n / self.batch).astype(np.int64)
+        return np.clip(wanted, self.min_steps, self.steps).astype(np.int32)[()]
+
+    def warmup_for(self, steps):
+        """The warm-up steps of a run of ``steps`` steps (traced or concrete)."""
+        if self.warmup_fraction is None:
+            return jnp.minimum(self.warmup_steps, steps)
+        return jnp.round(self.warmup_fraction * steps)
 
 
 def make_optimizer(config: OptimizerConfig) -> optax.GradientTransformation:
-    schedule = optax.warmup_cosine_decay_schedule(
-        init_value=0.0,
-        peak_value=config.learning_rate,
-        warmup_steps=config.warmup_steps,
-        decay_steps=config.steps,
-        end_value=0.1 * config.learning_rate,
-    )
-    parts = [optax.adamw(schedule, weight_decay=config.weight_decay)]
+    """AdamW at unit learning rate; ``make_step`` scales each update by ``learning_rate``
+    (optax's adamw multiplies the decayed-weight update by the rate too, so this is
+    AdamW with that schedule)."""
+    parts = [optax.adamw(1.0, weight_decay=config.weight_decay)]
     if config.clip_norm > 0:
         parts.insert(0, optax.clip_by_global_norm(config.clip_norm))
     return optax.chain(*parts)
+
+
+def learning_rate(config: OptimizerConfig, step, total):
+    """The rate at ``step`` (0-based) of a run of ``total`` steps: linear warm-up from 0, then
+    cosine decay to 10% of the peak at step ``total`` (optax's warmup_cosine_decay_schedule
+    with decay_steps = total)."""
+    peak, end = config.learning_rate, 0.1 * config.learning_rate
+    warmup = config.warmup_for(total)
+    step = jnp.asarray(step, jnp.float32)
+    rising = peak * step / jnp.maximum(warmup, 1)
+    progress = jnp.clip((step - warmup) / jnp.maximum(total - warmup, 1), 0.0, 1.0)
+    decaying = end + (peak - end) * 0.5 * (1 + jnp.cos(jnp.pi * progress))
+    return jnp.where(step < warmup, rising, decaying)
 
 
 # --- the language-model loss -------------------------------------------------------------
@@ -109,38 +167,60 @@ def minibatch_loss(config: ModelConfig, batch: int) -> Callable:
 # --- one run and many runs ---------------------------------------------------------------
 
 
-def make_step(step_loss: Callable, optimizer: optax.GradientTransformation):
-    """step(params, opt_state, key, data, n) -> (params, opt_state, loss): one update."""
+def make_step(step_loss: Callable, config: OptimizerConfig):
+    """step(params, opt_state, key, data, n, t, total) -> (params, opt_state, loss): update t
+    (0-based) of a run of ``total`` steps."""
+    optimizer = make_optimizer(config)
 
-    def step(params, opt_state, key, data, n):
+    def step(params, opt_state, key, data, n, t, total):
         loss, grads = jax.value_and_grad(step_loss)(params, data, n, key)
         updates, opt_state = optimizer.update(grads, opt_state, params)
+        rate = learning_rate(config, t, total)
+        updates = jax.tree.map(lambda u: (rate * u).astype(u.dtype), updates)
         return optax.apply_updates(params, updates), opt_state, loss
 
     return step
 
 
-def make_scan(step_loss: Callable, optimizer: optax.GradientTransformation, steps: int):
-    """scan(params, opt_state, key, data, n) -> ((params, opt_state), losses_S): ``steps``
-    optimizer steps in one scan, from a given optimizer state."""
-    step = make_step(step_loss, optimizer)
+def make_scan(step_loss: Callable, config: OptimizerConfig, steps: int):
+    """scan(params, opt_state, key, data, n, first) -> ((params, opt_state), losses_S):
+    updates first … first + steps − 1 of a run of ``config.steps``, in one scan (pretraining
+    runs in chunks of such scans)."""
+    step = make_step(step_loss, config)
 
-    def scan(params, opt_state, key, data, n):
-        def body(state, step_key):
-            params, opt_state, loss = step(*state, step_key, data, n)
+    def scan(params, opt_state, key, data, n, first):
+        def body(state, inputs):
+            t, step_key = inputs
+            params, opt_state, loss = step(*state, step_key, data, n, t, config.steps)
             return (params, opt_state), loss
 
-        return jax.lax.scan(body, (params, opt_state), jax.random.split(key, steps))
+        ts = first + jnp.arange(steps)
+        return jax.lax.scan(body, (params, opt_state), (ts, jax.random.split(key, steps)))
 
     return scan
 
 
-def make_run(step_loss: Callable, optimizer: optax.GradientTransformation, steps: int):
-    """run(params, key, data, n) -> (params, losses_S): ``steps`` optimizer steps in one scan."""
-    scan = make_scan(step_loss, optimizer, steps)
+def make_run(step_loss: Callable, config: OptimizerConfig):
+    """run(params, key, data, n, steps) -> (params, losses_S): a run of ``steps`` ≤
+    config.steps updates from a fresh optimizer state. A while-loop, so under vmap the
+    ensemble stops at its longest member; losses_S has config.steps entries, NaN past
+    ``steps``. Step t's key is ``fold_in(key, t)``, so a run's trajectory does not depend
+    on the cap or on the other members."""
+    step = make_step(step_loss, config)
+    optimizer = make_optimizer(config)
 
-    def run(params, key, data, n):
-        (params, _), losses_S = scan(params, optimizer.init(params), key, data, n)
+    def run(params, key, data, n, steps):
+        losses_S = jnp.full((config.steps,), jnp.nan, jnp.float32)
+
+        def body(state):
+            t, params, opt_state, losses_S = state
+            params, opt_state, loss = step(
+                params, opt_state, jax.random.fold_in(key, t), data, n, t, steps
+            )
+            return t + 1, params, opt_state, losses_S.at[t].set(loss.astype(jnp.float32))
+
+        state = (jnp.int32(0), params, optimizer.init(params), losses_S)
+        _, params, _, losses_S = jax.lax.while_loop(lambda s: s[0] < steps, body, state)
         return params, losses_S
 
     return run
@@ -150,15 +230,17 @@ def make_ensemble_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
     """train(base_params, keys_M, data_M, n_M) -> (params_M, losses_MxS).
 
     Every member starts from the same base parameters; member m reads only rows < n_M[m] of
-    its own data. One jit(vmap(...)) for the whole ensemble, its axis sharded over devices.
+    its own data and takes ``optimizer_config.steps_for(n_M[m])`` steps. One jit(vmap(...))
+    for the whole ensemble, its axis sharded over devices.
     """
-    run = make_run(step_loss, make_optimizer(optimizer_config), optimizer_config.steps)
-    ensemble = jax.jit(jax.vmap(run, in_axes=(None, 0, 0, 0)))
+    run = make_run(step_loss, optimizer_config)
+    ensemble = jax.jit(jax.vmap(run, in_axes=(None, 0, 0, 0, 0)))
 
     def train(base_params, keys_M, data_M, n_M):
         members = keys_M.shape[0]
-        keys_M, data_M, n_M = shard_ensemble((keys_M, data_M, n_M))
-        params_M, losses_MxS = gather_ensemble(ensemble(base_params, keys_M, data_M, n_M))
+        steps_M = optimizer_config.steps_for(np.asarray(n_M))
+        keys_M, data_M, n_M, steps_M = shard_ensemble((keys_M, data_M, n_M, steps_M))
+        params_M, losses_MxS = gather_ensemble(ensemble(base_params, keys_M, data_M, n_M, steps_M))
         return jax.tree.map(lambda x: x[:members], (params_M, losses_MxS))
 
     train.compiled = ensemble  # exposed so that tests can count compilations
@@ -292,7 +374,7 @@ def pretrain(
     opt_state = optimizer.init(params)
 
     # The row count is static, as a budget of every row: one compile for every chunk.
-    chunk_run = jax.jit(make_scan(step_loss, optimizer, config.chunk), static_argnums=4)
+    chunk_run = jax.jit(make_scan(step_loss, optimizer_config, config.chunk), static_argnums=4)
 
     losses, key = [], jax.random.PRNGKey(config.seed + 1)
     rng = np.random.default_rng([config.seed, 7])
@@ -313,7 +395,9 @@ def pretrain(
             "loss_mask": jnp.asarray(np.stack([e.loss_mask for e in examples])),
         }
         key, chunk_key = jax.random.split(key)
-        (params, opt_state), chunk_losses = chunk_run(params, opt_state, chunk_key, data, size)
+        (params, opt_state), chunk_losses = chunk_run(
+            params, opt_state, chunk_key, data, size, done
+        )
         losses.append(np.asarray(chunk_losses))
         if progress is not None:
             progress(done + config.chunk, float(losses[-1][-1]))

@@ -23,16 +23,19 @@ class Example:
 
     tokens_L: token ids, padded; loss_mask_L: 1 on the solution tokens the model must
     predict (the targets are tokens_L shifted by one); problem_length: tokens before the
-    solution, which alone define the problem (used for hashing).
+    solution; offset: leading neutral tokens (a random prefix) before the problem. The tokens
+    between them alone define the problem (used for hashing, so one problem behind two
+    prefixes is one problem).
     """
 
     tokens: np.ndarray
     loss_mask: np.ndarray
     level: int
     problem_length: int
+    offset: int = 0
 
     def problem_hash(self) -> str:
-        return content_hash(self.tokens[: self.problem_length])
+        return content_hash(self.tokens[self.offset : self.problem_length])
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,24 @@ def exact_weights(weights: dict[int, object], levels: tuple[int, ...]) -> dict[i
     return exact
 
 
-def allocate(weights: dict[int, Fraction], n: int) -> dict[int, int]:
-    """Counts per level summing to n, each within 1 of n·w(k) (largest remainders)."""
+def allocate(weights: dict[int, Fraction], n: int, seed: int | None = None) -> dict[int, int]:
+    """Counts per level summing to n, each within 1 of n·w(k) (largest remainders). Ties
+    between equal remainders go to the easier level, or, given a ``seed``, to levels drawn
+    at random from it: n = 1 from a uniform bucket is then a random level of the bucket,
+    not always its easiest."""
     if n < 1:
         raise ValueError(f"n = {n} is out of range: allowed [1, inf)")
     floors = {level: int(w * n) for level, w in weights.items()}
     left = n - sum(floors.values())
-    by_remainder = sorted(weights, key=lambda level: (-(weights[level] * n - floors[level]), level))
+    levels = sorted(weights)
+    tie = dict(zip(levels, range(len(levels)), strict=True))
+    if seed is not None:
+        tie = dict(
+            zip(levels, np.random.default_rng([seed, 3]).permutation(len(levels)), strict=True)
+        )
+    by_remainder = sorted(
+        weights, key=lambda level: (-(weights[level] * n - floors[level]), tie[level])
+    )
     for level in by_remainder[:left]:
         floors[level] += 1
     return floors
@@ -127,7 +141,7 @@ def mixture_dataset(
 ) -> Dataset:
     """n training examples from the mixture ``weights`` over levels, none of whose problems
     is in ``exclude`` (the hashes of the test sets)."""
-    counts = allocate(exact_weights(weights, task.levels), n)
+    counts = allocate(exact_weights(weights, task.levels), n, seed)
     examples = []
     for level, count in sorted(counts.items()):
         stream = _seeds(seed, "train", level)

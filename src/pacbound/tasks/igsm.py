@@ -196,14 +196,24 @@ class IGSMChain(_ModularLevels):
         solution:  [op_1 c_1 v_1] … [op_k c_k v_k]  A v_k EOS
 
     with v_i = v_{i-1} op_i c_i mod p. Same token ids as ``IGSMLite``.
+
+    ``prefix`` > 0 puts r ~ uniform{0, …, prefix} PAD tokens before BOS, so that absolute
+    positions say nothing about the content. Without it, step i of every solution sits at
+    one absolute position, and a model fine-tuned on long chains only can learn "a value
+    token always follows here" instead of reading from the problem when to stop. With
+    prefix ≥ 2 every position holds each of the three token kinds of a step (op, constant,
+    value) in some examples. Relative offsets (slot i to step i) are unchanged.
     """
 
     modulus: int = 5
     max_level: int = 10
     min_level: int = 1
+    prefix: int = 0  # the longest neutral prefix
 
     def __post_init__(self):
         self._check_levels()
+        if self.prefix < 0:
+            raise ValueError(f"prefix = {self.prefix} is out of range: allowed [0, inf)")
 
     @property
     def vocab_size(self) -> int:
@@ -215,7 +225,7 @@ class IGSMChain(_ModularLevels):
 
     @property
     def length(self) -> int:
-        return self.problem_length + 3 * self.max_level + 3
+        return self.prefix + self.problem_length + 3 * self.max_level + 3
 
     def sample(self, seed: int, level: int) -> Example:
         if level not in self.levels:
@@ -231,14 +241,24 @@ class IGSMChain(_ModularLevels):
             solution += [_OP_BASE + op, self.value_token(constant), self.value_token(value)]
         problem += [PAD] * (self.problem_length - 1 - len(problem)) + [QUERY]
         solution += [ANSWER, self.value_token(value), EOS]
+        # Drawn last, so that prefix = 0 gives the problems it always gave.
+        offset = int(rng.integers(self.prefix + 1)) if self.prefix else 0
+        problem = [PAD] * offset + problem
         tokens = np.full(self.length, PAD, dtype=np.int32)
         tokens[: len(problem) + len(solution)] = problem + solution
         loss_mask = np.zeros(self.length, dtype=np.float32)
         loss_mask[len(problem) - 1 : len(problem) + len(solution) - 1] = 1.0
-        return Example(tokens=tokens, loss_mask=loss_mask, level=level, problem_length=len(problem))
+        return Example(
+            tokens=tokens,
+            loss_mask=loss_mask,
+            level=level,
+            problem_length=len(problem),
+            offset=offset,
+        )
 
     def solve(self, tokens: np.ndarray) -> tuple[int, int]:
         """(answer, operations needed) read back from a problem's tokens alone."""
+        tokens = tokens[int(np.argmax(np.asarray(tokens) == BOS)) :]  # skip the prefix
         value, operations = int(tokens[1]) - _VALUE_BASE, 0
         for start in range(3, self.problem_length - 1, 3):
             op = int(tokens[start])

@@ -1,0 +1,187 @@
+"""The measured optimal difficulty and its uncertainty, drawn as the runs were drawn.
+
+Every cell (bucket, budget, seed) owns its data and its PRNG key (``sweep.cell_seed`` hashes
+all three), so cells in different buckets, or at different budgets, are independent: seed
+index s of one bucket has nothing in common with seed index s of another. The bootstrap
+therefore resamples the seeds of every (bucket, budget) on its own (unpaired). The base
+model is one fixed network scored on the same held-out sets as every cell; it is an arm
+without seed variation.
+
+Inputs: ``error_BxNxS``, target errors over buckets (difficulty order) × budgets
+(ascending) × seeds. Bucket indices are returned; ``len(buckets)`` stands for the base where
+an arm can be the base.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+from sympy.utilities.iterables import multiset_permutations
+
+RESAMPLES = 4000
+
+
+def distinct_resamples(seeds: int, samples: int = 1) -> int:
+    """Distinct unpaired bootstrap resamples of ``samples`` independent groups of ``seeds``
+    runs each: C(2S − 1, S) multisets per group."""
+    return comb(2 * seeds - 1, seeds) ** samples
+
+
+def bootstrap_means(error_BxNxS: np.ndarray, rng: np.random.Generator, resamples=RESAMPLES):
+    """means_RxBxN: seed means, each (bucket, budget) resampled with replacement on its own."""
+    seeds = error_BxNxS.shape[-1]
+    draws = rng.integers(0, seeds, (resamples, *error_BxNxS.shape))
+    picked = np.take_along_axis(np.broadcast_to(error_BxNxS, draws.shape), draws, axis=-1)
+    return picked.mean(axis=-1)
+
+
+def switch_index(optimum_N: np.ndarray, hardest: int) -> int:
+    """The first budget index from which the hardest bucket stays optimal; N (one past the
+    last budget) when it is not optimal at the largest budget."""
+    optimum_N = np.asarray(optimum_N)
+    index = len(optimum_N)
+    while index > 0 and optimum_N[index - 1] == hardest:
+        index -= 1
+    return index
+
+
+def per_seed_argmin_counts(error_BxNxS: np.ndarray) -> np.ndarray:
+    """counts_NxB: at each budget, how often bucket b has the lowest error among the cells
+    of one seed index (each such triple is one independent draw per bucket)."""
+    buckets = error_BxNxS.shape[0]
+    winners_NxS = np.argmin(error_BxNxS, axis=0)
+    return np.stack([np.bincount(w, minlength=buckets) for w in winners_NxS])
+
+
+def trend_p_value(budgets, optimum_N) -> tuple[float | None, float]:
+    """(Spearman ρ of the optimum's bucket index with n, its exact one-sided permutation
+    p-value for "harder with more data"): the fraction of the distinct orderings of the
+    observed optima over the budgets whose ρ is at least the observed one. ρ is None and
+    p = 1 for a constant optimum."""
+    optimum_N = np.asarray(optimum_N)
+    if len(set(optimum_N.tolist())) < 2:
+        return None, 1.0
+    ranks = _ranks(np.asarray(budgets, float))
+
+    def rho(order):
+        return float(np.corrcoef(ranks, _ranks(np.asarray(order, float)))[0, 1])
+
+    observed = rho(optimum_N)
+    values = [rho(order) for order in multiset_permutations(optimum_N.tolist())]
+    return observed, float(np.mean(np.asarray(values) >= observed - 1e-12))
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share their mean rank), as Spearman's ρ uses."""
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x), dtype=float)
+    for value in np.unique(x):
+        tied = x == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def sign_flip_p_value(differences_S: np.ndarray) -> float:
+    """Exact one-sided p-value that the mean of ``differences_S`` is > 0: the fraction of the
+    2^S sign assignments whose mean is at least the observed one (null: each difference is
+    symmetric about 0). Its floor is 2^−S."""
+    differences_S = np.asarray(differences_S, float)
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(differences_S))))
+    flipped = (signs * differences_S).mean(axis=1)
+    return float(np.mean(flipped >= differences_S.mean() - 1e-12))
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Everything measured about the optimum at every budget (see ``measure_optimum``)."""
+
+    mean_BxN: np.ndarray
+    optimum_N: np.ndarray  # the bucket with the lowest mean target error
+    frequency_NxB: np.ndarray  # bootstrap: how often each bucket is the optimum
+    interior_N: np.ndarray  # bootstrap probability that an interior bucket is optimal
+    seed_counts_NxB: np.ndarray
+    gain_NxB: np.ndarray  # base error − mean error (> 0: better than not fine-tuning)
+    gain_low_NxB: np.ndarray  # 95% bootstrap interval of the gain
+    gain_high_NxB: np.ndarray
+    better_p_NxB: np.ndarray  # one-sided exact p: bucket better than the base
+    worse_p_NxB: np.ndarray  # one-sided exact p: bucket worse than the base
+    any_better_p_N: np.ndarray  # p of "some bucket beats the base", Holm over buckets
+    best_arm_frequency_NxA: np.ndarray  # bootstrap, arms = buckets + the base (last)
+    switch: int  # budget index (N: never)
+    switch_frequency: np.ndarray  # bootstrap distribution over 0 … N
+    rho: float | None
+    trend_p: float
+    resamples: int
+    distinct_per_budget: int
+
+
+def measure_optimum(
+    error_BxNxS: np.ndarray, base_error: float, budgets, rng: np.random.Generator
+) -> Optimum:
+    buckets, count, seeds = error_BxNxS.shape
+    mean_BxN = error_BxNxS.mean(axis=-1)
+    optimum_N = np.argmin(mean_BxN, axis=0)
+    means_RxBxN = bootstrap_means(error_BxNxS, rng)
+    winners_RxN = np.argmin(means_RxBxN, axis=1)
+    frequency_NxB = np.stack(
+        [np.bincount(winners_RxN[:, i], minlength=buckets) for i in range(count)]
+    ) / len(winners_RxN)
+    interior_N = frequency_NxB[:, 1:-1].sum(axis=1) if buckets > 2 else np.zeros(count)
+    arms_RxAxN = np.concatenate(
+        [means_RxBxN, np.full((len(means_RxBxN), 1, count), base_error)], axis=1
+    )
+    best_RxN = np.argmin(arms_RxAxN, axis=1)
+    best_arm_NxA = np.stack(
+        [np.bincount(best_RxN[:, i], minlength=buckets + 1) for i in range(count)]
+    ) / len(best_RxN)
+    gains_RxBxN = base_error - means_RxBxN
+    differences_BxNxS = base_error - error_BxNxS
+    better = np.vectorize(lambda b, i: sign_flip_p_value(differences_BxNxS[b, i]))(
+        *np.meshgrid(np.arange(buckets), np.arange(count), indexing="ij")
+    )
+    worse = np.vectorize(lambda b, i: sign_flip_p_value(-differences_BxNxS[b, i]))(
+        *np.meshgrid(np.arange(buckets), np.arange(count), indexing="ij")
+    )
+    switches = np.array([switch_index(w, buckets - 1) for w in winners_RxN])
+    rho, trend_p = trend_p_value(budgets, optimum_N)
+    return Optimum(
+        mean_BxN=mean_BxN,
+        optimum_N=optimum_N,
+        frequency_NxB=frequency_NxB,
+        interior_N=interior_N,
+        seed_counts_NxB=per_seed_argmin_counts(error_BxNxS),
+        gain_NxB=(base_error - mean_BxN).T,
+        gain_low_NxB=np.percentile(gains_RxBxN, 2.5, axis=0).T,
+        gain_high_NxB=np.percentile(gains_RxBxN, 97.5, axis=0).T,
+        better_p_NxB=better.T,
+        worse_p_NxB=worse.T,
+        any_better_p_N=np.array([holm_minimum(better[:, i]) for i in range(count)]),
+        best_arm_frequency_NxA=best_arm_NxA,
+        switch=switch_index(optimum_N, buckets - 1),
+        switch_frequency=np.bincount(switches, minlength=count + 1) / len(switches),
+        rho=rho,
+        trend_p=trend_p,
+        resamples=len(winners_RxN),
+        distinct_per_budget=distinct_resamples(seeds, buckets),
+    )
+
+
+def holm_minimum(p_values) -> float:
+    """The smallest Holm-adjusted p-value of a family: min_i p_(i)·(m − i), i.e. the
+    smallest p times the family size (capped at 1); rejects "no member differs" at level α
+    when it is ≤ α, whatever the dependence between members."""
+    p_values = np.asarray(p_values, float)
+    return float(min(1.0, p_values.min() * len(p_values)))
+
+
+def interval_of(frequency: np.ndarray, level: float = 0.95) -> tuple[int, int]:
+    """The central ``level`` interval (indices) of a discrete bootstrap distribution."""
+    cumulative = np.cumsum(frequency)
+    tail = (1 - level) / 2
+    low = int(np.searchsorted(cumulative, tail + 1e-12))
+    high = int(np.searchsorted(cumulative, 1 - tail - 1e-12))
+    return low, min(high, len(frequency) - 1)

@@ -1,0 +1,69 @@
+"""What a fine-tuned model writes where it goes wrong: a probe of the chain task.
+
+For every held-out problem of a level, one teacher-forced pass gives the model's argmax at
+each solution position. The probe reports the first position where it differs from the
+solution, by its role in the solution (step i's operation, constant or value; the answer
+marker; the answer's value; EOS) and by the kind of token written there instead. The
+whole-solution 0-1 loss counts a problem wrong exactly when such a position exists.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import jax.numpy as jnp
+import numpy as np
+
+from pacbound.model import apply
+from pacbound.tasks.igsm import _OP_BASE, _VALUE_BASE, ANSWER, EOS, PAD
+
+
+def token_kind(token: int) -> str:
+    if token == EOS:
+        return "EOS"
+    if token == ANSWER:
+        return "answer marker"
+    if token == PAD:
+        return "PAD"
+    if _OP_BASE <= token < _VALUE_BASE:
+        return "operation"
+    if token >= _VALUE_BASE:
+        return "value"
+    return "other"
+
+
+def solution_role(index: int, level: int) -> str:
+    """The role of the index-th solution token (0-based) of a chain problem of ``level``."""
+    if index < 3 * level:
+        step, part = divmod(index, 3)
+        return f"step {step + 1} {('operation', 'constant', 'value')[part]}"
+    return ("answer marker", "answer value", "EOS")[index - 3 * level]
+
+
+def first_errors(params, model_config, dataset, level: int) -> Counter:
+    """Counter of (role of the first wrong solution token, kind written there) over the
+    problems of ``dataset`` (all of one ``level``); ("correct", "") for the right ones."""
+    tokens = jnp.asarray(dataset.tokens)
+    predictions = np.asarray(jnp.argmax(apply(params, tokens, model_config), axis=-1))
+    targets = np.roll(np.asarray(dataset.tokens), -1, axis=1)
+    mask = np.asarray(dataset.loss_mask) > 0
+    found = Counter()
+    for row in range(len(dataset)):
+        positions = np.flatnonzero(mask[row])
+        wrong = positions[predictions[row, positions] != targets[row, positions]]
+        if not len(wrong):
+            found[("correct", "")] += 1
+            continue
+        first = int(wrong[0])
+        role = solution_role(int(first - positions[0]), level)
+        found[(role, token_kind(int(predictions[row, first])))] += 1
+    return found
+
+
+def probe_table(found: Counter) -> str:
+    """The counter as a Markdown table, most frequent first."""
+    total = sum(found.values())
+    lines = ["| first wrong token | written instead | problems |", "|---|---|---|"]
+    for (role, kind), count in found.most_common():
+        lines.append(f"| {role} | {kind or '–'} | {count} ({count / total:.0%}) |")
+    return "\n".join(lines)

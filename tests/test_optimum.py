@@ -1,0 +1,116 @@
+"""The measured optimum's statistics on hand-made tables whose answers are worked out by hand."""
+
+import numpy as np
+import pytest
+
+from pacbound.optimum import (
+    distinct_resamples,
+    holm_minimum,
+    interval_of,
+    measure_optimum,
+    per_seed_argmin_counts,
+    sign_flip_p_value,
+    switch_index,
+    trend_p_value,
+)
+
+# Bucket A's seeds are bucket B's minus 0.1, seed by seed. Paired over seed indices, A wins
+# every resample; unpaired (the cells are independent), A's mean of two draws from {0, 1}
+# is 0, ½, 1 with probability ¼, ½, ¼ and B's is 0.1, 0.6, 1.1 alike, so
+# P(A < B) = ¼·1 + ½·¾ + ¼·¼ = 11/16.
+A, B = [0.0, 1.0], [0.1, 1.1]
+UNPAIRED_A_WINS = 11 / 16
+
+
+def test_the_bootstrap_is_unpaired():
+    error_BxNxS = np.array([[A], [B]])
+    result = measure_optimum(error_BxNxS, 0.9, [10], np.random.default_rng(0))
+    assert result.optimum_N.tolist() == [0]
+    assert result.frequency_NxB[0, 0] == pytest.approx(UNPAIRED_A_WINS, abs=0.03)
+    # A paired bootstrap would say 1: make sure that is not what we compute.
+    assert result.frequency_NxB[0, 0] < 0.75
+    assert result.frequency_NxB[0].sum() == pytest.approx(1)
+
+
+def test_switch_budget_and_its_interval():
+    # Budgets 4, 8, 16. easy wins surely at 4, hard surely at 16; at 8 hard wins with
+    # probability 1 − 11/16 = 5/16. So the switch is 8 (index 1) with probability 5/16 and
+    # 16 (index 2) with 11/16; it is never "no switch".
+    easy = [[0.0, 0.0], A, [0.9, 0.9]]
+    hard = [[0.9, 0.9], B, [0.0, 0.0]]
+    result = measure_optimum(np.array([easy, hard]), 0.5, [4, 8, 16], np.random.default_rng(1))
+    assert result.optimum_N.tolist() == [0, 0, 1]
+    assert result.switch == 2
+    assert result.switch_frequency[0] == 0 and result.switch_frequency[3] == 0
+    assert result.switch_frequency[1] == pytest.approx(5 / 16, abs=0.03)
+    assert result.switch_frequency[2] == pytest.approx(11 / 16, abs=0.03)
+    assert interval_of(result.switch_frequency) == (1, 2)
+
+
+def test_switch_index_by_hand():
+    assert switch_index([0, 1, 2, 2], hardest=2) == 2
+    assert switch_index([2, 1, 2], hardest=2) == 2  # a later easier optimum resets it
+    assert switch_index([2, 2], hardest=2) == 0
+    assert switch_index([0, 1], hardest=2) == 2  # never: one past the last budget
+
+
+def test_interval_of_a_discrete_distribution():
+    # 2.5% in each tail: a 1% end is outside, a 3% end inside.
+    assert interval_of(np.array([0.01, 0.5, 0.48, 0.01])) == (1, 2)
+    assert interval_of(np.array([0.03, 0.5, 0.44, 0.03])) == (0, 3)
+    assert interval_of(np.array([0.0, 0.5, 0.5, 0.0])) == (1, 2)
+    assert interval_of(np.array([1.0, 0.0])) == (0, 0)
+
+
+def test_trend_p_value_is_exact():
+    # Orderings of {0, 0, 1}: (0, 0, 1), (0, 1, 0), (1, 0, 0); the observed is the most
+    # increasing of the three.
+    rho, p = trend_p_value([4, 8, 16], [0, 0, 1])
+    assert rho == pytest.approx(np.sqrt(3) / 2)
+    assert p == pytest.approx(1 / 3)
+    # Strictly increasing over 4 budgets: 1 of 4! orderings.
+    assert trend_p_value([1, 2, 3, 4], [0, 1, 2, 3])[1] == pytest.approx(1 / 24)
+    # Decreasing: every ordering is at least as increasing.
+    assert trend_p_value([1, 2, 3], [2, 1, 0])[1] == pytest.approx(1.0)
+    assert trend_p_value([1, 2, 3], [1, 1, 1]) == (None, 1.0)
+
+
+def test_sign_flip_p_value_by_hand():
+    assert sign_flip_p_value([0.1, 0.2, 0.3]) == pytest.approx(1 / 8)
+    # Observed mean 0.1; the sign patterns reaching it: (+,+,+), (+,−,+), (+,−,−).
+    assert sign_flip_p_value([0.3, -0.1, 0.1]) == pytest.approx(3 / 8)
+    assert sign_flip_p_value([-0.1, -0.2]) == pytest.approx(1.0)
+    assert sign_flip_p_value([0.1] * 5) == pytest.approx(1 / 32)
+
+
+def test_holm_minimum():
+    assert holm_minimum([0.01, 0.5, 0.2]) == pytest.approx(0.03)
+    assert holm_minimum([0.6, 0.9]) == 1.0
+
+
+def test_distinct_resamples():
+    assert distinct_resamples(3) == 10  # multisets of size 3 from 3 seeds
+    assert distinct_resamples(5) == 126
+    assert distinct_resamples(3, samples=3) == 1000
+
+
+def test_per_seed_argmin_counts():
+    error_BxNxS = np.array([[[0.1, 0.5, 0.2]], [[0.3, 0.4, 0.3]]])
+    np.testing.assert_array_equal(per_seed_argmin_counts(error_BxNxS), [[2, 1]])
+
+
+def test_base_as_an_arm_and_the_inverted_u():
+    # Three buckets; medium always best at n = 8; the base (0.35) beats every bucket at n = 4.
+    seeds = 5
+    n4 = [[0.5] * seeds, [0.4] * seeds, [0.6] * seeds]
+    n8 = [[0.5] * seeds, [0.2] * seeds, [0.3] * seeds]
+    error = np.array([[n4[b], n8[b]] for b in range(3)])
+    result = measure_optimum(error, 0.35, [4, 8], np.random.default_rng(2))
+    assert result.interior_N.tolist() == [1.0, 1.0]
+    assert result.best_arm_frequency_NxA[0].tolist() == [0, 0, 0, 1]  # the base
+    assert result.better_p_NxB[0].tolist() == [1.0, 1.0, 1.0]
+    assert result.worse_p_NxB[0].tolist() == pytest.approx([1 / 32] * 3)
+    assert result.better_p_NxB[1].tolist() == pytest.approx([1.0, 1 / 32, 1 / 32])
+    assert result.any_better_p_N.tolist() == pytest.approx([1.0, 3 / 32])
+    assert result.gain_NxB[1].tolist() == pytest.approx([-0.15, 0.15, 0.05])
+    assert result.switch == 2  # hard is never optimal
