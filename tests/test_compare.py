@@ -102,7 +102,7 @@ def test_shift_terms_are_exact_for_the_tiny_grid():
     assert terms["upward"]["easy"] == pytest.approx(1 / 3)
 
 
-def test_reproduce_writes_every_figure_and_the_report(tmp_path, capsys):
+def test_reproduce_writes_every_figure_and_the_report(tmp_path, capsys, monkeypatch):
     out, db = tmp_path / "figs", tmp_path / "r.sqlite"
     argv = ["reproduce", "--config", str(TINY), "--db", str(db), "--out", str(out), "--quiet"]
     assert main(argv) == 0
@@ -120,6 +120,10 @@ def test_reproduce_writes_every_figure_and_the_report(tmp_path, capsys):
     assert "tiny_gain_heatmap.png" in index and "Switch budget" in index
     report = (out / "tiny_report.md").read_text()
     assert "## Agreement per shift term" in report and "| base |" in report
+    # figs without the store keeps every committed report's section in the index.
+    monkeypatch.chdir(tmp_path)
+    assert main(["figs", "--out", str(out)]) == 0
+    assert (out / "README.md").read_text() == index
     capsys.readouterr()
     assert main(["compare", "--db", str(db), "--out", str(out), "--sigma", "0.3", "--json"]) == 0
     assert '"sigma": 0.3' in capsys.readouterr().out

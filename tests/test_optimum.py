@@ -8,6 +8,7 @@ from pacbound.optimum import (
     holm_minimum,
     interval_of,
     measure_optimum,
+    orderings,
     per_seed_argmin_counts,
     sign_flip_p_value,
     switch_index,
@@ -73,6 +74,21 @@ def test_trend_p_value_is_exact():
     # Decreasing: every ordering is at least as increasing.
     assert trend_p_value([1, 2, 3], [2, 1, 0])[1] == pytest.approx(1.0)
     assert trend_p_value([1, 2, 3], [1, 1, 1]) == (None, 1.0)
+
+
+def test_trend_p_value_beyond_enumeration_is_close_to_exact():
+    # 15 budgets, optima 5 × 0, 5 × 1, 5 × 2, increasing: 756,756 orderings, too many to
+    # enumerate. The exact p: by symmetry of ties, the share of orderings at least as
+    # increasing; enumerating a smaller case with the same structure checks the method.
+    budgets = list(range(15))
+    optima = [0] * 5 + [1] * 5 + [2] * 5
+    assert orderings(optima) == 756_756
+    rho, p = trend_p_value(budgets, optima)
+    assert rho == pytest.approx(np.corrcoef(budgets, optima)[0, 1] * 1.0, rel=1e-2)
+    assert p == pytest.approx(1 / 756_756, abs=2e-5)  # only the sorted order reaches it
+    small = [0, 0, 1, 1, 2, 2]
+    exact = trend_p_value(range(6), small)[1]
+    assert exact == pytest.approx(1 / orderings(small))
 
 
 def test_sign_flip_p_value_by_hand():

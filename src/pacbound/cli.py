@@ -355,25 +355,26 @@ def _cmd_figs(args) -> int:
     from pacbound.store import Store
 
     paths = theory_figures(args.out)
-    experiments = []
+    results = []
     db = args.db or _default_db()
     if db.is_file():
         with Store(db) as store:
             for experiment, cells, base, result in _stored_experiments(store):
                 paths += experiment_figures(experiment, cells, base, result, args.out)
                 paths += write_report(result, args.out)
-                experiments.append((experiment, cells, base, result))
+                results.append(result)
     elif args.db:
         raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
     families = {}
-    for *_, result in experiments:
+    for result in results:
         if result["family"]:
             families.setdefault(result["family"], []).append(result)
-    comparisons = [compare_bases(group) for group in families.values() if len(group) > 1]
-    for comparison in comparisons:
-        paths += write_bases_report(comparison, args.out)
-        paths += optimum_by_base(comparison, args.out)
-    paths.append(write_index(args.out, experiments, comparisons))
+    for group in families.values():
+        if len(group) > 1:
+            comparison = compare_bases(group)
+            paths += write_bases_report(comparison, args.out)
+            paths += optimum_by_base(comparison, args.out)
+    paths.append(write_index(args.out))
     for path in paths:
         print(f"wrote {path}")
     return 0

@@ -373,6 +373,7 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
         "best_shift_term": best,
         "target_error_variance_proxy": variance,
         "mean_terms": {name: values.mean(axis=-1).tolist() for name, values in table.terms.items()},
+        "closed_form_check": closed_form_check(cells) if config.task_kind == "solvable" else None,
     }
 
 
@@ -390,10 +391,11 @@ def measured_lines(result: dict) -> list[str]:
     intervals, the switch, the trend, the inverted U."""
     buckets, lines = result["buckets"], []
     boot = result["bootstrap"]
+    levels = result["pretrain_levels"]
+    base = f"pretrained on levels {levels[0]}–{levels[1]}" if levels else "the prior mean"
     lines.append(
-        f"Fine-tuning schedule: {result['schedule_text']}. Base pretrained on levels "
-        f"{result['pretrain_levels']}; target error of the base (not fine-tuned) "
-        f"{result['base_target_error']:.3f}.\n"
+        f"Fine-tuning schedule: {result['schedule_text']}. Base: {base}; its target error "
+        f"(not fine-tuned) {result['base_target_error']:.3f}.\n"
     )
     lines.append(
         f"Intervals: {boot['kind']} ({boot['resamples']} resamples; "
@@ -540,6 +542,25 @@ def report_markdown(result: dict) -> str:
             )
             lines.append(f"| {setting} | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+def closed_form_and_simulation(cells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(exact, simulated, standard error) of every per-level risk of every solvable cell."""
+    exact, simulated, error = [], [], []
+    for cell in cells:
+        for level, value in cell.record["level_errors"].items():
+            exact.append(value)
+            simulated.append(cell.record["mc_level_errors"][level])
+            error.append(cell.record["mc_standard_errors"][level])
+    return np.asarray(exact), np.asarray(simulated), np.asarray(error)
+
+
+def closed_form_check(cells) -> dict:
+    """{within, count}: the share of the solvable task's per-level risks whose simulation
+    lies within 3 standard errors of the closed form, and how many there are."""
+    exact, simulated, error = closed_form_and_simulation(cells)
+    z = np.abs(simulated - exact) / error
+    return {"within": float(np.mean(z <= 3)), "count": len(z)}
 
 
 def write_report(result: dict, folder) -> tuple:

@@ -6,6 +6,7 @@ store) join them as the sweep lands.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -14,6 +15,12 @@ matplotlib.use("Agg")  # files only; no display is assumed
 import matplotlib.pyplot as plt
 import numpy as np
 
+from pacbound.compare import (
+    bases_markdown,
+    build_table,
+    closed_form_and_simulation,
+    measured_lines,
+)
 from pacbound.numeric.difficulty import (
     bound_function,
     optimal_difficulty,
@@ -282,20 +289,9 @@ def optimum_by_base(comparison: dict, out_dir: Path) -> list[Path]:
     return _save(figure, out_dir, f"{comparison['family']}_optimum_by_base")
 
 
-def _closed_form_and_simulation(cells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(exact, simulated, standard error) of every per-level risk of every solvable cell."""
-    exact, simulated, error = [], [], []
-    for cell in cells:
-        for level, value in cell.record["level_errors"].items():
-            exact.append(value)
-            simulated.append(cell.record["mc_level_errors"][level])
-            error.append(cell.record["mc_standard_errors"][level])
-    return np.asarray(exact), np.asarray(simulated), np.asarray(error)
-
-
 def solvable_check(cells, out_dir: Path, stem: str) -> list[Path]:
     """The solvable task: per-level risk in closed form against simulation, every cell."""
-    exact, simulated, error = _closed_form_and_simulation(cells)
+    exact, simulated, error = closed_form_and_simulation(cells)
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     axes[0].errorbar(exact, simulated, yerr=2 * error, fmt="o", ms=3, capsize=2)
     line = [exact.min(), exact.max()]
@@ -312,7 +308,6 @@ def solvable_check(cells, out_dir: Path, stem: str) -> list[Path]:
 
 def experiment_figures(config, cells, base: dict, result: dict, out_dir: Path) -> list[Path]:
     """Every figure of one stored experiment, named after it."""
-    from pacbound.compare import build_table
     from pacbound.measure import mixture_error
 
     table = build_table(config, cells)
@@ -368,10 +363,9 @@ standard errors).
 """
 
 
-def experiment_summary(result: dict, base: dict) -> str:
+def experiment_summary(result: dict) -> str:
     """The report's key numbers in a few lines."""
-    from pacbound.compare import measured_lines
-
+    base = result["per_budget"][0]["level_errors"]["base"]
     base_line = ", ".join(
         f"{k}: {1 - v:.2f}" for k, v in sorted(base.items(), key=lambda i: int(i[0]))
     )
@@ -398,28 +392,27 @@ base. Full report: `{family}_bases.md`.
 """
 
 
-def write_index(out_dir: Path, experiments: list[tuple], comparisons=()) -> Path:
-    """paper_figs/README.md: the theory figures, then each stored (config, cells, base,
-    result), then each base-strength comparison."""
-    from pacbound.compare import bases_markdown
-
+def write_index(out_dir: Path) -> Path:
+    """paper_figs/README.md: the theory figures, then every experiment whose report is in
+    ``out_dir`` (``<name>_report.json``), then every base-strength comparison
+    (``<family>_bases.json``), in name order. Built from the reports, not from a store, so
+    regenerating one experiment never drops another's committed section."""
     landscape = family_model("linear-exponential")
     families = [family_model(name) for name in THEORY_FAMILIES]
     text = _INDEX.format(landscape=landscape.name, families=", ".join(m.name for m in families))
-    for config, cells, base, result in experiments:
+    for path in sorted(out_dir.glob("*_report.json")):
+        result = json.loads(path.read_text())
         text += _EXPERIMENT_INDEX.format(
-            name=config.name,
+            name=result["experiment"],
             config_hash=result["config_hash"],
-            cells=len(cells),
-            summary=experiment_summary(result, base),
+            cells=len(result["buckets"]) * len(result["budgets"]) * len(result["seeds"]),
+            summary=experiment_summary(result),
         )
-        if config.task_kind == "solvable":
-            exact, simulated, error = _closed_form_and_simulation(cells)
-            z = np.abs(simulated - exact) / error
-            text += _SOLVABLE_INDEX.format(
-                name=config.name, within=float(np.mean(z <= 3)), count=len(z)
-            )
-    for comparison in comparisons:
+        check = result.get("closed_form_check")
+        if check:
+            text += _SOLVABLE_INDEX.format(name=result["experiment"], **check)
+    for path in sorted(out_dir.glob("*_bases.json")):
+        comparison = json.loads(path.read_text())
         table = bases_markdown(comparison).split("\n", 2)[2]
         text += _BASES_INDEX.format(family=comparison["family"], table=table)
     index = out_dir / "README.md"
