@@ -445,6 +445,8 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_probe(args) -> int:
+    from dataclasses import replace
+
     import jax
 
     from pacbound.probe import first_errors, probe_table
@@ -466,10 +468,12 @@ def _cmd_probe(args) -> int:
     if args.level not in experiment.levels:
         raise ValueError(f"level = {args.level} is out of range: allowed {experiment.levels}")
     cache = args.cache or (args.db or _default_db()).parent / "cache"
+    # One member, not a padded ensemble: a cell's run does not depend on its batch.
+    experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
     runner = LanguageRunner(experiment, cache, lambda phase: None)
     params_M, _, _ = runner.finetune_batch([cell])
     tuned = jax.tree.map(lambda x: x[0], params_M)
-    errors = runner._level_errors(tuned)
+    errors = runner.level_errors(tuned)
     levels = list(experiment.levels)
     print(f"# {experiment.name}: cell {args.bucket}/n={args.budget}/seed {args.seed}\n")
     print("| model | " + " | ".join(map(str, levels)) + " |")

@@ -173,10 +173,10 @@ class LanguageRunner(_Runner):
             progress=lambda done, loss: phase(f"pretrain step {done}/{steps}, loss {loss:.4f}"),
         )
         self.counter = make_error_counter(model, chunk=config.grid.test_size)
-        self.base_errors = self._level_errors(self.base)
+        self.base_errors = self.level_errors(self.base)
         self.trainer = language_trainer(model, config.finetune)
 
-    def _level_errors(self, params) -> dict[int, float]:
+    def level_errors(self, params) -> dict[int, float]:
         wrong = np.asarray(self.counter(params, self.test_tokens, self.test_mask))
         per_level = wrong.reshape(len(self.task.levels), -1).mean(axis=1)
         return {k: float(e) for k, e in zip(self.task.levels, per_level, strict=True)}
@@ -207,7 +207,7 @@ class LanguageRunner(_Runner):
                 self._record(
                     bucket,
                     n,
-                    self._level_errors(member),
+                    self.level_errors(member),
                     train_wrong.mean(),
                     squared_distance(member, self.base),
                     final_loss=float(losses_MxS[m, self.config.finetune.steps_for(n) - 1]),

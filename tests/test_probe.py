@@ -1,0 +1,52 @@
+"""The probe: roles of solution tokens, and the command on a tiny experiment."""
+
+from pathlib import Path
+
+import pytest
+
+from pacbound.cli import main
+from pacbound.probe import solution_role, token_kind
+from pacbound.tasks.igsm import _VALUE_BASE, ANSWER, EOS, IGSMChain
+
+TINY = Path(__file__).parent / "data" / "tiny.toml"
+
+
+def test_solution_roles_follow_the_chain_layout():
+    task = IGSMChain(modulus=5, min_level=2, max_level=4)
+    example = task.sample(3, 2)
+    start = example.problem_length
+    roles = [solution_role(i, 2) for i in range(3 * 2 + 3)]
+    assert roles[:3] == ["step 1 operation", "step 1 constant", "step 1 value"]
+    assert roles[-3:] == ["answer marker", "answer value", "EOS"]
+    kinds = [token_kind(int(t)) for t in example.tokens[start : start + 9]]
+    assert kinds == ["operation", "value", "value"] * 2 + ["answer marker", "value", "EOS"]
+    assert token_kind(EOS) == "EOS" and token_kind(ANSWER) == "answer marker"
+    assert token_kind(_VALUE_BASE) == "value"
+
+
+def test_probe_prints_levels_and_first_errors(tmp_path, capsys):
+    argv = ["probe", "--config", str(TINY), "--db", str(tmp_path / "r.sqlite")]
+    assert main([*argv, "--bucket", "hard", "--budget", "5", "--level", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "| base |" in out and "| fine-tuned |" in out
+    assert out.count("the first wrong token of each held-out problem") == 2
+    # Every one of the 8 held-out problems is counted once per model.
+    counts = [
+        int(line.split("|")[3].split()[0])
+        for line in out.splitlines()
+        if line.startswith("| ") and line.count("|") == 4 and "(" in line
+    ]
+    assert sum(counts) == 2 * 8
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--bucket", "medium", "--budget", "5", "--level", "3"], "cell ('medium', 5, 0)"),
+        (["--bucket", "hard", "--budget", "5", "--level", "9"], "level = 9 is out of range"),
+    ],
+)
+def test_probe_bad_arguments(tmp_path, capsys, extra, message):
+    argv = ["probe", "--config", str(TINY), "--db", str(tmp_path / "r.sqlite"), *extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
