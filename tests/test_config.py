@@ -42,3 +42,31 @@ def test_hash_ignores_name_compare_and_distributed_but_not_the_grid():
         raw, grid=dict(raw["grid"], buckets=dict(reversed(raw["grid"]["buckets"].items())))
     )
     assert config.from_dict(reordered).hash() == base
+
+
+def test_a_multi_base_preset_expands_into_one_experiment_per_base():
+    experiments = config.preset_all("extended")
+    assert [e.name for e in experiments] == ["extended-b24", "extended-b25", "extended-b26"]
+    assert [e.pretrain.levels for e in experiments] == [(2, 4), (2, 5), (2, 6)]
+    assert {e.family for e in experiments} == {"extended"}
+    assert len({e.hash() for e in experiments}) == 3
+    for experiment in experiments:
+        # The stored config rebuilds the same experiment, family included.
+        assert config.from_dict(experiment.raw) == experiment
+        assert len(experiment.grid.budgets) >= 10 and len(experiment.grid.seeds) >= 6
+        assert max(experiment.grid.budgets) / min(experiment.grid.budgets) >= 100
+    with pytest.raises(ValueError, match="holds 3 experiments"):
+        config.preset("extended")
+    raw = experiments[0].raw | {"name": "x", "family": ""}
+    both = dict(raw, pretrain=dict(raw["pretrain"], bases={"a": [2, 4]}))
+    with pytest.raises(ValueError, match="levels or bases, not both"):
+        config.expand(both)
+
+
+def test_the_quick_preset_is_budget_aware_and_fits_the_issue():
+    quick = config.preset("quick")
+    assert quick.finetune.schedule == "epochs"
+    assert len(quick.grid.seeds) >= 5 and len(quick.grid.budgets) >= 6
+    assert quick.task.prefix > 0
+    steps = quick.finetune.steps_for(np.array(quick.grid.budgets))
+    assert np.all(np.diff(steps) >= 0) and steps.max() <= quick.finetune.steps

@@ -209,9 +209,10 @@ def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
     return _save(figure, out_dir, f"{stem}_optimum_by_budget")
 
 
-def gap_decomposition(table, out_dir: Path, stem: str) -> list[Path]:
+def gap_decomposition(table, base_target_error: float, out_dir: Path, stem: str) -> list[Path]:
     """Per cell (mean over seeds): training error + generalization gap + extrapolation gap =
-    target error, as stacked bars (a gap can be negative; it then hangs below zero)."""
+    target error, as stacked bars (a gap can be negative; it then hangs below zero), with
+    the base's target error as a line."""
     train = table.terms["train_error"].mean(axis=-1)
     in_dist = table.terms["in_distribution_error"].mean(axis=-1)
     target = table.mean_target_error
@@ -231,6 +232,7 @@ def gap_decomposition(table, out_dir: Path, stem: str) -> list[Path]:
         positive += np.where(flat >= 0, flat, 0)
         negative += np.where(flat < 0, flat, 0)
     axis.plot(x, target.ravel(), "k_", ms=14, mew=2, label="target error")
+    axis.axhline(base_target_error, color="gray", ls=":", label="base target error")
     axis.axhline(0, color="black", lw=0.5)
     axis.set_xticks(x, labels, fontsize=7)
     axis.set_ylabel("error")
@@ -316,7 +318,7 @@ def experiment_figures(config, cells, base: dict, result: dict, out_dir: Path) -
     paths = gain_heatmap(table, base_target, out_dir, stem)
     paths += accuracy_by_bucket(table, base_target, out_dir, stem)
     paths += optimum_by_budget(result, out_dir, stem)
-    paths += gap_decomposition(table, out_dir, stem)
+    paths += gap_decomposition(table, base_target, out_dir, stem)
     paths += level_gain_curves(config, cells, out_dir, stem)
     if config.task_kind == "solvable":
         paths += solvable_check(cells, out_dir, stem)
