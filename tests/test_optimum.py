@@ -77,18 +77,19 @@ def test_trend_p_value_is_exact():
 
 
 def test_trend_p_value_beyond_enumeration_is_close_to_exact():
-    # 15 budgets, optima 5 × 0, 5 × 1, 5 × 2, increasing: 756,756 orderings, too many to
-    # enumerate. The exact p: by symmetry of ties, the share of orderings at least as
-    # increasing; enumerating a smaller case with the same structure checks the method.
+    # 15 budgets, optima 5 × 0, 5 × 1, 5 × 2, sorted: 756,756 orderings, more than are
+    # enumerated, so the p-value is estimated from random orderings.
     budgets = list(range(15))
     optima = [0] * 5 + [1] * 5 + [2] * 5
     assert orderings(optima) == 756_756
     rho, p = trend_p_value(budgets, optima)
-    assert rho == pytest.approx(np.corrcoef(budgets, optima)[0, 1] * 1.0, rel=1e-2)
-    assert p == pytest.approx(1 / 756_756, abs=2e-5)  # only the sorted order reaches it
+    assert rho == pytest.approx(np.corrcoef(budgets, optima)[0, 1])
+    # Only the sorted order reaches it (p = 1/756,756); the estimate counts the observed
+    # ordering among its draws, so it is at least 1/(draws + 1) and near it.
+    assert 1 / 200_001 <= p <= 3e-5
+    # The same shape, small enough to enumerate: exactly one ordering in 90.
     small = [0, 0, 1, 1, 2, 2]
-    exact = trend_p_value(range(6), small)[1]
-    assert exact == pytest.approx(1 / orderings(small))
+    assert trend_p_value(range(6), small)[1] == pytest.approx(1 / orderings(small))
 
 
 def test_sign_flip_p_value_by_hand():

@@ -360,7 +360,9 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
         },
         "trend": {
             "spearman": m.rho,
-            "exact_permutation_p": m.trend_p,
+            "permutation_p": m.trend_p,
+            "orderings": optimum.orderings(measured),
+            "exact": optimum.orderings(measured) <= optimum.EXACT_ORDERINGS,
             "constant": m.rho is None,
             "non_decreasing": bool(np.all(np.diff(measured) >= 0)) and m.rho is not None,
         },
@@ -450,9 +452,14 @@ def measured_lines(result: dict) -> list[str]:
     if trend["constant"]:
         lines.append("- The measured optimum is the same bucket at every budget: constant.")
     else:
+        how = (
+            f"exact over its {trend['orderings']:,} orderings"
+            if trend["exact"]
+            else f"{optimum.PERMUTATION_DRAWS:,} random of its {trend['orderings']:,} orderings"
+        )
         lines.append(
-            f"- Trend of the optimum with n: Spearman ρ = {trend['spearman']:.2f}, exact "
-            f"permutation p = {trend['exact_permutation_p']:.3f} (one-sided, harder with n); "
+            f"- Trend of the optimum with n: Spearman ρ = {trend['spearman']:.2f}, permutation "
+            f"p = {trend['permutation_p']:.2g} ({how}; one-sided, harder with n); "
             + (
                 "non-decreasing."
                 if trend["non_decreasing"]

@@ -62,8 +62,8 @@ def trend_p_value(budgets, optimum_N, rng=None) -> tuple[float | None, float]:
     """(Spearman ρ of the optimum's bucket index with n, its one-sided permutation p-value
     for "harder with more data"): the fraction of the distinct orderings of the observed
     optima over the budgets whose ρ is at least the observed one. Exact (every ordering)
-    up to ``EXACT_ORDERINGS`` orderings; beyond, ``PERMUTATION_DRAWS`` random orderings
-    from ``rng``. ρ is None and p = 1 for a constant optimum."""
+    up to ``EXACT_ORDERINGS`` orderings; beyond, estimated from ``PERMUTATION_DRAWS``
+    random orderings drawn from ``rng``. ρ is None and p = 1 for a constant optimum."""
     optimum_N = np.asarray(optimum_N)
     if len(set(optimum_N.tolist())) < 2:
         return None, 1.0
@@ -73,13 +73,16 @@ def trend_p_value(budgets, optimum_N, rng=None) -> tuple[float | None, float]:
     # ρ of a reordering is an increasing function of Σ rank_i · value_π(i): the centred
     # norms do not change under reordering, so compare the dot products.
     centred = ranks - ranks.mean()
+    threshold = values @ centred - 1e-9
     if orderings(optimum_N) <= EXACT_ORDERINGS:
         reordered = np.array(list(multiset_permutations(values.tolist())))
-    else:
-        rng = rng or np.random.default_rng(0)
-        reordered = rng.permuted(np.broadcast_to(values, (PERMUTATION_DRAWS, len(values))), axis=1)
-    statistic = reordered @ centred
-    return observed, float(np.mean(statistic >= values @ centred - 1e-9))
+        return observed, float(np.mean(reordered @ centred >= threshold))
+    # Random orderings, the observed one counted among them: (k + 1) / (draws + 1) is a
+    # valid p-value, never 0.
+    rng = rng or np.random.default_rng(0)
+    reordered = rng.permuted(np.broadcast_to(values, (PERMUTATION_DRAWS, len(values))), axis=1)
+    hits = int(np.sum(reordered @ centred >= threshold))
+    return observed, (hits + 1) / (PERMUTATION_DRAWS + 1)
 
 
 def orderings(values) -> int:
