@@ -570,15 +570,19 @@ def closed_form_check(cells) -> dict:
     return {"within": float(np.mean(z <= 3)), "count": len(z)}
 
 
-def write_report(result: dict, folder) -> tuple:
-    """<folder>/<experiment>_report.md and .json."""
+def _write_pair(folder, stem: str, markdown_text: str, result: dict) -> tuple:
+    """<folder>/<stem>.md and <folder>/<stem>.json."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    markdown = folder / f"{result['experiment']}_report.md"
-    data = folder / f"{result['experiment']}_report.json"
-    markdown.write_text(report_markdown(result))
+    markdown, data = folder / f"{stem}.md", folder / f"{stem}.json"
+    markdown.write_text(markdown_text)
     data.write_text(json.dumps(result, indent=1) + "\n")
     return markdown, data
+
+
+def write_report(result: dict, folder) -> tuple:
+    """<folder>/<experiment>_report.md and .json."""
+    return _write_pair(folder, f"{result['experiment']}_report", report_markdown(result), result)
 
 
 def compare_bases(results: list[dict]) -> dict:
@@ -672,10 +676,5 @@ def bases_markdown(comparison: dict) -> str:
 
 def write_bases_report(comparison: dict, folder) -> tuple:
     """<folder>/<family>_bases.md and .json."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    markdown = folder / f"{comparison['family']}_bases.md"
-    data = folder / f"{comparison['family']}_bases.json"
-    markdown.write_text(bases_markdown(comparison))
-    data.write_text(json.dumps(comparison, indent=1) + "\n")
-    return markdown, data
+    stem = f"{comparison['family']}_bases"
+    return _write_pair(folder, stem, bases_markdown(comparison), comparison)
