@@ -159,10 +159,17 @@ def accuracy_by_bucket(table, base_target_error: float, out_dir: Path, stem: str
     x = np.arange(1, len(table.buckets) + 1)
     axis.axhline(1 - base_target_error, color="gray", ls=":", lw=1)
     axis.plot([0], [1 - base_target_error], "ks", ms=7, label="base (no fine-tuning)")
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(table.budgets)))  # light = large n
     for n_index, n in enumerate(table.budgets):
         values = accuracy[:, n_index, :]
         axis.errorbar(
-            x, values.mean(-1), yerr=values.std(-1), marker="o", capsize=3, label=f"n = {n}"
+            x,
+            values.mean(-1),
+            yerr=values.std(-1),
+            marker="o",
+            capsize=3,
+            color=colors[n_index],
+            label=f"n = {n}",
         )
     axis.set_xticks([0, *x], ["base", *table.buckets])
     axis.set_xlabel("training bucket (easy → hard)")
@@ -279,7 +286,7 @@ def optimum_by_base(comparison: dict, out_dir: Path) -> list[Path]:
             comparison["budgets"],
             base["expected_optimum_index"],
             "-o",
-            label=f"base on levels {low}–{high}",
+            label=f"base on levels {low}–{high}, target error {base['base_target_error']:.2f}",
         )
     axis.set_xscale("log")
     buckets = comparison["buckets"]
