@@ -129,6 +129,7 @@ def test_corrupt_or_foreign_files_are_one_line_errors(tmp_path, capsys, content,
             connection.execute("INSERT INTO meta VALUES ('format', 'something-else')")
     else:
         db.write_bytes(content)
+    before = db.read_bytes()
     for argv in (
         ["sweep", "--config", str(TINY), "--db", str(db), "--quiet"],
         ["export", "--db", str(db)],
@@ -137,15 +138,21 @@ def test_corrupt_or_foreign_files_are_one_line_errors(tmp_path, capsys, content,
         assert main(argv) == 2
         error = capsys.readouterr().err.strip()
         assert message in error and "\n" not in error
+    # Refused without being touched: same bytes, no journal files beside it.
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite"]
 
 
 def test_an_sqlite_file_without_our_tables_is_foreign(tmp_path, capsys):
     db = tmp_path / "foreign.sqlite"
     with sqlite3.connect(db) as connection:
         connection.execute("CREATE TABLE people (name TEXT)")
+    before = db.read_bytes()
     capsys.readouterr()
     assert main(["export", "--db", str(db)]) == 2
     assert "not a pacbound store" in capsys.readouterr().err
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.sqlite"]
 
 
 @pytest.mark.parametrize(

@@ -58,28 +58,34 @@ class Store:
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         if self.path.exists() and self.path.is_dir():
             raise ValueError(f"db = {self.path} is a directory, not a store file")
+        if not fresh:
+            # Validate through a read-only connection first: a refused file is never touched
+            # (switching to WAL would rewrite its header and create -wal/-shm files).
+            self._check(sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.connection = sqlite3.connect(self.path, timeout=30)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        if fresh:
+            with self.connection:
+                self.connection.executescript(_TABLES)
+                self.connection.executemany(
+                    "INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("schema", SCHEMA)]
+                )
+
+    def _check(self, connection: sqlite3.Connection) -> None:
+        """Raise ValueError unless ``connection`` reads a pacbound store of this schema."""
         try:
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            if fresh:
-                with self.connection:
-                    self.connection.executescript(_TABLES)
-                    self.connection.executemany(
-                        "INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("schema", SCHEMA)]
-                    )
-            marks = dict(self.connection.execute("SELECT key, value FROM meta"))
+            marks = dict(connection.execute("SELECT key, value FROM meta"))
         except sqlite3.DatabaseError:
-            self.connection.close()
             raise ValueError(
                 f"db = {self.path} is not a pacbound store (not a readable SQLite database "
                 "with a pacbound meta table)"
             ) from None
+        finally:
+            connection.close()
         if marks.get("format") != FORMAT:
-            self.connection.close()
             raise ValueError(f"db = {self.path} is an SQLite file of another program")
         if marks.get("schema") != SCHEMA:
-            self.connection.close()
             raise ValueError(
                 f"db = {self.path} has store schema {marks.get('schema')}; "
                 f"this version reads {SCHEMA}"
