@@ -10,7 +10,7 @@ from pacbound import config
 from pacbound.model import apply, init_params
 
 
-@pytest.mark.parametrize("name", ["quick", "solvable", "paper"])
+@pytest.mark.parametrize("name", ["quick", "quick-fixed", "solvable", "paper"])
 def test_every_preset_loads_and_is_frozen(name):
     experiment = config.preset(name)
     assert experiment.name == name
