@@ -76,6 +76,17 @@ def test_export_csv_has_one_row_per_cell(finished, tmp_path):
     assert len(lines) == 13
     assert lines[0].startswith("task,bucket,budget,seed,train_error")
     assert "error_L4" in lines[0] and "gain_L2" in lines[0]
+    # Every stored field is exported, per-level dicts as one column per level.
+    header = lines[0].split(",")
+    with Store(finished) as store:
+        record = store.cells("tiny")[0].record
+    for field, value in record.items():
+        if isinstance(value, dict):
+            prefix = "error" if field == "level_errors" else field
+            assert {f"{prefix}_L{k}" for k in value} <= set(header), field
+        else:
+            assert field in header, field
+    assert {"final_loss", "schedule", "steps"} <= set(header)
 
 
 def test_a_run_killed_mid_grid_resumes_to_the_uninterrupted_result(finished, tmp_path, capsys):

@@ -198,15 +198,19 @@ class Store:
 
 
 def flat_rows(cells: list[Cell]) -> list[dict]:
-    """One flat dict per cell: headline numbers, then error_L<k> and gain_L<k> per level."""
+    """One flat dict per cell holding every stored field: the cell's key, the headline
+    numbers, then every other field; a per-level dict becomes one column per level,
+    ``error_L<k>`` for the level errors and ``<field>_L<k>`` for the others."""
     rows = []
     for cell in cells:
         row = {"task": cell.record["task"], "bucket": cell.bucket, "budget": cell.budget}
         row["seed"] = cell.seed
         row.update({k: cell.record.get(k) for k in COLUMNS})
-        for level, error in cell.record["level_errors"].items():
-            row[f"error_L{level}"] = error
-        for level, gain in cell.record["gain"].items():
-            row[f"gain_L{level}"] = gain
+        for field, value in cell.record.items():
+            if isinstance(value, dict):
+                prefix = "error" if field == "level_errors" else field
+                row.update({f"{prefix}_L{level}": v for level, v in value.items()})
+            elif field not in row:
+                row[field] = value
         rows.append(row)
     return rows
