@@ -147,25 +147,14 @@ def measure_optimum(
     optimum_N = np.argmin(mean_BxN, axis=0)
     means_RxBxN = bootstrap_means(error_BxNxS, rng)
     winners_RxN = np.argmin(means_RxBxN, axis=1)
-    frequency_NxB = np.stack(
-        [np.bincount(winners_RxN[:, i], minlength=buckets) for i in range(count)]
-    ) / len(winners_RxN)
+    frequency_NxB = _frequencies(winners_RxN, buckets)
     interior_N = frequency_NxB[:, 1:-1].sum(axis=1) if buckets > 2 else np.zeros(count)
-    arms_RxAxN = np.concatenate(
-        [means_RxBxN, np.full((len(means_RxBxN), 1, count), base_error)], axis=1
-    )
-    best_RxN = np.argmin(arms_RxAxN, axis=1)
-    best_arm_NxA = np.stack(
-        [np.bincount(best_RxN[:, i], minlength=buckets + 1) for i in range(count)]
-    ) / len(best_RxN)
+    base_RxAxN = np.full((len(means_RxBxN), 1, count), base_error)
+    best_RxN = np.argmin(np.concatenate([means_RxBxN, base_RxAxN], axis=1), axis=1)
     gains_RxBxN = base_error - means_RxBxN
     differences_BxNxS = base_error - error_BxNxS
-    better = np.vectorize(lambda b, i: sign_flip_p_value(differences_BxNxS[b, i]))(
-        *np.meshgrid(np.arange(buckets), np.arange(count), indexing="ij")
-    )
-    worse = np.vectorize(lambda b, i: sign_flip_p_value(-differences_BxNxS[b, i]))(
-        *np.meshgrid(np.arange(buckets), np.arange(count), indexing="ij")
-    )
+    better = np.array([[sign_flip_p_value(d) for d in row] for row in differences_BxNxS])
+    worse = np.array([[sign_flip_p_value(-d) for d in row] for row in differences_BxNxS])
     switches = np.array([switch_index(w, buckets - 1) for w in winners_RxN])
     rho, trend_p = trend_p_value(budgets, optimum_N)
     return Optimum(
@@ -180,7 +169,7 @@ def measure_optimum(
         better_p_NxB=better.T,
         worse_p_NxB=worse.T,
         any_better_p_N=np.array([holm_minimum(better[:, i]) for i in range(count)]),
-        best_arm_frequency_NxA=best_arm_NxA,
+        best_arm_frequency_NxA=_frequencies(best_RxN, buckets + 1),
         switch=switch_index(optimum_N, buckets - 1),
         switch_frequency=np.bincount(switches, minlength=count + 1) / len(switches),
         rho=rho,
@@ -188,6 +177,11 @@ def measure_optimum(
         resamples=len(winners_RxN),
         distinct_per_budget=distinct_resamples(seeds, buckets),
     )
+
+
+def _frequencies(winners_RxN: np.ndarray, arms: int) -> np.ndarray:
+    """frequency_NxA: at each budget, the share of resamples in which each arm wins."""
+    return np.stack([np.bincount(w, minlength=arms) for w in winners_RxN.T]) / len(winners_RxN)
 
 
 def holm_minimum(p_values) -> float:
