@@ -172,6 +172,10 @@ def test_pretrained_base_is_cached_by_config(tmp_path):
     other = PretrainConfig(levels=(2, 4), optimizer=OPTIMIZER, chunk=3)
     pretrain(TASK, MODEL, other, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("base-*.npz"))) == 2
+    # Other held-out sets change the pretraining data: never the same cached base.
+    excluded = frozenset({TASK.sample(0, 2).problem_hash()})
+    pretrain(TASK, MODEL, config, exclude=excluded, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("base-*.npz"))) == 3
 
 
 def test_bad_configs_name_the_argument():

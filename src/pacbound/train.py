@@ -355,7 +355,8 @@ def pretrain(
     """The base model: ``config.optimizer.steps`` steps on fresh problems of the levels in
     ``config.levels`` (uniform over levels), none of whose problems is in ``exclude`` (the
     hashes of the held-out sets). Cached in ``cache_dir`` under a hash of the task,
-    model and pretraining configs; a cached base is loaded instead of retrained.
+    model and pretraining configs and of ``exclude``; a cached base is loaded instead of
+    retrained.
 
     Returns (params, losses_S). ``progress(steps_done, last_loss)`` is called per chunk.
     """
@@ -364,7 +365,10 @@ def pretrain(
         raise ValueError(f"pretrain levels = {config.levels} are not a range within {task.levels}")
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / f"base-{config_hash(task, model_config, config)}.npz"
+        # The excluded problems change the pretraining data, so they are part of the key: two
+        # experiments with other held-out sets never share a base.
+        excluded = hashlib.sha256("".join(sorted(exclude)).encode()).hexdigest()[:16]
+        path = Path(cache_dir) / f"base-{config_hash(task, model_config, config, excluded)}.npz"
         if path.exists():
             return load_params(path, model_config)
     optimizer_config = config.optimizer
