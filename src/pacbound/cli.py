@@ -325,8 +325,8 @@ def _cmd_optimum(args) -> int:
 
 
 def _stored_experiments(store, names=None, sigma=None):
-    """(config, cells, base, comparison) of each finished experiment in ``names`` (default:
-    every one in the store)."""
+    """(config, cells, comparison) of each finished experiment in ``names`` (default: every
+    one in the store)."""
     from dataclasses import replace
 
     from pacbound import config
@@ -344,8 +344,7 @@ def _stored_experiments(store, names=None, sigma=None):
                 file=sys.stderr,
             )
             continue
-        base = store.base(name)
-        found.append((experiment, cells, base, compare(experiment, cells, base)))
+        found.append((experiment, cells, compare(experiment, cells, store.base(name))))
     return found
 
 
@@ -359,8 +358,8 @@ def _cmd_figs(args) -> int:
     db = args.db or _default_db()
     if db.is_file():
         with Store(db) as store:
-            for experiment, cells, base, result in _stored_experiments(store):
-                paths += experiment_figures(experiment, cells, base, result, args.out)
+            for experiment, cells, result in _stored_experiments(store):
+                paths += experiment_figures(experiment, cells, result, args.out)
                 paths += write_report(result, args.out)
                 results.append(result)
     elif args.db:
@@ -392,7 +391,7 @@ def _cmd_compare(args) -> int:
         found = _stored_experiments(store, [name], args.sigma)
     if not found:
         raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
-    result = found[0][3]
+    result = found[0][2]
     write_report(result, args.out)
     print(json.dumps(result, indent=1) if args.json else report_markdown(result), end="")
     return 0

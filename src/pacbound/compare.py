@@ -321,6 +321,7 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
         SHIFT_TERMS,
         key=lambda t: (agreement[t]["exact"], np.nan_to_num(agreement[t]["sign_agreement"])),
     )
+    orderings = optimum.orderings(measured)
     switch_names = [*map(str, budgets), "never"]
     low, high = optimum.interval_of(m.switch_frequency)
     seeds = len(table.seeds)
@@ -361,8 +362,8 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
         "trend": {
             "spearman": m.rho,
             "permutation_p": m.trend_p,
-            "orderings": optimum.orderings(measured),
-            "exact": optimum.orderings(measured) <= optimum.EXACT_ORDERINGS,
+            "orderings": orderings,
+            "exact": orderings <= optimum.EXACT_ORDERINGS,
             "constant": m.rho is None,
             "non_decreasing": bool(np.all(np.diff(measured) >= 0)) and m.rho is not None,
         },

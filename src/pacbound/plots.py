@@ -315,12 +315,10 @@ def solvable_check(cells, out_dir: Path, stem: str) -> list[Path]:
     return _save(figure, out_dir, f"{stem}_closed_form_vs_simulation")
 
 
-def experiment_figures(config, cells, base: dict, result: dict, out_dir: Path) -> list[Path]:
+def experiment_figures(config, cells, result: dict, out_dir: Path) -> list[Path]:
     """Every figure of one stored experiment, named after it."""
-    from pacbound.measure import mixture_error
-
     table = build_table(config, cells)
-    base_target = mixture_error({int(k): v for k, v in base.items()}, config.grid.target_weights())
+    base_target = result["base_target_error"]
     stem = config.name
     paths = gain_heatmap(table, base_target, out_dir, stem)
     paths += accuracy_by_bucket(table, base_target, out_dir, stem)
