@@ -470,7 +470,7 @@ def _cmd_probe(args) -> int:
     # One member, not a padded ensemble: a cell's run does not depend on its batch.
     experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
     runner = LanguageRunner(experiment, cache, lambda phase: None)
-    params_M, _, _ = runner.finetune_batch([cell])
+    params_M, *_ = runner.finetune_batch([cell])
     tuned = jax.tree.map(lambda x: x[0], params_M)
     errors = runner.level_errors(tuned)
     levels = list(experiment.levels)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 
+from pacbound.certify import CertifyConfig
 from pacbound.model import ModelConfig
 from pacbound.tasks.igsm import IGSMChain, IGSMLite
 from pacbound.tasks.solvable import SolvableLinear
@@ -83,12 +84,23 @@ class ExperimentConfig:
     pretrain: PretrainConfig | None = None
     compare: CompareConfig = field(default_factory=CompareConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
+    certify: CertifyConfig = field(default_factory=CertifyConfig)
     family: str = ""  # the preset a multi-base experiment was expanded from (see ``expand``)
     raw: dict = field(default_factory=dict, compare=False, repr=False)  # as written in TOML
 
     def to_dict(self) -> dict:
         plain = json.loads(json.dumps(asdict(self), default=str))
         plain.pop("raw")
+        # Options added after experiments were published are left out at their defaults,
+        # so that an experiment that does not use them keeps its hash (its identity).
+        if not self.certify.enabled:
+            plain.pop("certify")
+        for table in (plain["finetune"], (plain.get("pretrain") or {}).get("optimizer", {})):
+            for name in ("subspace", "projection_seed"):
+                if table.get(name) == 0:
+                    table.pop(name)
+        if plain.get("pretrain") and not plain["pretrain"]["disjoint"]:
+            plain["pretrain"].pop("disjoint")
         return plain
 
     def hash(self) -> str:
@@ -150,6 +162,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
         "grid",
         "compare",
         "distributed",
+        "certify",
     }
     unknown = set(raw) - allowed
     if unknown:
@@ -201,7 +214,9 @@ def from_dict(raw: dict) -> ExperimentConfig:
         if len(pretrain_levels) != 2:
             raise ValueError("[pretrain] needs levels = [low, high]")
         _check_levels("pretrain levels", *pretrain_levels, levels)
-        top = {k: pretrain_table.pop(k) for k in ("seed", "chunk") if k in pretrain_table}
+        top = {
+            k: pretrain_table.pop(k) for k in ("seed", "chunk", "disjoint") if k in pretrain_table
+        }
         optimizer = _build(OptimizerConfig, pretrain_table, "pretrain")
         pretrain = PretrainConfig(levels=pretrain_levels, optimizer=optimizer, **top)
     compare = _build(CompareConfig, raw.get("compare", {}), "compare")
@@ -216,6 +231,15 @@ def from_dict(raw: dict) -> ExperimentConfig:
             f"pretrain_share = {compare.pretrain_share} is out of range: allowed [0, 1]"
         )
     distributed = _build(DistributedConfig, raw.get("distributed", {}), "distributed")
+    certify = (
+        _build(CertifyConfig, {"enabled": True, **raw["certify"]}, "certify")
+        if ("certify" in raw)
+        else CertifyConfig()
+    )
+    if certify.enabled and kind == "solvable":
+        raise ValueError("[certify] is for the language tasks (the solvable task's KL is exact)")
+    if finetune.subspace and kind == "solvable":
+        raise ValueError("subspace fine-tuning is for the language tasks")
     return ExperimentConfig(
         name=str(raw["name"]),
         task_kind=kind,
@@ -226,6 +250,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
         pretrain=pretrain,
         compare=compare,
         distributed=distributed,
+        certify=certify,
         family=str(raw.get("family", "")),
         raw=json.loads(json.dumps(raw)),
     )

@@ -25,7 +25,9 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
+from pacbound.certify import POOL_SEED, Certifier
 from pacbound.config import ExperimentConfig
 from pacbound.measure import (
     make_error_counter,
@@ -34,12 +36,21 @@ from pacbound.measure import (
     squared_distance,
 )
 from pacbound.store import Cell, Store
-from pacbound.tasks.base import allocate, held_out_sets, mixture_dataset
+from pacbound.tasks.base import (
+    allocate,
+    finetuning_half,
+    held_out_sets,
+    mixture_dataset,
+    mixture_sample,
+)
 from pacbound.train import (
     language_data,
     language_trainer,
     make_ensemble_trainer,
+    make_subspace_trainer,
+    minibatch_loss,
     pretrain,
+    random_projection,
     solvable_data,
     solvable_map_loss,
     solvable_posterior_variance,
@@ -151,14 +162,17 @@ class _Runner:
 
 
 class LanguageRunner(_Runner):
-    """iGSM-lite (either structure) with the transformer."""
+    """iGSM-lite (either structure) with the transformer, fine-tuned in full or in a random
+    subspace, and certified when the config has a ``[certify]`` table."""
 
     def __init__(self, config: ExperimentConfig, cache_dir: Path, phase: Callable[[str], None]):
         super().__init__(config)
         task, model = config.task, config.model
         self.task, self.model = task, model
+        # A disjoint base pretrains on one half of the problems; everything else uses the other.
+        self.accept = finetuning_half if config.pretrain.disjoint else (lambda digest: True)
         phase("test sets")
-        self.tests = held_out_sets(task, TEST_SEED, config.grid.test_size)
+        self.tests = held_out_sets(task, TEST_SEED, config.grid.test_size, self.accept)
         self.exclude = frozenset(h for d in self.tests.values() for h in d.hashes)
         self.test_tokens = np.concatenate([self.tests[k].tokens for k in task.levels])
         self.test_mask = np.concatenate([self.tests[k].loss_mask for k in task.levels])
@@ -174,7 +188,36 @@ class LanguageRunner(_Runner):
         )
         self.counter = make_error_counter(model, chunk=config.grid.test_size)
         self.base_errors = self.level_errors(self.base)
-        self.trainer = language_trainer(model, config.finetune)
+        self.base_flat, self.unravel = ravel_pytree(self.base)
+        k = config.finetune.subspace
+        self.projection = None
+        if k:
+            self.projection = random_projection(
+                config.finetune.projection_seed, self.base_flat.shape[0], k
+            )
+            self.trainer = make_subspace_trainer(
+                minibatch_loss(model, config.finetune.batch), config.finetune, self.unravel
+            )
+        else:
+            self.trainer = language_trainer(model, config.finetune)
+        self.certifier = None
+        if config.certify.enabled:
+            phase("certificate pools")
+            count = config.certify.validity_draws
+            weights = {**self.buckets, "target": self.target}
+            pools = {
+                name: mixture_sample(task, POOL_SEED + i, w, count, self.accept)
+                for i, (name, w) in enumerate(weights.items())
+            }
+            self.certifier = Certifier(
+                config,
+                model,
+                self.base_flat,
+                self.unravel,
+                self.projection,
+                {name: (d.tokens, d.loss_mask) for name, d in pools.items()},
+                len(config.cells),
+            )
 
     def level_errors(self, params) -> dict[int, float]:
         wrong = np.asarray(self.counter(params, self.test_tokens, self.test_mask))
@@ -182,27 +225,51 @@ class LanguageRunner(_Runner):
         return {k: float(e) for k, e in zip(self.task.levels, per_level, strict=True)}
 
     def finetune_batch(self, batch):
-        """(params_M, losses_MxS, data): the batch's cells fine-tuned from the base, each on
-        its own data and key (as the sweep trains them, whichever batch holds them)."""
+        """(params_M, losses_MxS, data, means_M): the batch's cells fine-tuned from the base,
+        each on its own data and key (as the sweep trains them, whichever batch holds them);
+        means_M are the trained vectors in the learner's own space (θ, or w in a subspace)."""
         padded = self._padded_batch(batch)
         datasets = [
             mixture_dataset(
-                self.task, cell_seed(*cell), self.buckets[cell[0]], cell[1], self.exclude
+                self.task,
+                cell_seed(*cell),
+                self.buckets[cell[0]],
+                cell[1],
+                self.exclude,
+                self.accept,
             )
             for cell in padded
         ]
         data = language_data(datasets, self.rows)
         keys, budgets = self._keys_and_budgets(padded)
-        return (*self.trainer(self.base, keys, data, budgets), data)
+        if self.projection is None:
+            params_M, losses_MxS = self.trainer(self.base, keys, data, budgets)
+            means_M = jax.vmap(lambda p: ravel_pytree(p)[0])(params_M)
+            return params_M, losses_MxS, data, means_M
+        w_M, losses_MxS = self.trainer(self.base_flat, self.projection, keys, data, budgets)
+        flat_M = self.base_flat[None] + w_M @ self.projection.T
+        return jax.vmap(self.unravel)(flat_M), losses_MxS, data, w_M
 
     def run_batch(self, batch):
-        params_M, losses_MxS, data = self.finetune_batch(batch)
+        params_M, losses_MxS, data, means_M = self.finetune_batch(batch)
         records = []
-        for m, (bucket, n, _) in enumerate(batch):
+        for m, cell in enumerate(batch):
+            bucket, n, _ = cell
             member = jax.tree.map(lambda x, m=m: x[m], params_M)
             train_wrong = np.asarray(self.counter(member, data["tokens"][m], data["loss_mask"][m]))[
                 :n
             ]
+            extra = {}
+            if self.certifier is not None:
+                extra["certificate"] = self.certifier.certify(
+                    ravel_pytree(member)[0],
+                    means_M[m],
+                    n,
+                    data["tokens"][m],
+                    data["loss_mask"][m],
+                    bucket,
+                    cell_seed(*cell),
+                )
             records.append(
                 self._record(
                     bucket,
@@ -211,6 +278,7 @@ class LanguageRunner(_Runner):
                     train_wrong.mean(),
                     squared_distance(member, self.base),
                     final_loss=float(losses_MxS[m, self.config.finetune.steps_for(n) - 1]),
+                    **extra,
                 )
             )
         return records

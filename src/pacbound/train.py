@@ -47,6 +47,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from pacbound.model import ModelConfig, apply, init_params
+from pacbound.tasks.base import pretraining_half
 
 SCHEDULES = ("fixed", "epochs")
 
@@ -70,8 +71,12 @@ class OptimizerConfig:
     epochs: float = 0.0  # passes over the n examples (``epochs`` policy only)
     min_steps: int = 1  # the floor of a run's steps (``epochs`` policy only)
     warmup_fraction: float | None = None
+    subspace: int = 0  # k > 0: fine-tune w in θ = θ_pre + P·w, P a d × k random projection
+    projection_seed: int = 0  # draws P, before any fine-tuning data exists
 
     def __post_init__(self):
+        if self.subspace < 0:
+            raise ValueError(f"subspace = {self.subspace} is out of range: allowed [0, inf)")
         for name in ("steps", "batch", "min_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -247,6 +252,47 @@ def make_ensemble_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
     return train
 
 
+def random_projection(seed: int, dim: int, k: int) -> jax.Array:
+    """P_dxk with entries N(0, 1/d): its columns have norm ≈ 1 and are nearly orthogonal,
+    so ‖P·w‖ ≈ ‖w‖ (Li et al. 2018). Drawn from ``seed`` alone."""
+    key = jax.random.PRNGKey(seed)
+    return jax.random.normal(key, (dim, k), jnp.float32) / jnp.sqrt(jnp.float32(dim))
+
+
+def make_subspace_trainer(step_loss: Callable, optimizer_config: OptimizerConfig, unravel):
+    """train(anchor_D, projection_DxK, keys_M, data_M, n_M) -> (w_MxK, losses_MxS).
+
+    Fine-tuning in a random subspace: member m trains w ∈ R^k from 0, its weights being
+    unravel(anchor + projection·w); the anchor (θ_pre) and the projection are shared by the
+    whole ensemble (passed once, not per member). Otherwise as ``make_ensemble_trainer``.
+    """
+
+    def subspace_loss(w, data, n, key):
+        theta = unravel(data["anchor"] + data["projection"] @ w)
+        return step_loss(theta, data, n, key)
+
+    run = make_run(subspace_loss, optimizer_config)
+    shared = {"anchor": None, "projection": None}
+
+    def train(anchor, projection, keys_M, data_M, n_M):
+        members = keys_M.shape[0]
+        steps_M = optimizer_config.steps_for(np.asarray(n_M))
+        keys_M, data_M, n_M, steps_M = shard_ensemble((keys_M, data_M, n_M, steps_M))
+        axes = {**{name: 0 for name in data_M}, **shared}
+        ensemble = _subspace_program(run, tuple(sorted(axes.items(), key=str)))
+        data = {**data_M, "anchor": anchor, "projection": projection}
+        w0 = jnp.zeros(projection.shape[1], anchor.dtype)
+        w_M, losses_MxS = gather_ensemble(ensemble(w0, keys_M, data, n_M, steps_M))
+        return jax.tree.map(lambda x: x[:members], (w_M, losses_MxS))
+
+    return train
+
+
+@functools.cache
+def _subspace_program(run, axes: tuple):
+    return jax.jit(jax.vmap(run, in_axes=(None, 0, dict(axes), 0, 0)))
+
+
 def finetune(base_params, datasets, keys_M, model_config: ModelConfig, config: OptimizerConfig):
     """Fine-tune one model per dataset (its budget n_m is its length) from the base, all at
     once. Returns (params_M, losses_MxS)."""
@@ -329,8 +375,13 @@ class PretrainConfig:
     optimizer: OptimizerConfig
     seed: int = 0
     chunk: int = 250  # steps per compiled scan; fresh problems are sampled per chunk
+    # Pretrain on one half of the problem space only (``tasks.base.pretraining_half``), so
+    # that no fine-tuning, test or validity problem is ever seen by the base (the prior).
+    disjoint: bool = False
 
     def __post_init__(self):
+        if self.optimizer.subspace:
+            raise ValueError("subspace is a fine-tuning option: [pretrain] trains every weight")
         if self.chunk < 1 or self.optimizer.steps % self.chunk:
             raise ValueError(
                 f"chunk = {self.chunk} must divide the pretraining steps = {self.optimizer.steps}"
@@ -388,7 +439,8 @@ def pretrain(
         examples = []
         for _ in range(100 * size):  # bounded: only a tiny task runs out of problems
             example = task.sample(int(rng.integers(0, 2**63 - 1)), int(rng.integers(low, high + 1)))
-            if example.problem_hash() not in exclude:
+            digest = example.problem_hash()
+            if digest not in exclude and (not config.disjoint or pretraining_half(digest)):
                 examples.append(example)
             if len(examples) == size:
                 break

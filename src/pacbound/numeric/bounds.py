@@ -19,6 +19,7 @@ from pacbound.numeric.lower import lower_to_jax
 from pacbound.numeric.validate import check_range
 from pacbound.symbolic.bounds import (
     BOUND_FORMS,
+    certificate,
     lambda_optimal_at,
     lowering_form,
     maurer_budget,
@@ -44,6 +45,9 @@ FORM_FUNCTIONS = {
 _lambda_optimal = lower_to_jax(lowering_form(lambda_optimal_at), _BASE_ARGS)
 _maurer_budget = lower_to_jax(lowering_form(maurer_budget), ("kl_div", "n", "delta"))
 _mc_empirical_bound = lower_to_jax(mc_empirical_bound, ("mc_risk", "mc_samples", "mc_delta"))
+_certificate = lower_to_jax(
+    certificate, ("mc_risk", "mc_samples", "kl_div", "n", "delta", "choices", "mc_share")
+)
 
 
 class BoundTerms(NamedTuple):
@@ -221,7 +225,34 @@ def kl_budget(kl_div, n, delta):
     return _maurer_budget(jnp.asarray(kl_div, jnp.float64), n, delta)
 
 
+def certificate_bound(mc_risk, mc_samples, kl_div, n, delta, choices, mc_share):
+    """The certificate of ``pacbound.symbolic.bounds.certificate``, in float64: R_d(Q) is at
+    most this, with probability ≥ 1 − δ, for a Q chosen among ``choices`` posteriors, when
+    ``mc_risk`` is the mean loss of ``mc_samples`` fresh (θ ~ Q, example of S) pairs.
+
+    Ranges: mc_risk ∈ [0, 1], mc_samples ≥ 1, kl_div ≥ 0, n ≥ 1, delta and mc_share in
+    (0, 1), choices ≥ 1. Raises ValueError naming the offending argument.
+    """
+    check_range("mc_risk", mc_risk, 0.0, 1.0)
+    check_range("mc_samples", mc_samples, 1.0)
+    check_range("kl", kl_div, 0.0)
+    check_range("n", n, 1.0)
+    check_range("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
+    check_range("choices", choices, 1.0)
+    check_range("mc_share", mc_share, 0.0, 1.0, low_open=True, high_open=True)
+    values = (mc_risk, mc_samples, kl_div, n, delta, choices, mc_share)
+    return _certificate(*(jnp.asarray(x, jnp.float64) for x in values))
+
+
+def certificate_floor(mc_samples, n, delta, choices, mc_share):
+    """The certificate at KL = 0 and zero Monte-Carlo risk: no posterior of this budget,
+    confidence and union bound can certify less."""
+    return certificate_bound(0.0, mc_samples, 0.0, n, delta, choices, mc_share)
+
+
 __all__ = [
+    "certificate_bound",
+    "certificate_floor",
     "DEFAULT_CATONI_GRID",
     "KINDS",
     "BoundTerms",

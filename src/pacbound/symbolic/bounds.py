@@ -31,6 +31,7 @@ from pacbound.symbolic.core import (
     KLInvUpper,
     c,
     catoni_c,
+    choices,
     delta,
     emp_risk,
     grid_size,
@@ -40,6 +41,7 @@ from pacbound.symbolic.core import (
     mc_delta,
     mc_risk,
     mc_samples,
+    mc_share,
     n,
     p,
     q,
@@ -200,6 +202,30 @@ lambda_optimal_at = _at(lambda_optimal, emp_risk, maurer_budget)
 
 #: Langford–Caruana: upper bound on R̂_S(Q) from a Monte-Carlo estimate over M draws.
 mc_empirical_bound = KLInvUpper(mc_risk, mc_budget)
+
+
+#: The certificate of a trained network (``pacbound.certify``): δ is split, s·δ for the
+#: Langford–Caruana step and (1 − s)·δ for the kl bound, whose share is divided again over
+#: the m posteriors (families × σ grid) the certificate may choose between after seeing the
+#: data (a union bound). With probability ≥ 1 − δ over the sample and the Monte-Carlo draws,
+#: R_d(Q) is at most this for the chosen Q, whichever of the m it is.
+certificate = (
+    BOUND_FORMS["kl"]
+    .expr.subs(
+        {emp_risk: mc_empirical_bound, delta: (1 - mc_share) * delta / choices}, simultaneous=True
+    )
+    .subs(mc_delta, mc_share * delta)
+)
+
+
+#: Langford (2005), the test-set bound: with k errors in M independent Bernoulli trials of
+#: mean p, P(at most k errors) is this binomial tail; the bound on p at confidence 1 − δ is
+#: the largest p at which the tail is still ≥ δ. (Numerically through the identity
+#: tail = I_{1−p}(M − k, k + 1), the regularised incomplete beta function.)
+_trials, _errors, _i = sp.symbols("trials errors i", integer=True, nonnegative=True)
+binomial_tail = sp.Sum(
+    sp.binomial(_trials, _i) * p**_i * (1 - p) ** (_trials - _i), (_i, 0, _errors)
+)
 
 
 def lowering_form(expr: sp.Expr) -> sp.Expr:

@@ -35,6 +35,8 @@ lam = sp.Symbol("lam", positive=True)  # Thiemann et al.'s λ ∈ (0, 2)
 mc_samples = sp.Symbol("mc_samples", positive=True)  # Monte-Carlo draws θ ~ Q
 mc_risk = sp.Symbol("mc_risk", nonnegative=True)  # Monte-Carlo estimate of R̂_S(Q)
 mc_delta = sp.Symbol("mc_delta", positive=True)  # confidence spent on the Monte-Carlo step
+choices = sp.Symbol("choices", positive=True, integer=True)  # posteriors a union bound covers
+mc_share = sp.Symbol("mc_share", positive=True)  # share of δ spent on the Monte-Carlo step
 
 LATEX_NAMES = {
     emp_risk: r"\hat{R}_S(Q)",
@@ -51,6 +53,8 @@ LATEX_NAMES = {
     mc_samples: "M",
     mc_risk: r"\hat{R}_{S,M}(Q)",
     mc_delta: r"\delta'",
+    choices: "m",
+    mc_share: "s",
 }
 
 

@@ -109,6 +109,21 @@ def _stack(examples: list[Example]) -> Dataset:
     )
 
 
+def pretraining_half(digest: str) -> bool:
+    """True for the half of the problem space (by content hash) a disjoint base pretrains on;
+    fine-tuning samples, test sets and validity pools then come from the other half, so the
+    prior never sees a problem it is evaluated or fine-tuned on."""
+    return int(digest[0], 16) < 8
+
+
+def finetuning_half(digest: str) -> bool:
+    return not pretraining_half(digest)
+
+
+def _any(digest: str) -> bool:
+    return True
+
+
 def _seeds(seed: int, purpose: str, level: int):
     """An endless, reproducible stream of seeds for one purpose and level."""
     tag = int(content_hash(np.frombuffer(purpose.encode(), np.uint8))[:8], 16)
@@ -117,8 +132,9 @@ def _seeds(seed: int, purpose: str, level: int):
         yield int(stream.integers(0, 2**63 - 1))
 
 
-def held_out_sets(task: Task, seed: int, size: int) -> dict[int, Dataset]:
-    """A held-out test set of ``size`` distinct problems for every level."""
+def held_out_sets(task: Task, seed: int, size: int, accept=_any) -> dict[int, Dataset]:
+    """A held-out test set of ``size`` distinct problems for every level, each accepted by
+    ``accept(problem hash)``."""
     sets = {}
     for level in task.levels:
         examples, seen = [], set()
@@ -127,7 +143,7 @@ def held_out_sets(task: Task, seed: int, size: int) -> dict[int, Dataset]:
                 raise ValueError(f"level {level} has fewer than {size} distinct problems")
             example = task.sample(example_seed, level)
             digest = example.problem_hash()
-            if digest not in seen:
+            if digest not in seen and accept(digest):
                 seen.add(digest)
                 examples.append(example)
             if len(examples) == size:
@@ -137,10 +153,15 @@ def held_out_sets(task: Task, seed: int, size: int) -> dict[int, Dataset]:
 
 
 def mixture_dataset(
-    task: Task, seed: int, weights: dict[int, object], n: int, exclude: set[str] = frozenset()
+    task: Task,
+    seed: int,
+    weights: dict[int, object],
+    n: int,
+    exclude: set[str] = frozenset(),
+    accept=_any,
 ) -> Dataset:
     """n training examples from the mixture ``weights`` over levels, none of whose problems
-    is in ``exclude`` (the hashes of the test sets)."""
+    is in ``exclude`` (the hashes of the test sets), each accepted by ``accept(hash)``."""
     counts = allocate(exact_weights(weights, task.levels), n, seed)
     examples = []
     for level, count in sorted(counts.items()):
@@ -149,9 +170,31 @@ def mixture_dataset(
             if not count:
                 break
             example = task.sample(next(stream), level)
-            if example.problem_hash() not in exclude:
+            digest = example.problem_hash()
+            if digest not in exclude and accept(digest):
                 examples.append(example)
                 count -= 1
         if count:
             raise ValueError(f"level {level}: too few problems outside the held-out sets")
+    return _stack(examples)
+
+
+def mixture_sample(task: Task, seed: int, weights: dict[int, object], count: int, accept=_any):
+    """``count`` independent draws from the mixture (each row's level drawn from the weights,
+    then a problem of that level accepted by ``accept``), as a Dataset: i.i.d. draws of the
+    mixture itself, for Monte-Carlo risks."""
+    exact = exact_weights(weights, task.levels)
+    levels = sorted(exact)
+    rng = np.random.default_rng([seed, 5])
+    drawn = rng.choice(levels, size=count, p=[float(exact[k]) for k in levels])
+    streams = {k: _seeds(seed, "pool", k) for k in levels}
+    examples = []
+    for level in drawn:
+        for _ in range(1000):
+            example = task.sample(next(streams[int(level)]), int(level))
+            if accept(example.problem_hash()):
+                examples.append(example)
+                break
+        else:
+            raise ValueError(f"level {level}: no accepted problem in 1000 draws")
     return _stack(examples)
