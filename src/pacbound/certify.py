@@ -105,6 +105,15 @@ def interval(errors: int, trials: int) -> dict:
     return {"risk": errors / trials, "low": float(low), "high": float(high), "draws": trials}
 
 
+def _length_needed(mask_CxL, length: int, step: int = 16) -> int:
+    """The positions a causal model must see to score every masked position of these rows,
+    rounded up to a multiple of ``step`` (a few shapes, so a few compiles): what lies after
+    the last solution token changes no prediction before it."""
+    used = np.flatnonzero(np.asarray(mask_CxL).any(axis=0))
+    needed = int(used[-1]) + 2 if len(used) else 1
+    return min(length, -(-needed // step) * step)
+
+
 def pick_posterior(floors: dict, predicted: dict) -> tuple:
     """The key of ``predicted`` with the lowest value (ties: the smallest floor)."""
     return min(predicted, key=lambda key: (predicted[key], floors[key]))
@@ -153,20 +162,22 @@ class Certifier:
     def space_dim(self, projection) -> int:
         return projection.shape[1] if projection is not None else self.base_flat.shape[0]
 
-    def _errors(self, center, scale, part: str, start: int, count: int, tokens, mask) -> int:
-        """Wrong answers of ``count`` (θ_j, example_j) pairs, θ_j from bank rows of ``part``."""
-        chunk, wrong = self.config.chunk, 0
-        first = self.offsets[part] + start
+    def _errors(self, center, scale, part: str, count: int, tokens, mask) -> int:
+        """Wrong answers of ``count`` (θ_j, example_j) pairs, θ_j from the bank rows of
+        ``part``; tokens and mask hold the pairs' examples, padded to whole chunks."""
+        chunk, wrong = min(self.config.chunk, count), 0
+        first = self.offsets[part]
         for at in range(0, count, chunk):
             size = min(chunk, count - at)
-            rows = np.arange(first + at, first + at + chunk)
-            rows = np.minimum(rows, first + count - 1)  # a short last chunk repeats its end
+            rows = np.minimum(np.arange(first + at, first + at + chunk), first + count - 1)
+            block = slice(at, at + chunk)
+            length = _length_needed(mask[block], tokens.shape[1])
             batch = self._wrong(
                 center,
                 scale,
                 self.bank[rows],
-                jnp.asarray(tokens[at : at + chunk]),
-                jnp.asarray(mask[at : at + chunk]),
+                jnp.asarray(tokens[block, :length]),
+                jnp.asarray(mask[block, :length]),
             )
             wrong += int(np.asarray(batch)[:size].sum())
         return wrong
@@ -178,7 +189,13 @@ class Certifier:
             return array
         return np.concatenate([array, np.repeat(array[-1:], rows - len(array), axis=0)])
 
-    def _pairs(self, tokens, mask, indices, chunk):
+    def _pairs(self, tokens, mask, indices):
+        """The examples of the pairs, shortest first so that a chunk's rows have similar
+        lengths (the θ draws are independent of the examples, so which draw meets which
+        example may depend on the examples), padded to whole chunks."""
+        last = np.asarray(mask)[indices].cumsum(axis=1).argmax(axis=1)
+        indices = np.asarray(indices)[np.argsort(last, kind="stable")]
+        chunk = min(self.config.chunk, len(indices))
         rows = -(-len(indices) // chunk) * chunk
         return self._padded(tokens[indices], rows), self._padded(mask[indices], rows)
 
@@ -204,29 +221,29 @@ class Certifier:
 
         floors = {key: predicted(0.0, kl) for key, (kl, _) in candidates.items()}
         pilot_rows = rng.integers(0, n, c.pilot_draws)
-        tokens, mask = self._pairs(train_tokens, train_mask, pilot_rows, c.chunk)
+        tokens, mask = self._pairs(train_tokens, train_mask, pilot_rows)
         pilot_risk, forecast = {}, {}
         for key in sorted(floors, key=floors.get):
             if forecast and floors[key] >= min(forecast.values()):
                 break  # no later candidate can beat the best forecast
             kl, scale = candidates[key]
-            wrong = self._errors(center, scale, "pilot", 0, c.pilot_draws, tokens, mask)
+            wrong = self._errors(center, scale, "pilot", c.pilot_draws, tokens, mask)
             pilot_risk[key] = wrong / c.pilot_draws
             forecast[key] = predicted(pilot_risk[key], kl)
         chosen = pick_posterior(floors, forecast)
         kl, scale = candidates[chosen]
 
         rows = rng.integers(0, n, c.draws)
-        tokens, mask = self._pairs(train_tokens, train_mask, rows, c.chunk)
-        wrong = self._errors(center, scale, "certify", 0, c.draws, tokens, mask)
+        tokens, mask = self._pairs(train_tokens, train_mask, rows)
+        wrong = self._errors(center, scale, "certify", c.draws, tokens, mask)
         mc_risk = wrong / c.draws
         value = predicted(mc_risk, kl)
 
         validity = {}
         for part, pool in (("bucket", self.pools[bucket]), ("target", self.pools["target"])):
             count = c.validity_draws
-            tokens, mask = self._pairs(*pool, np.arange(count), c.chunk)
-            errors = self._errors(center, scale, part, 0, count, tokens, mask)
+            tokens, mask = self._pairs(*pool, np.arange(count))
+            errors = self._errors(center, scale, part, count, tokens, mask)
             validity[part] = interval(errors, count)
             if part == "target":
                 validity[part]["test_bound"] = float(binomial_test_bound(errors, count, self.delta))
@@ -249,3 +266,213 @@ class Certifier:
 def certificate_vacuous(value: float, base_error: float) -> bool:
     """A certificate says something only below 1 and below the base's own error there."""
     return not (value < 1 and value < base_error) or math.isnan(value)
+
+
+# --- the certificates of a stored experiment --------------------------------------------
+
+
+def network_test_bound(target_error: float, test_size: int, target_levels: int, delta: float):
+    """Langford's test-set bound on the fine-tuned network's own target risk, from its
+    errors on the held-out target problems (test_size per level, uniform target)."""
+    trials = test_size * target_levels
+    return float(binomial_test_bound(round(target_error * trials), trials, delta))
+
+
+def _vacuous_budget(risk, kl, draws, delta, choices, share, threshold, start):
+    """The smallest budget n ≥ ``start`` (doubling, then bisecting) at which a certificate
+    with this Monte-Carlo risk and KL falls below ``threshold``; None if none up to 10⁹."""
+
+    def below(n):
+        return certificate_bound(risk, draws, kl, n, delta, choices, share) < threshold
+
+    high = start
+    while not below(high):
+        high *= 2
+        if high > 1e9:
+            return None
+    low = max(start, high // 2)
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if not below(middle) else (low, middle)
+    return int(high)
+
+
+def summarize(config, cells, base: dict) -> dict:
+    """Every certificate of an experiment beside the risk it certifies, per cell and per
+    (bucket, budget), with the fraction of valid cells and where certificates become
+    non-vacuous (below the base's own error in the bucket)."""
+    c = config.certify
+    base_levels = {int(k): float(v) for k, v in base.items()}
+    buckets = [b.name for b in config.grid.buckets]
+    bucket_base = {
+        b.name: sum(float(w) * base_levels[k] for k, w in b.weights().items())
+        for b in config.grid.buckets
+    }
+    target_levels = config.grid.target[1] - config.grid.target[0] + 1
+    rows = []
+    for cell in sorted(cells, key=lambda x: (buckets.index(x.bucket), x.budget, x.seed)):
+        certificate = cell.record["certificate"]
+        measured = certificate["in_distribution"]
+        rows.append(
+            {
+                "bucket": cell.bucket,
+                "budget": cell.budget,
+                "seed": cell.seed,
+                **{k: certificate[k] for k in ("family", "sigma", "kl", "mc_risk", "floor")},
+                "certificate": certificate["certificate"],
+                "risk": measured["risk"],
+                "risk_low": measured["low"],
+                "risk_high": measured["high"],
+                "valid": certificate["certificate"] >= measured["risk"],
+                "violated": certificate["certificate"] < measured["low"],
+                "vacuous": certificate_vacuous(
+                    certificate["certificate"], bucket_base[cell.bucket]
+                ),
+                "target_risk": certificate["target"]["risk"],
+                "target_low": certificate["target"]["low"],
+                "target_high": certificate["target"]["high"],
+                "target_test_bound": certificate["target"]["test_bound"],
+                "network_target_error": cell.record["target_error"],
+                "network_target_test_bound": network_test_bound(
+                    cell.record["target_error"],
+                    config.grid.test_size,
+                    target_levels,
+                    certificate["delta"],
+                ),
+            }
+        )
+    delta = cells[0].record["certificate"]["delta"]
+    choices = cells[0].record["certificate"]["choices"]
+    per_bucket = {}
+    for bucket in buckets:
+        mine = [r for r in rows if r["bucket"] == bucket]
+        budgets = sorted({r["budget"] for r in mine})
+        means = {
+            n: {
+                key: float(np.mean([r[key] for r in mine if r["budget"] == n]))
+                for key in ("certificate", "risk", "kl", "mc_risk", "floor", "target_risk")
+            }
+            for n in budgets
+        }
+        informative = [
+            n
+            for n in budgets
+            if not certificate_vacuous(means[n]["certificate"], bucket_base[bucket])
+        ]
+        last = means[budgets[-1]]
+        extrapolated = None
+        if not informative:
+            extrapolated = _vacuous_budget(
+                last["mc_risk"],
+                last["kl"],
+                c.draws,
+                delta,
+                choices,
+                c.mc_share,
+                bucket_base[bucket],
+                budgets[-1],
+            )
+        per_bucket[bucket] = {
+            "base_error": bucket_base[bucket],
+            "by_budget": {str(n): v for n, v in means.items()},
+            "non_vacuous_budgets": informative,
+            "first_non_vacuous": informative[0] if informative else None,
+            "extrapolated_non_vacuous": extrapolated,
+        }
+    valid = [r["valid"] for r in rows]
+    return {
+        "experiment": config.name,
+        "config_hash": config.hash(),
+        "learner": (
+            f"subspace k = {config.finetune.subspace}" if config.finetune.subspace else "full"
+        ),
+        "delta": delta,
+        "simultaneous": c.simultaneous,
+        "choices": choices,
+        "mc_share": c.mc_share,
+        "draws": c.draws,
+        "validity_draws": c.validity_draws,
+        "sigmas": list(c.sigmas),
+        "families": list(c.families_for(config.finetune.subspace)),
+        "cells": rows,
+        "valid_fraction": float(np.mean(valid)),
+        "violated_count": int(sum(r["violated"] for r in rows)),
+        "mean_gap": float(np.mean([r["certificate"] - r["risk"] for r in rows])),
+        "vacuous_fraction": float(np.mean([r["vacuous"] for r in rows])),
+        "per_bucket": per_bucket,
+    }
+
+
+def certificates_markdown(summary: dict) -> str:
+    """The certificates report: per (bucket, budget) and per cell."""
+    s, lines = summary, []
+    lines.append(f"# Certificates: {s['experiment']} (config {s['config_hash']})\n")
+    scope = (
+        f"every cell's δ is the grid's δ over its {len(s['cells'])} cells, so all hold at once"
+        if s["simultaneous"]
+        else "each cell's certificate holds on its own"
+    )
+    lines.append(
+        f"Learner: {s['learner']}. Each certificate bounds the in-distribution risk of a "
+        f"Gaussian posterior Q around the fine-tuned weights (prior: the same Gaussian around "
+        f"the pretrained weights), with probability ≥ 1 − δ, δ = {s['delta']:.3g} ({scope}). "
+        f"Union bound over {s['choices']} posteriors (σ ∈ {s['sigmas']} × "
+        f"{', '.join(s['families'])}); {s['mc_share']:.0%} of δ for the Monte-Carlo step "
+        f"(Langford–Caruana, {s['draws']} pairs θ ~ Q with a training example). Measured risk: "
+        f"Q on {s['validity_draws']} fresh problems of the bucket (of the target), one θ ~ Q "
+        "each; exact 95% intervals. Target test bound: Langford's binomial tail inversion "
+        "at δ.\n"
+    )
+    lines.append("## Summary\n")
+    lines.append(
+        f"- Valid cells (certificate ≥ measured risk of Q): {s['valid_fraction']:.1%} of "
+        f"{len(s['cells'])}; cells whose certificate lies below the measured risk's 95% "
+        f"interval: {s['violated_count']}. Mean gap certificate − measured risk: "
+        f"{s['mean_gap']:.3f}."
+    )
+    lines.append(
+        f"- Vacuous cells (certificate not below the base's own error in the bucket): "
+        f"{s['vacuous_fraction']:.0%}."
+    )
+    for bucket, b in s["per_bucket"].items():
+        if b["first_non_vacuous"] is not None:
+            where = (
+                f"non-vacuous (below the base's {b['base_error']:.3f}) from n = "
+                f"{b['first_non_vacuous']}; at n = " + ", ".join(map(str, b["non_vacuous_budgets"]))
+            )
+        elif b["extrapolated_non_vacuous"] is not None:
+            where = (
+                f"vacuous at every budget of the grid (base error {b['base_error']:.3f}); "
+                f"**extrapolated** non-vacuous from n ≈ {b['extrapolated_non_vacuous']:,} if "
+                "the KL and Monte-Carlo risk stayed at their values at the largest budget"
+            )
+        else:
+            where = "vacuous at every budget, and would stay so at any n with this KL and risk"
+        lines.append(f"- {bucket}: {where}.")
+    lines.append("\n## Per bucket and budget (mean over seeds)\n")
+    lines.append(
+        "| bucket | n | KL | MC risk | certificate | floor | measured risk | target risk |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for bucket, b in s["per_bucket"].items():
+        for n, v in b["by_budget"].items():
+            lines.append(
+                f"| {bucket} | {n} | {v['kl']:.3g} | {v['mc_risk']:.3f} | "
+                f"{v['certificate']:.3f} | {v['floor']:.3f} | {v['risk']:.3f} | "
+                f"{v['target_risk']:.3f} |"
+            )
+    lines.append("\n## Per cell\n")
+    lines.append(
+        "| bucket | n | seed | Q (family, σ) | KL | certificate | measured risk [95%] | valid "
+        "| target risk [95%] | target test bound | network target error (test bound) |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in s["cells"]:
+        lines.append(
+            f"| {r['bucket']} | {r['budget']} | {r['seed']} | {r['family']}, {r['sigma']:g} | "
+            f"{r['kl']:.3g} | {r['certificate']:.3f} | {r['risk']:.3f} [{r['risk_low']:.3f}, "
+            f"{r['risk_high']:.3f}] | {'yes' if r['valid'] else 'NO'} | {r['target_risk']:.3f} "
+            f"[{r['target_low']:.3f}, {r['target_high']:.3f}] | {r['target_test_bound']:.3f} | "
+            f"{r['network_target_error']:.3f} ({r['network_target_test_bound']:.3f}) |"
+        )
+    return "\n".join(lines) + "\n"

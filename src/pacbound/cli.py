@@ -6,8 +6,9 @@
     pacbound optimum --family linear-exponential --param k1=50 --n 100,1000,10000 [--json]
     pacbound figs [--db PATH] [--out paper_figs]
     pacbound reproduce [--preset quick] [--out paper_figs]
-    pacbound compare [--db PATH] [--sigma S] [--json]
+    pacbound compare [--db PATH] [--json]
     pacbound sweep [--preset quick | --config FILE.toml] [--db PATH] [--quiet]
+    pacbound certify [--preset quick | --config FILE.toml] [--db PATH] [--out paper_figs]
     pacbound export [--db PATH] --format csv|json [--out FILE]
 
 A user's mistake (a bad flag, a value out of range, a missing file) prints one line on
@@ -117,7 +118,6 @@ def _build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="predicted vs measured optimal difficulty")
     _add_db_argument(compare)
     compare.add_argument("--name", default=None, help="experiment, if the store holds several")
-    compare.add_argument("--sigma", type=float, default=None, help="σ of the Gaussians (> 0)")
     compare.add_argument("--out", type=Path, default=Path("paper_figs"), help="report folder")
     compare.add_argument("--json", action="store_true", help="print the JSON, not Markdown")
 
@@ -129,6 +129,17 @@ def _build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="run an experiment's grid into the store")
     _add_experiment_arguments(sweep)
     sweep.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+
+    certify = commands.add_parser(
+        "certify",
+        help="PAC-Bayes certificates of every cell, beside the risks they certify",
+        description="Sweep the experiment if needed (a config with a [certify] table stores "
+        "a certificate with every cell), then write <name>_certificates.md and .json: per "
+        "cell the certificate, the measured risk of its posterior, validity and vacuity.",
+    )
+    _add_experiment_arguments(certify)
+    certify.add_argument("--out", type=Path, default=Path("paper_figs"), help="report folder")
+    certify.add_argument("--quiet", action="store_true", help="log lines, no progress bar")
 
     probe = commands.add_parser(
         "probe",
@@ -324,19 +335,15 @@ def _cmd_optimum(args) -> int:
     return 0
 
 
-def _stored_experiments(store, names=None, sigma=None):
+def _stored_experiments(store, names=None):
     """(config, cells, comparison) of each finished experiment in ``names`` (default: every
     one in the store)."""
-    from dataclasses import replace
-
     from pacbound import config
     from pacbound.compare import compare
 
     found = []
     for name in store.names() if names is None else names:
         experiment = config.from_dict(store.experiment(name)["config"])
-        if sigma is not None:
-            experiment = replace(experiment, compare=replace(experiment.compare, sigma=sigma))
         cells = store.cells(name)
         if len(cells) < len(experiment.cells):
             print(
@@ -350,11 +357,17 @@ def _stored_experiments(store, names=None, sigma=None):
 
 def _cmd_figs(args) -> int:
     from pacbound.compare import compare_bases, write_bases_report, write_report
-    from pacbound.plots import experiment_figures, optimum_by_base, theory_figures, write_index
+    from pacbound.plots import (
+        certificate_vs_risk,
+        experiment_figures,
+        optimum_by_base,
+        theory_figures,
+        write_index,
+    )
     from pacbound.store import Store
 
     paths = theory_figures(args.out)
-    results = []
+    results, summaries = [], []
     db = args.db or _default_db()
     if db.is_file():
         with Store(db) as store:
@@ -362,6 +375,14 @@ def _cmd_figs(args) -> int:
                 paths += experiment_figures(experiment, cells, result, args.out)
                 paths += write_report(result, args.out)
                 results.append(result)
+                if experiment.certify.enabled:
+                    summary, written = _certificates(
+                        experiment, cells, store.base(experiment.name), args.out
+                    )
+                    paths += written
+                    summaries.append(summary)
+    if len(summaries) > 1:
+        paths += certificate_vs_risk(summaries, args.out, "learners")
     elif args.db:
         raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
     families = {}
@@ -384,11 +405,9 @@ def _cmd_compare(args) -> int:
     from pacbound.store import Store
 
     db = _existing_db(args)
-    if args.sigma is not None and not args.sigma > 0:
-        raise ValueError(f"sigma = {args.sigma} is out of range: allowed (0, inf)")
     with Store(db) as store:
         name = store.experiment(args.name)["name"]
-        found = _stored_experiments(store, [name], args.sigma)
+        found = _stored_experiments(store, [name])
     if not found:
         raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
     result = found[0][2]
@@ -440,6 +459,44 @@ def _cmd_sweep(args) -> int:
                 bar.close()
             total = len(experiment.cells)
         print(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
+    return 0
+
+
+def _certificates(experiment, cells, base, out_dir) -> tuple[dict, list[Path]]:
+    """The certificates summary of one experiment, its report and its figures."""
+    from pacbound.certify import certificates_markdown, summarize
+    from pacbound.compare import _write_pair, certificate_floors
+    from pacbound.plots import certificate_by_budget, certificate_vs_risk
+
+    summary = summarize(experiment, cells, base)
+    stem = f"{experiment.name}_certificates"
+    paths = list(_write_pair(out_dir, stem, certificates_markdown(summary), summary))
+    floors = certificate_floors(experiment, sorted(experiment.grid.budgets))
+    paths += certificate_by_budget(summary, floors, out_dir, experiment.name)
+    paths += certificate_vs_risk([summary], out_dir, experiment.name)
+    return summary, paths
+
+
+def _cmd_certify(args) -> int:
+    from pacbound.store import Store
+
+    experiments = _experiments(args)
+    for experiment in experiments:
+        if not experiment.certify.enabled:
+            raise ValueError(f"experiment {experiment.name!r} has no [certify] table")
+    _cmd_sweep(args)
+    db = args.db or _default_db()
+    with Store(db) as store:
+        for experiment in experiments:
+            cells = store.cells(experiment.name)
+            summary, paths = _certificates(experiment, cells, store.base(experiment.name), args.out)
+            print(
+                f"{experiment.name}: {summary['valid_fraction']:.1%} of {len(cells)} "
+                f"certificates at or above the measured risk; "
+                f"{summary['vacuous_fraction']:.0%} vacuous"
+            )
+            for path in paths:
+                print(f"wrote {path}")
     return 0
 
 
@@ -553,6 +610,7 @@ def main(argv: list[str] | None = None) -> int:
             "reproduce": _cmd_reproduce,
             "export": _cmd_export,
             "probe": _cmd_probe,
+            "certify": _cmd_certify,
         }
         command = commands[args.command]
         return command(args)

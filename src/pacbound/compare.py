@@ -8,24 +8,26 @@ interior bucket is optimal (the inverted U), the switch budget (from which the h
 stays optimal) with its bootstrap distribution, and the trend of the optimum with n with an
 exact permutation p-value.
 
-Predicted: at each budget, the argmin over buckets of the two-gap bound built from measured
-terms only, one prediction per shift term:
+Predicted: at each budget, the argmin over buckets of a two-gap bound whose in-distribution
+part is a certificate of a predictor that exists, one prediction per shift term:
 
-    B(cell) = Ĝ(training error, KL, n, δ) + shift(target, bucket)
+    B(cell) = certificate of R_d(Q) + shift(target, bucket)
 
-where Ĝ is the PAC-Bayes bound of the config (kl or McAllester) on the in-distribution risk,
-KL = ‖θ_ft − θ_pre‖²/(2σ²) for isotropic Gaussians of the stated σ around the fine-tuned and
-the base weights (the exact posterior KL for the solvable task), and the shift term is one
-of the optimal-difficulty module's, computed exactly from the level weights:
+For the language tasks the certificate is ``pacbound.certify``'s (a Gaussian posterior Q
+around the fine-tuned weights, its empirical risk by Monte Carlo, every choice paid for by a
+union bound); an experiment without certificates gets no predictions. For the solvable task
+Q is the exact Bayesian posterior and both its KL and its empirical risk are exact, so the
+kl bound at the config's δ is its certificate. A bucket whose certificate (mean over seeds)
+is not below 1 and below the base's own error in the bucket predicts nothing; a budget
+where every bucket is so is "no prediction", never a tie broken by rule. The floor of the
+certificate (KL = 0, zero empirical risk) is reported per budget. The shift term is one of
+the optimal-difficulty module's, computed exactly from the level weights:
 
 - ``tv``: TV(target, bucket);
 - ``coverage``: TV(target, λ·pretraining + (1 − λ)·bucket), λ = ``pretrain_share``;
 - ``w1``: W₁ over levels rescaled to [0, 1] (the bound for risk 1-Lipschitz across the
   whole range of levels);
 - ``upward``: the one-sided shift (valid when per-level risk rises with the level).
-
-The training error is the 0-1 error of the fine-tuned network itself, a stand-in for the
-Gaussian posterior's empirical risk at that σ; the report says so.
 
 Agreement: the fraction of budgets where prediction and measurement are at most one bucket
 apart; Spearman's correlation of the optimum's bucket index with n (measured, predicted);
@@ -41,7 +43,7 @@ lies in [−1, 1]). Exact risks (the solvable task) have v = 0: weight 1 wheneve
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -49,17 +51,17 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from pacbound import optimum
+from pacbound.certify import certificate_vacuous
 from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.measure import mixture_error
-from pacbound.numeric.bounds import generalization_bound
-from pacbound.numeric.gaussian import isotropic_kl_from_distance
+from pacbound.numeric.bounds import certificate_floor, generalization_bound, kl_budget
+from pacbound.numeric.kl import kl_inv_upper
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
 from pacbound.store import Cell
 from pacbound.symbolic import agreement
 
 SHIFT_TERMS = ("tv", "coverage", "w1", "upward")
-SIGMA_SCAN = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # σ values the report shows side by side
 
 _sign_confidence = lower_to_numpy(agreement.sign_confidence, ("difference", "variance_proxy"))
 _variance_proxy_term = lower_to_numpy(
@@ -76,8 +78,10 @@ class Table:
     seeds: tuple[int, ...]
     target_error: np.ndarray  # BxNxS
     level_error: np.ndarray  # BxNxSxK, K the task's levels
-    bound: dict[str, np.ndarray]  # shift term -> BxNxS
-    terms: dict[str, np.ndarray]  # measured errors, kl, generalization, each shift: BxNxS
+    certificate: np.ndarray | None  # BxNxS: the certified bound on R_d(Q); None: none stored
+    informative: np.ndarray | None  # BxN: the seed-mean certificate below 1 and the base
+    bound: dict[str, np.ndarray]  # shift term -> BxNxS (certificate + shift)
+    terms: dict[str, np.ndarray]  # measured errors, certificate, each shift: BxNxS
 
     @property
     def mean_target_error(self) -> np.ndarray:
@@ -107,7 +111,8 @@ def shift_terms(config: ExperimentConfig) -> dict[str, dict[str, float]]:
     return terms
 
 
-def build_table(config: ExperimentConfig, cells: list[Cell]) -> Table:
+def build_table(config: ExperimentConfig, cells: list[Cell], base: dict) -> Table:
+    """The cells as arrays; ``base``: the base model's error per level (as stored)."""
     by_key = {(c.bucket, c.budget, c.seed): c.record for c in cells}
     buckets = tuple(b.name for b in config.grid.buckets)  # in difficulty order
     budgets, seeds = tuple(sorted(config.grid.budgets)), tuple(config.grid.seeds)
@@ -135,27 +140,79 @@ def build_table(config: ExperimentConfig, cells: list[Cell]) -> Table:
         ],
         float,
     ).reshape(*shape, len(config.levels))
-    if config.task_kind == "solvable":
-        kl = gather("kl")
-    else:
-        kl = np.asarray(isotropic_kl_from_distance(gather("sq_distance"), config.compare.sigma))
     n = np.broadcast_to(np.array(budgets, float)[None, :, None], shape)
-    in_distribution, _ = generalization_bound(
-        config.compare.bound, train_error, kl, n, config.compare.delta
-    )
-    in_distribution = np.asarray(in_distribution)
     terms = {
         "train_error": train_error,
         "in_distribution_error": gather("in_distribution_error"),
-        "kl": kl,
-        "generalization": in_distribution - train_error,
     }
+    certificate = informative = None
+    if config.task_kind == "solvable":
+        # Exact KL and exact empirical risk of the Bayesian posterior: the kl bound is exact.
+        certificate = np.asarray(
+            generalization_bound(
+                config.compare.bound, train_error, gather("kl"), n, config.compare.delta
+            )[0]
+        )
+        terms["kl"] = gather("kl")
+    elif all("certificate" in r for r in by_key.values()):
+        certificate = np.array(
+            [
+                by_key[(b, n_, s)]["certificate"]["certificate"]
+                for b in buckets
+                for n_ in budgets
+                for s in seeds
+            ],
+            float,
+        ).reshape(shape)
+        terms["kl"] = np.array(
+            [
+                by_key[(b, n_, s)]["certificate"]["kl"]
+                for b in buckets
+                for n_ in budgets
+                for s in seeds
+            ],
+            float,
+        ).reshape(shape)
     bound = {}
-    for term, values in shift_terms(config).items():
-        shift = np.broadcast_to(np.array([values[b] for b in buckets])[:, None, None], shape)
-        terms[term] = shift
-        bound[term] = in_distribution + shift
-    return Table(buckets, budgets, seeds, target_error, level_error, bound, terms)
+    if certificate is not None:
+        terms["certificate"] = certificate
+        base_bucket = np.array([bucket_base_error(config, base, b) for b in buckets])
+        mean = certificate.mean(axis=-1)
+        informative = np.array(
+            [
+                [not certificate_vacuous(v, base_bucket[i]) for v in row]
+                for i, row in enumerate(mean)
+            ]
+        )
+        for term, values in shift_terms(config).items():
+            shift = np.broadcast_to(np.array([values[b] for b in buckets])[:, None, None], shape)
+            terms[term] = shift
+            bound[term] = certificate + shift
+    return Table(
+        buckets, budgets, seeds, target_error, level_error, certificate, informative, bound, terms
+    )
+
+
+def bucket_base_error(config: ExperimentConfig, base: dict, bucket: str) -> float:
+    """The base model's own error on a bucket's mixture of levels."""
+    weights = next(b for b in config.grid.buckets if b.name == bucket).weights()
+    return mixture_error({int(k): float(v) for k, v in base.items()}, weights)
+
+
+def certificate_floors(config: ExperimentConfig, budgets) -> dict[str, list[float]]:
+    """Per budget, the least any certificate can say (KL = 0, zero empirical risk): the
+    certify module's (its δ share, union bound and Monte-Carlo step) and the bare kl bound
+    at δ (no choices, exact empirical risk)."""
+    c, budgets = config.certify, np.asarray(budgets, float)
+    bare = kl_inv_upper(np.zeros_like(budgets), np.asarray(kl_budget(0.0, budgets, c.delta)))
+    floors = {"kl_bound": np.asarray(bare).tolist()}
+    if c.enabled:
+        choices = c.choices(config.finetune.subspace)
+        delta = c.cell_delta(len(config.cells))
+        floors["certificate"] = [
+            float(certificate_floor(c.draws, n, delta, choices, c.mc_share)) for n in budgets
+        ]
+    return floors
 
 
 def argmin_with_ties(values: np.ndarray, tolerance: float = 1e-9) -> tuple[int, bool]:
@@ -205,27 +262,49 @@ def _spearman(x, y) -> float | None:
     return float(spearmanr(x, y).statistic)
 
 
-def predicted_optima(table: Table) -> dict[str, list[tuple[int, bool]]]:
-    """Per shift term and budget: the bucket index minimising the seed-mean bound, and
-    whether that minimum is tied."""
-    return {
-        term: [argmin_with_ties(bound[:, i].mean(axis=-1)) for i in range(len(table.budgets))]
-        for term, bound in table.bound.items()
-    }
+def predicted_optima(table: Table) -> dict[str, list[tuple[int | None, bool]]]:
+    """Per shift term and budget: the bucket index minimising the seed-mean bound among the
+    buckets whose certificate is informative, and whether that minimum is tied; (None,
+    False) where no bucket's certificate is: no prediction."""
+    optima = {}
+    for term, bound in table.bound.items():
+        optima[term] = []
+        for i in range(len(table.budgets)):
+            usable = np.flatnonzero(table.informative[:, i])
+            if not len(usable):
+                optima[term].append((None, False))
+                continue
+            best, tied = argmin_with_ties(bound[usable, i].mean(axis=-1))
+            optima[term].append((int(usable[best]), tied))
+    return optima
 
 
 def _agreement(table: Table, measured: list[int], variance: float) -> dict:
+    """Agreement over the budgets where the bound predicts (a budget of "no prediction"
+    counts neither way; its count is reported); sign agreement over the cells whose
+    certificate is informative."""
     agreement = {}
     optima = predicted_optima(table)
+    cells = np.broadcast_to(table.informative[:, :, None], table.target_error.shape)
     for term in SHIFT_TERMS:
         predicted = [best for best, _ in optima[term]]
+        where = [i for i, best in enumerate(predicted) if best is not None]
+        made = [predicted[i] for i in where]
+        truth = [measured[i] for i in where]
         agreement[term] = {
-            "predicted": [table.buckets[i] for i in predicted],
-            "within_one_bucket": float(np.mean(np.abs(np.subtract(predicted, measured)) <= 1)),
-            "exact": float(np.mean(np.equal(predicted, measured))),
-            "spearman_optimum_vs_n": _spearman(table.budgets, predicted),
-            "sign_agreement": hoeffding_sign_agreement(
-                table.bound[term], table.target_error, variance
+            "predicted": [None if i is None else table.buckets[i] for i in predicted],
+            "predicted_budgets": len(where),
+            "within_one_bucket": (
+                float(np.mean(np.abs(np.subtract(made, truth)) <= 1)) if where else None
+            ),
+            "exact": float(np.mean(np.equal(made, truth))) if where else None,
+            "spearman_optimum_vs_n": _spearman([table.budgets[i] for i in where], made),
+            "sign_agreement": (
+                hoeffding_sign_agreement(
+                    table.bound[term][cells], table.target_error[cells], variance
+                )
+                if cells.sum() > 1
+                else None
             ),
         }
     return agreement
@@ -252,7 +331,7 @@ def schedule_text(config: ExperimentConfig) -> str:
 def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int = 0) -> dict:
     """Every number of the comparison, as a JSON-serialisable dict. ``base``: the base
     model's error per level (keys as stored, str or int)."""
-    table = build_table(config, cells)
+    table = build_table(config, cells, base)
     base_levels = {int(k): float(v) for k, v in base.items()}
     base_target = mixture_error(base_levels, config.grid.target_weights())
     measured_optimum = optimum.measure_optimum(
@@ -260,7 +339,8 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
     )
     m = measured_optimum
     buckets, budgets = table.buckets, table.budgets
-    optima = predicted_optima(table)
+    optima = predicted_optima(table) if table.certificate is not None else {}
+    floors = certificate_floors(config, budgets)
     per_budget = []
     for i, n in enumerate(budgets):
         errors = m.mean_BxN[:, i]
@@ -299,28 +379,30 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
             "predicted_tie": {},
             "bound": {},
         }
+        if table.certificate is not None:
+            row["certificate"] = _named(buckets, table.certificate[:, i].mean(axis=-1))
+            row["certificate_informative"] = _named(buckets, table.informative[:, i])
+            row["floor"] = {name: values[i] for name, values in floors.items()}
         for term, bound in table.bound.items():
             row["bound"][term] = _named(buckets, bound[:, i].mean(axis=-1))
             best, tied = optima[term][i]
-            row["predicted_optimum"][term] = buckets[best]
+            row["predicted_optimum"][term] = None if best is None else buckets[best]
             row["predicted_tie"][term] = tied
         per_budget.append(row)
 
     measured = [int(b) for b in m.optimum_N]
     variance = target_variance(config)
-    agreement = _agreement(table, measured, variance)
-    scan = {}
-    if config.task_kind != "solvable":
-        for bound in ("kl", "mcallester"):
-            for sigma in SIGMA_SCAN:
-                settings = replace(config.compare, sigma=sigma, bound=bound)
-                scanned = build_table(replace(config, compare=settings), cells)
-                scan[f"{bound} σ={sigma}"] = _agreement(scanned, measured, variance)
+    agreement = _agreement(table, measured, variance) if table.certificate is not None else {}
     # Best tracking: exact matches first, then sign agreement.
-    best = max(
-        SHIFT_TERMS,
-        key=lambda t: (agreement[t]["exact"], np.nan_to_num(agreement[t]["sign_agreement"])),
-    )
+    best = None
+    if agreement:
+        best = max(
+            SHIFT_TERMS,
+            key=lambda t: (
+                agreement[t]["exact"] or 0.0,
+                np.nan_to_num(agreement[t]["sign_agreement"] or 0.0),
+            ),
+        )
     orderings = optimum.orderings(measured)
     switch_names = [*map(str, budgets), "never"]
     low, high = optimum.interval_of(m.switch_frequency)
@@ -336,16 +418,8 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
         "schedule_text": schedule_text(config),
         "base_target_error": base_target,
         "pretrain_levels": list(config.pretrain.levels) if config.pretrain else None,
-        "sigma": config.compare.sigma,
-        "delta": config.compare.delta,
-        "bound_kind": config.compare.bound,
-        "kl_source": (
-            "the exact KL of the Gaussian posterior to the prior"
-            if config.task_kind == "solvable"
-            else f"KL of isotropic Gaussians at σ = {config.compare.sigma} around the fine-tuned "
-            "and the base weights; the training error of the fine-tuned weights stands in for "
-            "the posterior's empirical risk"
-        ),
+        "delta": config.certify.delta if config.certify.enabled else config.compare.delta,
+        "certificate_source": certificate_source(config, table),
         "shift_terms": shift_terms(config),
         "per_budget": per_budget,
         "bootstrap": {
@@ -372,12 +446,31 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
             r["budget"] for r in per_budget if not r["buckets_better_than_base"]
         ],
         "agreement": agreement,
-        "sigma_scan": scan,
         "best_shift_term": best,
+        "floors": floors,
         "target_error_variance_proxy": variance,
         "mean_terms": {name: values.mean(axis=-1).tolist() for name, values in table.terms.items()},
         "closed_form_check": closed_form_check(cells) if config.task_kind == "solvable" else None,
     }
+
+
+def certificate_source(config: ExperimentConfig, table: Table) -> str:
+    """What the in-distribution part of the predictions is, in words."""
+    if config.task_kind == "solvable":
+        return (
+            f"the {config.compare.bound} bound at δ = {config.compare.delta} with the exact KL "
+            "and exact empirical risk of the Bayesian posterior (a certificate of that posterior)"
+        )
+    if table.certificate is None:
+        return "none: this experiment stored no certificates, so the bound predicts nothing"
+    c = config.certify
+    learner = f"subspace k = {config.finetune.subspace}" if config.finetune.subspace else "full"
+    return (
+        f"pacbound.certify certificates ({learner} fine-tuning; Gaussian posteriors, σ and "
+        f"family chosen under a union bound over {c.choices(config.finetune.subspace)}; "
+        f"δ = {c.cell_delta(len(config.cells)):.3g} per cell, {c.mc_share:.0%} of it for the "
+        f"Monte-Carlo step with {c.draws} pairs)"
+    )
 
 
 def _verdict(row: dict) -> str:
@@ -509,56 +602,76 @@ def report_markdown(result: dict) -> str:
     lines = [f"# Comparison: {result['experiment']} (config {result['config_hash']})\n"]
     lines += measured_lines(result)
     lines.append("## The bound's predictions\n")
+    lines.append(f"Certificate: {result['certificate_source']}.\n")
+    if not result["agreement"]:
+        return "\n".join(lines) + "\n"
+    buckets = result["buckets"]
+    floor_names = list(result["floors"])
     lines.append(
-        f"Bound: {result['bound_kind']} at δ = {result['delta']}; {result['kl_source']}.\n"
+        "Per budget: each bucket's certificate on its in-distribution risk (mean over seeds; "
+        "* where it is informative: below 1 and below the base's own error in the bucket), "
+        "the floor no certificate can go below (KL = 0, zero empirical risk), and the argmin "
+        "of certificate + shift over the informative buckets. Where no bucket is "
+        "informative the bound makes no prediction.\n"
     )
-    lines.append("| n | " + " | ".join(f"pred. {t}" for t in SHIFT_TERMS) + " |")
-    lines.append("|---|" + "---|" * len(SHIFT_TERMS))
+    lines.append(
+        "| n | "
+        + " | ".join(f"cert. {b}" for b in buckets)
+        + " | "
+        + " | ".join(f"floor ({name.replace('_', ' ')})" for name in floor_names)
+        + " | "
+        + " | ".join(f"pred. {t}" for t in SHIFT_TERMS)
+        + " |"
+    )
+    lines.append("|---|" + "---|" * (len(buckets) + len(floor_names) + len(SHIFT_TERMS)))
     for row in result["per_budget"]:
+        certs = " | ".join(
+            f"{row['certificate'][b]:.3f}" + ("*" if row["certificate_informative"][b] else "")
+            for b in buckets
+        )
+        floors = " | ".join(f"{row['floor'][name]:.3f}" for name in floor_names)
         predicted = " | ".join(
-            row["predicted_optimum"][t] + (" (tie)" if row["predicted_tie"][t] else "")
+            "no prediction"
+            if row["predicted_optimum"][t] is None
+            else row["predicted_optimum"][t] + (" (tie)" if row["predicted_tie"][t] else "")
             for t in SHIFT_TERMS
         )
-        lines.append(f"| {row['budget']} | {predicted} |")
+        lines.append(f"| {row['budget']} | {certs} | {floors} | {predicted} |")
     lines.append("\n## Agreement per shift term\n")
-    lines.append("| shift term | within one bucket | exact | Spearman(opt, n) | sign agreement |")
-    lines.append("|---|---|---|---|---|")
+    lines.append(
+        "Over the budgets with a prediction only; sign agreement over the cells whose "
+        "bucket's certificate is informative.\n"
+    )
+    lines.append(
+        "| shift term | budgets predicted | within one bucket | exact | Spearman(opt, n) | "
+        "sign agreement |"
+    )
+    lines.append("|---|---|---|---|---|---|")
+
+    def shown(value, digits=2):
+        return "—" if value is None else f"{value:.{digits}f}"
+
     for term, values in result["agreement"].items():
-        spearman = values["spearman_optimum_vs_n"]
         lines.append(
-            f"| {term} | {values['within_one_bucket']:.2f} | {values['exact']:.2f} | "
-            f"{'undefined' if spearman is None else f'{spearman:.2f}'} | "
-            f"{values['sign_agreement']:.3f} |"
+            f"| {term} | {values['predicted_budgets']} of {len(result['per_budget'])} | "
+            f"{shown(values['within_one_bucket'])} | {shown(values['exact'])} | "
+            f"{shown(values['spearman_optimum_vs_n'])} | "
+            f"{shown(values['sign_agreement'], 3)} |"
         )
     lines.append("")
-    best = result["best_shift_term"]
-    lines.append(f"- Shift term that tracks best: **{best}**.")
-    measured_moves = len({r["measured_optimum"] for r in result["per_budget"]}) > 1
-    for term, values in result["agreement"].items():
-        if measured_moves and len(set(values["predicted"])) == 1:
-            lines.append(
-                f"- {term} predicts {values['predicted'][0]} at every budget: it cannot "
-                "follow the measured optimum's move."
-            )
-    if result["sigma_scan"]:
-        lines.append("\n## Sensitivity to the bound and σ\n")
+    if result["best_shift_term"] and any(
+        v["predicted_budgets"] for v in result["agreement"].values()
+    ):
+        lines.append(f"- Shift term that tracks best: **{result['best_shift_term']}**.")
+    silent = [
+        r["budget"] for r in result["per_budget"] if not any(r["certificate_informative"].values())
+    ]
+    if silent:
         lines.append(
-            "Each cell: the predicted optimum per budget (initials, budgets ascending), "
-            "the fraction of budgets matched exactly, and the sign agreement. The measured "
-            "optima are "
-            + " ".join(r["measured_optimum"][0].upper() for r in result["per_budget"])
-            + ". A scan shows sensitivity; it is not a fit: the headline numbers above use "
-            "the config's bound and σ.\n"
+            "- No prediction (every bucket's certificate vacuous) at n = "
+            + ", ".join(map(str, silent))
+            + "."
         )
-        lines.append("| bound, σ | " + " | ".join(SHIFT_TERMS) + " |")
-        lines.append("|---|" + "---|" * len(SHIFT_TERMS))
-        for setting, agreement in result["sigma_scan"].items():
-            cells = " | ".join(
-                " ".join(b[0].upper() for b in agreement[t]["predicted"])
-                + f" · {agreement[t]['exact']:.2f} · {agreement[t]['sign_agreement']:.3f}"
-                for t in SHIFT_TERMS
-            )
-            lines.append(f"| {setting} | {cells} |")
     return "\n".join(lines) + "\n"
 
 

@@ -432,10 +432,35 @@ def pretrain(
     chunk_run = jax.jit(make_scan(step_loss, optimizer_config, config.chunk), static_argnums=4)
 
     losses, key = [], jax.random.PRNGKey(config.seed + 1)
-    rng = np.random.default_rng([config.seed, 7])
+    chunks = pretraining_chunks(task, config, exclude)
     for done in range(0, optimizer_config.steps, config.chunk):
-        # Each chunk draws its minibatches from chunk × batch fresh problems.
-        size = config.chunk * optimizer_config.batch
+        examples = next(chunks)
+        data = {
+            "tokens": jnp.asarray(np.stack([e.tokens for e in examples])),
+            "loss_mask": jnp.asarray(np.stack([e.loss_mask for e in examples])),
+        }
+        key, chunk_key = jax.random.split(key)
+        (params, opt_state), chunk_losses = chunk_run(
+            params, opt_state, chunk_key, data, len(examples), done
+        )
+        losses.append(np.asarray(chunk_losses))
+        if progress is not None:
+            progress(done + config.chunk, float(losses[-1][-1]))
+    losses = np.concatenate(losses)
+    if path is not None:
+        save_params(path, params, losses)
+    return params, losses
+
+
+def pretraining_chunks(task, config: PretrainConfig, exclude: frozenset[str] = frozenset()):
+    """The pretraining problems, chunk by chunk: each chunk's minibatches are drawn from
+    chunk × batch fresh problems of the pretraining levels (uniform over levels), none in
+    ``exclude`` and, for a ``disjoint`` base, all in the pretraining half of the problems.
+    A function of the pretraining config alone: no fine-tuning sample is ever consulted."""
+    low, high = config.levels
+    rng = np.random.default_rng([config.seed, 7])
+    size = config.chunk * config.optimizer.batch
+    while True:
         examples = []
         for _ in range(100 * size):  # bounded: only a tiny task runs out of problems
             example = task.sample(int(rng.integers(0, 2**63 - 1)), int(rng.integers(low, high + 1)))
@@ -446,21 +471,7 @@ def pretrain(
                 break
         else:
             raise ValueError("too few pretraining problems outside the held-out sets")
-        data = {
-            "tokens": jnp.asarray(np.stack([e.tokens for e in examples])),
-            "loss_mask": jnp.asarray(np.stack([e.loss_mask for e in examples])),
-        }
-        key, chunk_key = jax.random.split(key)
-        (params, opt_state), chunk_losses = chunk_run(
-            params, opt_state, chunk_key, data, size, done
-        )
-        losses.append(np.asarray(chunk_losses))
-        if progress is not None:
-            progress(done + config.chunk, float(losses[-1][-1]))
-    losses = np.concatenate(losses)
-    if path is not None:
-        save_params(path, params, losses)
-    return params, losses
+        yield examples
 
 
 def save_params(path: Path, params, losses) -> None:
