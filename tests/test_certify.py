@@ -3,6 +3,7 @@ risk, test-set bounds, the subspace learner and the prior's independence of the 
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -14,10 +15,12 @@ from jax.flatten_util import ravel_pytree
 
 from pacbound import config
 from pacbound.certify import CertifyConfig, pick_posterior
+from pacbound.cli import main
 from pacbound.model import ModelConfig, init_params
 from pacbound.numeric.bounds import certificate_bound, certificate_floor
 from pacbound.numeric.kl import kl_inv_upper
 from pacbound.numeric.testset import binomial_test_bound, clopper_pearson
+from pacbound.store import Store
 from pacbound.sweep import cell_seed
 from pacbound.symbolic.bounds import binomial_tail
 from pacbound.tasks.base import (
@@ -41,8 +44,8 @@ from pacbound.train import (
 def test_the_union_bound_costs_ln_m_over_n_in_the_kl_budget():
     """By hand: the certificate is kl⁻¹(kl⁻¹(r̂, ln(2/(sδ))/M), (KL + ln(2√n·m/((1−s)δ)))/n)."""
     r, draws, kl, n, delta, m, share = 0.05, 400, 3.0, 100, 0.05, 16, 0.5
-    mc = ln = math.log
-    corrected = float(kl_inv_upper(r, mc(2 / (share * delta)) / draws))
+    ln = math.log
+    corrected = float(kl_inv_upper(r, ln(2 / (share * delta)) / draws))
     budget = (kl + ln(2 * math.sqrt(n) * m / ((1 - share) * delta))) / n
     by_hand = float(kl_inv_upper(corrected, budget))
     value = float(certificate_bound(r, draws, kl, n, delta, m, share))
@@ -72,8 +75,9 @@ def test_bad_certificate_inputs_name_the_argument(argument, values, message):
 
 def _solvable_certificate_trial(task, rng, levels, n, draws, delta, share):
     """(certificate, exact R_d(Q)) for one fresh sample and fresh Monte-Carlo draws."""
-    parts = [task.sample(rng, level, count) for level, count in zip(levels, _split(n, levels))]
-    j, s, y = (np.concatenate(p) for p in zip(*parts))
+    counts = _split(n, levels)
+    parts = [task.sample(rng, level, count) for level, count in zip(levels, counts, strict=True)]
+    j, s, y = (np.concatenate(p) for p in zip(*parts, strict=True))
     mean, variance = task.posterior(j, s, y)
     exact = float(np.mean([task.level_risk(mean, variance, k) for k in levels]))
     # Pairs (θ ~ Q, an example of S uniformly): the loss in [0, 1) made a Bernoulli draw.
@@ -119,9 +123,9 @@ def test_the_test_set_bound_inverts_the_symbolic_binomial_tail():
             continue
         tail = sp.lambdify(
             [sp.Symbol("p", positive=True)],
-            binomial_tail.subs(
-                {sp.Symbol("trials", integer=True, nonnegative=True): trials}
-            ).subs({sp.Symbol("errors", integer=True, nonnegative=True): errors}).doit(),
+            binomial_tail.subs({sp.Symbol("trials", integer=True, nonnegative=True): trials})
+            .subs({sp.Symbol("errors", integer=True, nonnegative=True): errors})
+            .doit(),
             "mpmath",
         )
         with mpmath.workdps(40):
@@ -205,3 +209,56 @@ def test_a_disjoint_base_never_sees_a_fine_tuning_test_or_validity_problem():
     easy = quick.grid.buckets[0]
     sample = mixture_dataset(task, cell_seed(easy.name, 256, 0), easy.weights(), 256)
     assert set(sample.hashes) & unsplit
+
+
+TINY = Path(__file__).parent / "data" / "tiny.toml"
+TINY_CERTIFY = Path(__file__).parent / "data" / "tiny_certify.toml"
+
+
+@pytest.fixture(scope="module")
+def certified(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("certify")
+    db, out = folder / "r.sqlite", folder / "figs"
+    argv = ["certify", "--config", str(TINY_CERTIFY), "--db", str(db), "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    return db, out
+
+
+def test_every_cell_stores_a_certificate_recomputable_from_its_parts(certified):
+    db, _ = certified
+    with Store(db) as store:
+        for experiment in config.load_all(TINY_CERTIFY):
+            c = experiment.certify
+            choices = len(c.sigmas) * (1 if experiment.finetune.subspace else 2)
+            cells = store.cells(experiment.name)
+            assert len(cells) == len(experiment.cells)
+            for cell in cells:
+                record = cell.record["certificate"]
+                assert record["choices"] == choices and record["sigma"] in c.sigmas
+                assert record["family"] in c.families_for(experiment.finetune.subspace)
+                again = certificate_bound(
+                    record["mc_risk"],
+                    c.draws,
+                    record["kl"],
+                    cell.budget,
+                    c.delta,
+                    choices,
+                    c.mc_share,
+                )
+                assert record["certificate"] == pytest.approx(float(again), rel=1e-12)
+                assert record["floor"] <= record["certificate"] < 1
+                for part in ("in_distribution", "target"):
+                    measured = record[part]
+                    assert measured["low"] <= measured["risk"] <= measured["high"]
+                    assert measured["draws"] == c.validity_draws
+                assert record["target"]["test_bound"] >= record["target"]["risk"]
+
+
+def test_the_certify_command_writes_its_report_and_figures(certified):
+    _, out = certified
+    for name in ("tinycert-full", "tinycert-k8"):
+        report = (out / f"{name}_certificates.md").read_text()
+        assert "Valid cells" in report and "| bucket | n | seed |" in report
+        for stem in ("certificate_by_budget", "certificate_vs_risk"):
+            assert (out / f"{name}_{stem}.png").stat().st_size > 1000
+    assert main(["certify", "--config", str(TINY)]) == 2  # no [certify] table

@@ -46,12 +46,17 @@ def test_inverted_u_and_ties():
     assert argmin_with_ties(np.array([0.3, 0.1, 0.2])) == (1, False)
 
 
-def _synthetic_cells(experiment, target_error):
-    """Cells whose target error is target_error(bucket, n, seed); the rest fixed."""
+def _synthetic_cells(experiment, target_error, certificate=None):
+    """Cells whose target error is target_error(bucket, n, seed), with the certificate
+    certificate(bucket, n) when given; the rest fixed."""
     cells = []
     for bucket, n, seed in experiment.cells:
         error = target_error(bucket, n, seed)
+        extra = {}
+        if certificate is not None:
+            extra["certificate"] = {"certificate": certificate(bucket, n), "kl": 1.0}
         record = {
+            **extra,
             "level_errors": {"2": error, "3": error, "4": error},
             "gain": {"2": 0.0, "3": 0.0, "4": 0.0},
             "train_error": 0.0,
@@ -69,7 +74,12 @@ def test_compare_recovers_a_known_optimum_path():
     experiment = replace(tiny, grid=replace(tiny.grid, seeds=(0, 1, 2, 3, 4)))
     # easy is best at n = 2, hard at n = 5; seeds add small noise that never flips it.
     table = {("easy", 2): 0.2, ("hard", 2): 0.5, ("easy", 5): 0.4, ("hard", 5): 0.1}
-    cells = _synthetic_cells(experiment, lambda b, n, s: table[(b, n)] + 0.01 * s)
+    # Certificates: vacuous everywhere at n = 2 (not below the base's 0.3), informative at
+    # n = 5, where hard's is lower.
+    certified = {("easy", 2): 0.9, ("hard", 2): 0.3, ("easy", 5): 0.25, ("hard", 5): 0.2}
+    cells = _synthetic_cells(
+        experiment, lambda b, n, s: table[(b, n)] + 0.01 * s, lambda b, n: certified[(b, n)]
+    )
     base = {"2": 0.3, "3": 0.3, "4": 0.3}
     result = compare(experiment, cells, base)
     assert [r["measured_optimum"] for r in result["per_budget"]] == ["easy", "hard"]
@@ -89,10 +99,20 @@ def test_compare_recovers_a_known_optimum_path():
     assert first["buckets_worse_than_base"] == ["hard"]
     assert second["buckets_better_than_base"] == ["hard"]
     assert first["level_errors"]["base"] == base
-    # The upward shift is 0 for the hardest bucket and the tiny KL cannot outweigh it.
-    assert result["agreement"]["upward"]["predicted"] == ["hard", "hard"]
-    assert result["agreement"]["upward"]["exact"] == 0.5
-    assert result["agreement"]["upward"]["within_one_bucket"] == 1.0
+    # n = 2: every certificate vacuous, so no prediction (never a tie broken by rule); n = 5:
+    # hard's certificate plus its shift is the lowest for every shift term.
+    for term in ("tv", "upward"):
+        agreement = result["agreement"][term]
+        assert agreement["predicted"] == [None, "hard"]
+        assert agreement["predicted_budgets"] == 1
+        assert agreement["exact"] == 1.0
+    assert first["certificate_informative"] == {"easy": False, "hard": False}
+    assert second["certificate"] == {"easy": pytest.approx(0.25), "hard": pytest.approx(0.2)}
+    assert 0 < first["floor"]["kl_bound"] < 1
+    assert first["floor"]["kl_bound"] > second["floor"]["kl_bound"]  # n = 2 against n = 5
+    # Without certificates the bound predicts nothing at all.
+    bare = compare(experiment, _synthetic_cells(experiment, lambda b, n, s: 0.2), base)
+    assert bare["agreement"] == {} and "none" in bare["certificate_source"]
 
 
 def test_shift_terms_are_exact_for_the_tiny_grid():
@@ -127,10 +147,10 @@ def test_reproduce_writes_every_figure_and_the_report(tmp_path, capsys, monkeypa
     assert main(["figs", "--out", str(out)]) == 0
     assert (out / "README.md").read_text() == index
     capsys.readouterr()
-    assert main(["compare", "--db", str(db), "--out", str(out), "--sigma", "0.3", "--json"]) == 0
-    assert '"sigma": 0.3' in capsys.readouterr().out
-    assert main(["compare", "--db", str(db), "--sigma", "-1"]) == 2
-    assert "sigma = -1.0 is out of range" in capsys.readouterr().err
+    assert main(["compare", "--db", str(db), "--out", str(out), "--json"]) == 0
+    assert '"certificate_source"' in capsys.readouterr().out
+    assert main(["compare", "--db", str(db), "--sigma", "0.3"]) == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
 
 
 def _base_result(name, levels, base_error, switch_frequency):

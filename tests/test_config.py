@@ -34,7 +34,7 @@ def test_the_paper_preset_is_the_faithful_task_and_its_model_runs():
 def test_hash_ignores_name_compare_and_distributed_but_not_the_grid():
     raw = config.preset("quick").raw
     base = config.from_dict(raw).hash()
-    renamed = dict(raw, name="other", compare={"sigma": 0.5})
+    renamed = dict(raw, name="other", compare={"pretrain_share": 0.25})
     assert config.from_dict(renamed).hash() == base
     fewer = dict(raw, grid=dict(raw["grid"], seeds=[0, 1]))
     assert config.from_dict(fewer).hash() != base
@@ -70,3 +70,52 @@ def test_the_quick_preset_is_budget_aware_and_fits_the_issue():
     assert quick.task.prefix > 0
     steps = quick.finetune.steps_for(np.array(quick.grid.budgets))
     assert np.all(np.diff(steps) >= 0) and steps.max() <= quick.finetune.steps
+
+
+def test_options_left_at_their_defaults_do_not_change_an_experiment_s_hash():
+    raw = config.preset("quick-fixed").raw
+    base = config.from_dict(raw).hash()
+    explicit = dict(raw, finetune=dict(raw["finetune"], subspace=0, projection_seed=0))
+    explicit["pretrain"] = dict(raw["pretrain"], disjoint=False)
+    assert config.from_dict(explicit).hash() == base
+    subspace = dict(raw, finetune=dict(raw["finetune"], subspace=16))
+    assert config.from_dict(subspace).hash() != base
+    certified = dict(raw, certify={"draws": 64})
+    assert config.from_dict(certified).hash() != base
+
+
+def test_a_subspace_list_expands_into_one_experiment_per_learner():
+    experiments = config.preset_all("subspace")
+    assert [e.name for e in experiments] == [
+        "subspace-full",
+        "subspace-k16",
+        "subspace-k128",
+        "subspace-k1024",
+    ]
+    assert {e.family for e in experiments} == {"subspace"}
+    assert [e.finetune.subspace for e in experiments] == [0, 16, 128, 1024]
+    assert all(e.certify.enabled and e.pretrain.disjoint for e in experiments)
+    raw = config.preset("quick").raw
+    for bad, message in [
+        ([], "need at least one"),
+        ([16, 16], "all distinct"),
+        ([-1], "subspace = -1"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            config.expand(dict(raw, finetune=dict(raw["finetune"], subspace=bad)))
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ({"sigmas": []}, "sigmas"),
+        ({"families": ["laplace"]}, "families"),
+        ({"delta": 1.5}, "delta = 1.5"),
+        ({"draws": 0}, "draws = 0"),
+        ({"kappa": 1}, "unknown keys"),
+    ],
+)
+def test_a_bad_certify_table_names_the_argument(table, message):
+    raw = config.preset("quick").raw
+    with pytest.raises(ValueError, match=message):
+        config.from_dict(dict(raw, certify=table))

@@ -356,7 +356,13 @@ def _stored_experiments(store, names=None):
 
 
 def _cmd_figs(args) -> int:
-    from pacbound.compare import compare_bases, write_bases_report, write_report
+    from pacbound.compare import (
+        compare_bases,
+        compare_learners,
+        write_bases_report,
+        write_learners_report,
+        write_report,
+    )
     from pacbound.plots import (
         certificate_vs_risk,
         experiment_figures,
@@ -390,10 +396,15 @@ def _cmd_figs(args) -> int:
         if result["family"]:
             families.setdefault(result["family"], []).append(result)
     for group in families.values():
-        if len(group) > 1:
-            comparison = compare_bases(group)
-            paths += write_bases_report(comparison, args.out)
-            paths += optimum_by_base(comparison, args.out)
+        if len(group) < 2:
+            continue
+        if len({result["subspace"] for result in group}) > 1:  # learners of one base
+            by_name = {summary["experiment"]: summary for summary in summaries}
+            paths += write_learners_report(compare_learners(group, by_name), args.out)
+            continue
+        comparison = compare_bases(group)
+        paths += write_bases_report(comparison, args.out)
+        paths += optimum_by_base(comparison, args.out)
     paths.append(write_index(args.out))
     for path in paths:
         print(f"wrote {path}")

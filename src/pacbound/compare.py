@@ -352,6 +352,10 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
             "base_target_error": base_target,
             "target_error": _named(buckets, errors),
             "target_error_seeds": _named(buckets, table.target_error[:, i, :]),
+            "in_distribution_error": _named(
+                buckets, table.terms["in_distribution_error"][:, i].mean(axis=-1)
+            ),
+            "base_in_distribution_error": {b: bucket_base_error(config, base, b) for b in buckets},
             "measured_optimum": buckets[int(m.optimum_N[i])],
             "bootstrap_frequency": _named(buckets, m.frequency_NxB[i]),
             "per_seed_argmin_counts": _named(buckets, m.seed_counts_NxB[i]),
@@ -415,6 +419,7 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
         "budgets": list(budgets),
         "seeds": list(table.seeds),
         "schedule": config.finetune.schedule,
+        "subspace": config.finetune.subspace,
         "schedule_text": schedule_text(config),
         "base_target_error": base_target,
         "pretrain_levels": list(config.pretrain.levels) if config.pretrain else None,
@@ -822,3 +827,147 @@ def write_bases_report(comparison: dict, folder) -> tuple:
     """<folder>/<family>_bases.md and .json."""
     stem = f"{comparison['family']}_bases"
     return _write_pair(folder, stem, bases_markdown(comparison), comparison)
+
+
+def compare_learners(results: list[dict], summaries: dict[str, dict]) -> dict:
+    """Learners of one family side by side (full fine-tuning, k = 0, and random subspaces):
+    the intrinsic dimension (per bucket, the smallest k whose in-distribution gain over the
+    base at the largest budget reaches 90% of full fine-tuning's), where each learner's
+    certificates become non-vacuous (``summaries``: the certify summaries by experiment),
+    and whether the measured optimum still moves with n under each learner."""
+    results = sorted(results, key=lambda r: r["subspace"])
+    buckets = results[0]["buckets"]
+    full = next((r for r in results if r["subspace"] == 0), None)
+
+    def gain(result):
+        last = result["per_budget"][-1]
+        return {
+            b: last["base_in_distribution_error"][b] - last["in_distribution_error"][b]
+            for b in buckets
+        }
+
+    learners = []
+    for result in results:
+        summary = summaries.get(result["experiment"])
+        learners.append(
+            {
+                "experiment": result["experiment"],
+                "subspace": result["subspace"],
+                "gain_at_largest_budget": gain(result),
+                "gain_ratio": (
+                    {b: gain(result)[b] / gain(full)[b] for b in buckets if gain(full)[b] > 0}
+                    if full
+                    else {}
+                ),
+                "optimum": [row["measured_optimum"] for row in result["per_budget"]],
+                "switch": result["switch"],
+                "trend": result["trend"],
+                "no_bucket_beats_base_budgets": result["no_bucket_beats_base_budgets"],
+                "first_non_vacuous": (
+                    {
+                        b: v["first_non_vacuous"]
+                        or (
+                            f"≈{v['extrapolated_non_vacuous']:,} (extrapolated)"
+                            if v["extrapolated_non_vacuous"]
+                            else None
+                        )
+                        for b, v in summary["per_bucket"].items()
+                    }
+                    if summary
+                    else None
+                ),
+                "valid_fraction": summary["valid_fraction"] if summary else None,
+            }
+        )
+    intrinsic = {}
+    for b in buckets:
+        reached = [
+            learner["subspace"]
+            for learner in learners
+            if learner["subspace"] and learner["gain_ratio"].get(b, 0) >= 0.9
+        ]
+        intrinsic[b] = min(reached) if reached else None
+    return {
+        "family": results[0]["family"],
+        "budgets": results[0]["budgets"],
+        "largest_budget": results[0]["budgets"][-1],
+        "buckets": buckets,
+        "learners": learners,
+        "intrinsic_dimension": intrinsic,
+    }
+
+
+def _learner_name(learner: dict) -> str:
+    return f"k = {learner['subspace']}" if learner["subspace"] else "full"
+
+
+def learners_markdown(comparison: dict) -> str:
+    """The learner comparison as a Markdown report."""
+    c, lines = comparison, []
+    buckets = c["buckets"]
+    lines.append(f"# Learners: {c['family']}\n")
+    lines.append(
+        "Full fine-tuning (k = 0) and fine-tuning in random k-dimensional subspaces, same "
+        "base, grid and seeds; reports: "
+        + ", ".join(f"`{x['experiment']}_report.md`" for x in c["learners"])
+        + ".\n"
+    )
+    lines.append(f"## Intrinsic dimension (in-distribution gain at n = {c['largest_budget']})\n")
+    lines.append("| learner | " + " | ".join(f"gain {b} (× full)" for b in buckets) + " |")
+    lines.append("|---|" + "---|" * len(buckets))
+    for x in c["learners"]:
+        cells = " | ".join(
+            f"{x['gain_at_largest_budget'][b]:+.3f}"
+            + (f" ({x['gain_ratio'][b]:.2f})" if b in x["gain_ratio"] else "")
+            for b in buckets
+        )
+        lines.append(f"| {_learner_name(x)} | {cells} |")
+    lines.append(
+        "\nIntrinsic dimension (smallest k of the grid reaching 90% of full fine-tuning's "
+        "gain): "
+        + ", ".join(
+            f"{b}: {'beyond the grid' if k is None else k}"
+            for b, k in c["intrinsic_dimension"].items()
+        )
+        + ".\n"
+    )
+    lines.append("## Certificates: first budget below the base's own error\n")
+    lines.append("| learner | valid cells | " + " | ".join(buckets) + " |")
+    lines.append("|---|---|" + "---|" * len(buckets))
+    for x in c["learners"]:
+        name = _learner_name(x)
+        if x["first_non_vacuous"] is None:
+            lines.append(f"| {name} | — | " + " | ".join("—" for _ in buckets) + " |")
+            continue
+        cells = " | ".join(
+            "never" if x["first_non_vacuous"][b] is None else str(x["first_non_vacuous"][b])
+            for b in buckets
+        )
+        lines.append(f"| {name} | {x['valid_fraction']:.0%} | {cells} |")
+    lines.append("\n## Does the difficulty tradeoff survive? (measured optimum per budget)\n")
+    lines.append(
+        "| learner | " + " | ".join(f"n = {n}" for n in c["budgets"]) + " | switch [95%] | "
+        "trend ρ (p) |"
+    )
+    lines.append("|---|" + "---|" * (len(c["budgets"]) + 2))
+    for x in c["learners"]:
+        name = _learner_name(x)
+        switch, trend = x["switch"], x["trend"]
+        rho = (
+            "constant"
+            if trend["spearman"] is None
+            else f"{trend['spearman']:.2f} ({trend['permutation_p']:.2g})"
+        )
+        lines.append(
+            f"| {name} | "
+            + " | ".join(x["optimum"])
+            + f" | {switch['budget']} [{switch['interval_95'][0]}, {switch['interval_95'][1]}] "
+            f"| {rho} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_learners_report(comparison: dict, folder) -> tuple:
+    """<folder>/<family>_learners.md and .json."""
+    stem = f"{comparison['family']}_learners"
+    return _write_pair(folder, stem, learners_markdown(comparison), comparison)

@@ -254,11 +254,32 @@ def from_dict(raw: dict) -> ExperimentConfig:
 
 
 def expand(raw: dict) -> list[ExperimentConfig]:
-    """The experiments of one TOML: one, or one per base when ``[pretrain]`` lists
-    ``bases = { name = [low, high], … }`` in place of ``levels``. Each base's experiment is
-    named ``<name>-<base>`` and keeps ``<name>`` as its family, so that reports can set the
-    bases side by side (does a stronger base move the optimum harder?)."""
+    """The experiments of one TOML: one, or one per variant of a family. Two kinds:
+
+    - ``[pretrain] bases = { name = [low, high], … }`` in place of ``levels``: one experiment
+      per base, named ``<name>-<base>`` (does a stronger base move the optimum harder?);
+    - ``[finetune] subspace = [k, …]``: one experiment per learner, named ``<name>-k<k>``
+      (``<name>-full`` for k = 0): fine-tuning in random subspaces of several dimensions.
+
+    Each keeps ``<name>`` as its family, so that reports can set the variants side by side."""
     bases = dict(raw.get("pretrain", {})).get("bases")
+    subspaces = dict(raw.get("finetune", {})).get("subspace")
+    if isinstance(subspaces, list):
+        if bases is not None:
+            raise ValueError("a config varies the base or the subspace, not both")
+        if not subspaces or len(set(subspaces)) != len(subspaces):
+            raise ValueError(f"subspace = {subspaces}: need at least one, all distinct")
+        return [
+            from_dict(
+                {
+                    **raw,
+                    "name": f"{raw.get('name')}-{f'k{k}' if k else 'full'}",
+                    "family": str(raw.get("name")),
+                    "finetune": {**raw["finetune"], "subspace": k},
+                }
+            )
+            for k in subspaces
+        ]
     if bases is None:
         return [from_dict(raw)]
     if not isinstance(bases, dict) or not bases:

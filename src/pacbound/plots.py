@@ -15,10 +15,12 @@ matplotlib.use("Agg")  # files only; no display is assumed
 import matplotlib.pyplot as plt
 import numpy as np
 
+from pacbound.certify import certificates_markdown
 from pacbound.compare import (
     bases_markdown,
     build_table,
     closed_form_and_simulation,
+    learners_markdown,
     measured_lines,
 )
 from pacbound.numeric.difficulty import (
@@ -458,6 +460,27 @@ base. Full report: `{family}_bases.md`.
 """
 
 
+_CERTIFICATES_INDEX = """
+### Certificates: `{name}`
+
+{summary}
+
+![certificate by budget]({name}_certificate_by_budget.png)
+
+`{name}_certificate_by_budget`: per bucket, the certificate (mean over seeds) and the measured
+risk of its posterior against n, with the base's own error in the bucket (below it a
+certificate says something) and the floor no certificate can go below. Per-cell table:
+`{name}_certificates.md`; certificate against measured risk per cell:
+`{name}_certificate_vs_risk.png`.
+"""
+
+_LEARNERS_INDEX = """
+## Learners: `{family}`
+
+{text}
+"""
+
+
 def write_index(out_dir: Path) -> Path:
     """paper_figs/README.md: the theory figures, then every experiment whose report is in
     ``out_dir`` (``<name>_report.json``), then every base-strength comparison
@@ -477,6 +500,23 @@ def write_index(out_dir: Path) -> Path:
         check = result.get("closed_form_check")
         if check:
             text += _SOLVABLE_INDEX.format(name=result["experiment"], **check)
+    for path in sorted(out_dir.glob("*_certificates.json")):
+        summary = json.loads(path.read_text())
+        lines = certificates_markdown(summary).split("## Summary\n", 1)[1]
+        text += _CERTIFICATES_INDEX.format(
+            name=summary["experiment"], summary=lines.split("\n## ", 1)[0].strip()
+        )
+    for path in sorted(out_dir.glob("*_learners.json")):
+        comparison = json.loads(path.read_text())
+        text += _LEARNERS_INDEX.format(
+            family=comparison["family"], text=learners_markdown(comparison).split("\n", 2)[2]
+        )
+    if (out_dir / "learners_certificate_vs_risk.png").exists():
+        text += (
+            "\n![certificates of both learners](learners_certificate_vs_risk.png)\n\n"
+            "`learners_certificate_vs_risk`: every certified cell of every learner, certificate "
+            "against the measured risk of its posterior, with the diagonal.\n"
+        )
     for path in sorted(out_dir.glob("*_bases.json")):
         comparison = json.loads(path.read_text())
         table = bases_markdown(comparison).split("\n", 2)[2]

@@ -85,6 +85,10 @@ def _monte_carlo() -> str:
     return _inequality(r"\hat{R}_S(Q)", latex(B.mc_empirical_bound))
 
 
+def _certificate() -> str:
+    return _inequality(r"R_d(Q)", latex(B.certificate))
+
+
 def _two_gap() -> str:
     parts = []
     for name in ("kl", "mcallester"):
@@ -113,6 +117,7 @@ BLOCKS = {
     "solutions": _solutions,
     "forms": _forms,
     "monte-carlo": _monte_carlo,
+    "certificate": _certificate,
     "two-gap": _two_gap,
     "maurer-xi": _maurer_xi,
 }
