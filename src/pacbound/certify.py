@@ -204,15 +204,17 @@ class Certifier:
         θ_ft (full) or w_ft (subspace), the mean of Q in its own space; the first n rows of
         ``train_tokens``/``train_mask`` are the cell's sample S."""
         c, rng = self.config, np.random.default_rng([seed, 11])
-        prior_mean = jnp.zeros_like(posterior_mean) if self.subspace else self.base_flat
+        # The KL in float64 (a sum over up to d coordinates); the draws in the weights' dtype.
+        mean_q = jnp.asarray(posterior_mean, jnp.float64)
+        mean_p = jnp.zeros_like(mean_q) if self.subspace else self.base_flat.astype(jnp.float64)
         candidates = {}
         for family in self.families:
-            g = jnp.ones_like(posterior_mean) if self.subspace else self.weight_scale[family]
+            g = jnp.ones_like(mean_q) if self.subspace else self.weight_scale[family]
             for sigma in c.sigmas:
-                variance = (sigma * g) ** 2
-                kl = float(diagonal_gaussian_kl(posterior_mean, variance, prior_mean, variance))
+                variance = (sigma * jnp.asarray(g, jnp.float64)) ** 2
+                kl = float(diagonal_gaussian_kl(mean_q, variance, mean_p, variance))
                 scale = sigma * (jnp.ones_like(center) if self.subspace else g)
-                candidates[(family, sigma)] = (kl, scale)
+                candidates[(family, sigma)] = (kl, scale.astype(center.dtype))
 
         def predicted(risk, kl):
             return float(

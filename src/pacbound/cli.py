@@ -387,10 +387,10 @@ def _cmd_figs(args) -> int:
                     )
                     paths += written
                     summaries.append(summary)
-    if len(summaries) > 1:
-        paths += certificate_vs_risk(summaries, args.out, "learners")
     elif args.db:
         raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    if len(summaries) > 1:
+        paths += certificate_vs_risk(summaries, args.out, "learners")
     families = {}
     for result in results:
         if result["family"]:

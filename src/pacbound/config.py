@@ -95,8 +95,8 @@ class ExperimentConfig:
         if not self.certify.enabled:
             plain.pop("certify")
         for table in (plain["finetune"], (plain.get("pretrain") or {}).get("optimizer", {})):
-            for name in ("subspace", "projection_seed"):
-                if table.get(name) == 0:
+            for name, default in (("subspace", 0), ("projection_seed", 0), ("subspace_rate", None)):
+                if name in table and table[name] == default:
                     table.pop(name)
         if plain.get("pretrain") and not plain["pretrain"]["disjoint"]:
             plain["pretrain"].pop("disjoint")

@@ -36,8 +36,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import jax
@@ -73,10 +74,18 @@ class OptimizerConfig:
     warmup_fraction: float | None = None
     subspace: int = 0  # k > 0: fine-tune w in θ = θ_pre + P·w, P a d × k random projection
     projection_seed: int = 0  # draws P, before any fine-tuning data exists
+    # The peak rate of w is subspace_rate·√(d/k) (default learning_rate·√(d/k)): Adam moves
+    # each coordinate by about the rate per step, so w then moves θ about as far per step as
+    # the full weights would at subspace_rate.
+    subspace_rate: float | None = None
 
     def __post_init__(self):
         if self.subspace < 0:
             raise ValueError(f"subspace = {self.subspace} is out of range: allowed [0, inf)")
+        if self.subspace_rate is not None and not self.subspace_rate > 0:
+            raise ValueError(
+                f"subspace_rate = {self.subspace_rate} is out of range: allowed (0, inf)"
+            )
         for name in ("steps", "batch", "min_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -264,33 +273,36 @@ def make_subspace_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
 
     Fine-tuning in a random subspace: member m trains w ∈ R^k from 0, its weights being
     unravel(anchor + projection·w); the anchor (θ_pre) and the projection are shared by the
-    whole ensemble (passed once, not per member). Otherwise as ``make_ensemble_trainer``.
+    whole ensemble (passed once, not per member). The peak rate is ``subspace_rate``·√(d/k)
+    (see ``OptimizerConfig``). Otherwise as ``make_ensemble_trainer``.
     """
 
     def subspace_loss(w, data, n, key):
         theta = unravel(data["anchor"] + data["projection"] @ w)
         return step_loss(theta, data, n, key)
 
-    run = make_run(subspace_loss, optimizer_config)
-    shared = {"anchor": None, "projection": None}
+    @functools.cache
+    def program(dim: int, k: int, axes: tuple):
+        rate = optimizer_config.subspace_rate or optimizer_config.learning_rate
+        config = replace(optimizer_config, learning_rate=rate * math.sqrt(dim / k))
+        run = make_run(subspace_loss, config)
+        return jax.jit(jax.vmap(run, in_axes=(None, 0, dict(axes), 0, 0)))
 
     def train(anchor, projection, keys_M, data_M, n_M):
         members = keys_M.shape[0]
         steps_M = optimizer_config.steps_for(np.asarray(n_M))
         keys_M, data_M, n_M, steps_M = shard_ensemble((keys_M, data_M, n_M, steps_M))
-        axes = {**{name: 0 for name in data_M}, **shared}
-        ensemble = _subspace_program(run, tuple(sorted(axes.items(), key=str)))
+        # Per-member arrays are batched; the anchor and the projection are shared.
+        axes = tuple(
+            sorted({**dict.fromkeys(data_M, 0), "anchor": None, "projection": None}.items())
+        )
+        ensemble = program(*projection.shape, axes)
         data = {**data_M, "anchor": anchor, "projection": projection}
         w0 = jnp.zeros(projection.shape[1], anchor.dtype)
         w_M, losses_MxS = gather_ensemble(ensemble(w0, keys_M, data, n_M, steps_M))
         return jax.tree.map(lambda x: x[:members], (w_M, losses_MxS))
 
     return train
-
-
-@functools.cache
-def _subspace_program(run, axes: tuple):
-    return jax.jit(jax.vmap(run, in_axes=(None, 0, dict(axes), 0, 0)))
 
 
 def finetune(base_params, datasets, keys_M, model_config: ModelConfig, config: OptimizerConfig):

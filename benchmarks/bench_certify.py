@@ -1,0 +1,96 @@
+"""What a certificate costs beside the cell it certifies, per cell, on the quick preset.
+
+    python benchmarks/bench_certify.py [--budget 64] [--repeats 2] [--db-cache DIR]
+
+For one batch of the quick grid (one budget, every bucket and seed), measured in one run
+(after compilation, best of ``--repeats``): fine-tuning the batch, measuring each cell (its
+errors on the held-out sets and its training set, as the sweep does) and certifying each
+cell (``pacbound.certify``: pilot, certificate and validity draws). Prints seconds per cell
+and the certificate's cost as a ratio to fine-tuning plus measurement. The base comes from
+the cache (pretrained once if absent, which takes a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+from jax.flatten_util import ravel_pytree
+
+from pacbound import config
+from pacbound.sweep import LanguageRunner, batches, cell_seed
+
+
+def best_time(fn, repeats: int) -> float:
+    fn()  # compile and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--cache", type=Path, default=Path("pacbound-results") / "cache")
+    args = parser.parse_args()
+    experiment = config.preset("quick")
+    runner = LanguageRunner(experiment, args.cache, lambda phase: None)
+    batch = next(b for b in batches(experiment) if b[0][1] == args.budget)
+    state = {}
+
+    def finetune():
+        state["trained"] = runner.finetune_batch(batch)
+        jax.block_until_ready(state["trained"][0])
+
+    def measure():
+        params, _, data, _ = state["trained"]
+        for m in range(len(batch)):
+            member = jax.tree.map(lambda x, m=m: x[m], params)
+            runner.level_errors(member)
+            runner.counter(member, data["tokens"][m], data["loss_mask"][m]).block_until_ready()
+
+    def certify():
+        params, _, data, means = state["trained"]
+        for m, cell in enumerate(batch):
+            member = jax.tree.map(lambda x, m=m: x[m], params)
+            runner.certifier.certify(
+                ravel_pytree(member)[0],
+                means[m],
+                cell[1],
+                data["tokens"][m],
+                data["loss_mask"][m],
+                cell[0],
+                cell_seed(*cell),
+            )
+
+    cells = len(batch)
+    seconds = {
+        name: best_time(fn, args.repeats) / cells
+        for name, fn in (("fine-tune", finetune), ("measure", measure), ("certify", certify))
+    }
+    c = experiment.certify
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"jax {jax.__version__} on {jax.devices()[0].platform}"
+    )
+    print(
+        f"quick preset, budget {args.budget}, {cells} cells per batch; certificate: "
+        f"{c.pilot_draws} pilot draws per candidate tried, {c.draws} certificate draws, "
+        f"2 × {c.validity_draws} validity draws"
+    )
+    for name, value in seconds.items():
+        print(f"  {name:>9}: {value:.3f} s per cell")
+    ratio = seconds["certify"] / (seconds["fine-tune"] + seconds["measure"])
+    print(f"  certificate / (fine-tune + measure) = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
