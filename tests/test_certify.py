@@ -14,13 +14,13 @@ import sympy as sp
 from jax.flatten_util import ravel_pytree
 
 from pacbound import config
-from pacbound.certify import CertifyConfig, pick_posterior
+from pacbound.certify import CertifyConfig, _vacuous_budget, pick_posterior
 from pacbound.cli import main
 from pacbound.model import ModelConfig, init_params
 from pacbound.numeric.bounds import certificate_bound, certificate_floor
 from pacbound.numeric.kl import kl_inv_upper
 from pacbound.numeric.testset import binomial_test_bound, clopper_pearson
-from pacbound.store import Store
+from pacbound.store import Store, flat_rows
 from pacbound.sweep import cell_seed
 from pacbound.symbolic.bounds import binomial_tail
 from pacbound.tasks.base import (
@@ -262,3 +262,28 @@ def test_the_certify_command_writes_its_report_and_figures(certified):
         for stem in ("certificate_by_budget", "certificate_vs_risk"):
             assert (out / f"{name}_{stem}.png").stat().st_size > 1000
     assert main(["certify", "--config", str(TINY)]) == 2  # no [certify] table
+
+
+def test_the_extrapolated_budget_is_the_first_one_below_the_threshold():
+    args = dict(draws=192, delta=0.05, choices=16, share=0.5)
+
+    def certificate(n):
+        return float(certificate_bound(0.05, 192, 40.0, n, 0.05, 16, 0.5))
+
+    first = _vacuous_budget(
+        0.05, 40.0, args["draws"], args["delta"], args["choices"], args["share"], 0.3, 8
+    )
+    assert certificate(first) < 0.3 <= certificate(first - 1)
+    # A risk whose Monte-Carlo correction alone exceeds the threshold never gets there.
+    assert _vacuous_budget(0.5, 0.0, 192, 0.05, 16, 0.5, 0.3, 8) is None
+
+
+def test_the_export_flattens_every_certificate_field(certified):
+    db, _ = certified
+    with Store(db) as store:
+        rows = flat_rows(store.cells("tinycert-k8"))
+    row = rows[0]
+    assert 0 < row["certificate_certificate"] < 1
+    assert row["certificate_in_distribution_draws"] == 8
+    assert isinstance(row["certificate_candidates"], str)  # a list, as JSON
+    assert not any(isinstance(v, dict | list) for v in row.values())

@@ -200,17 +200,29 @@ class Store:
 def flat_rows(cells: list[Cell]) -> list[dict]:
     """One flat dict per cell holding every stored field: the cell's key, the headline
     numbers, then every other field; a per-level dict becomes one column per level,
-    ``error_L<k>`` for the level errors and ``<field>_L<k>`` for the others."""
+    ``error_L<k>`` for the level errors and ``<field>_L<k>`` for the others; the certificate
+    becomes ``certificate_<name>`` columns (nested parts joined by ``_``, lists as JSON)."""
     rows = []
     for cell in cells:
         row = {"task": cell.record["task"], "bucket": cell.bucket, "budget": cell.budget}
         row["seed"] = cell.seed
         row.update({k: cell.record.get(k) for k in COLUMNS})
         for field, value in cell.record.items():
-            if isinstance(value, dict):
+            if field == "certificate":
+                row.update(_flattened(value, "certificate"))
+            elif isinstance(value, dict):
                 prefix = "error" if field == "level_errors" else field
                 row.update({f"{prefix}_L{level}": v for level, v in value.items()})
             elif field not in row:
                 row[field] = value
         rows.append(row)
     return rows
+
+
+def _flattened(value, prefix: str) -> dict:
+    if isinstance(value, dict):
+        flat = {}
+        for key, inner in value.items():
+            flat.update(_flattened(inner, f"{prefix}_{key}"))
+        return flat
+    return {prefix: json.dumps(value) if isinstance(value, list) else value}

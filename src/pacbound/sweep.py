@@ -269,6 +269,7 @@ class LanguageRunner(_Runner):
                     data["loss_mask"][m],
                     bucket,
                     cell_seed(*cell),
+                    pilot_all=n == max(self.config.grid.budgets),
                 )
             records.append(
                 self._record(
