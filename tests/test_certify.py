@@ -74,7 +74,8 @@ def test_bad_certificate_inputs_name_the_argument(argument, values, message):
 
 
 def _solvable_certificate_trial(task, rng, levels, n, draws, delta, share):
-    """(certificate, exact R_d(Q)) for one fresh sample and fresh Monte-Carlo draws."""
+    """(certificate, Monte-Carlo estimate, exact R_d(Q)) for one fresh sample and fresh
+    Monte-Carlo draws."""
     counts = _split(n, levels)
     parts = [task.sample(rng, level, count) for level, count in zip(levels, counts, strict=True)]
     j, s, y = (np.concatenate(p) for p in zip(*parts, strict=True))
@@ -87,7 +88,7 @@ def _solvable_certificate_trial(task, rng, levels, n, draws, delta, share):
     loss = 1 - np.exp(-(residual**2) / (2 * task.loss_scale**2))
     mc_risk = float(np.mean(rng.uniform(size=draws) < loss))
     kl = task.kl_to_prior(mean, variance)
-    return float(certificate_bound(mc_risk, draws, kl, n, delta, 1, share)), exact
+    return float(certificate_bound(mc_risk, draws, kl, n, delta, 1, share)), mc_risk, exact
 
 
 def _split(n, levels):
@@ -96,23 +97,24 @@ def _split(n, levels):
 
 def test_the_certificate_covers_the_exact_risk_of_the_solvable_posterior():
     """Over many fresh samples, a certificate at δ fails (falls below the exact risk of its
-    posterior) at most δ of the time, up to the binomial noise of the repetitions."""
+    posterior) at most δ of the time, up to the binomial noise of the repetitions; the same
+    check rejects the Monte-Carlo estimate itself, which is no certificate."""
     task = config.preset("solvable").task
     rng = np.random.default_rng(0)
-    delta, repetitions = 0.2, 300
+    delta, repetitions = 0.2, 200
     trials = [
-        _solvable_certificate_trial(task, rng, (4, 5, 6), 24, 200, delta, 0.5)
+        _solvable_certificate_trial(task, rng, (4, 5, 6), 1000, 2000, delta, 0.5)
         for _ in range(repetitions)
     ]
-    certificates, exact = np.array(trials).T
-    failures = int(np.sum(certificates < exact))
-    # P(Binomial(300, 0.2) > 80) < 0.01: a valid certificate passes, one failing more than
-    # δ of the time is caught with high probability.
-    assert failures <= 80
+    certificates, estimates, exact = np.array(trials).T
+    # P(Binomial(200, 0.2) > 55) < 0.02: a valid certificate passes this.
+    assert int(np.sum(certificates < exact)) <= 55
+    # The estimate of the empirical risk falls below the true risk about half of the time
+    # (the posterior fits its sample): the check has the power to catch a non-certificate.
+    assert int(np.sum(estimates < exact)) > 55
     assert np.all((0 <= exact) & (exact <= 1))
-    assert np.all(certificates < 1)  # informative at this budget, not trivially valid
-    # The certificate is near the risk it covers: it uses the sample, not a vacuous 1.
-    assert np.median(certificates - exact) < 0.5
+    # Informative at this budget, not trivially valid: within 0.25 of the risk it covers.
+    assert np.all(certificates - exact < 0.25)
 
 
 def test_the_test_set_bound_inverts_the_symbolic_binomial_tail():
@@ -246,7 +248,7 @@ def test_every_cell_stores_a_certificate_recomputable_from_its_parts(certified):
                     c.mc_share,
                 )
                 assert record["certificate"] == pytest.approx(float(again), rel=1e-12)
-                assert record["floor"] <= record["certificate"] < 1
+                assert record["floor"] <= record["certificate"] <= 1
                 for part in ("in_distribution", "target"):
                     measured = record[part]
                     assert measured["low"] <= measured["risk"] <= measured["high"]
@@ -262,6 +264,19 @@ def test_the_certify_command_writes_its_report_and_figures(certified):
         for stem in ("certificate_by_budget", "certificate_vs_risk"):
             assert (out / f"{name}_{stem}.png").stat().st_size > 1000
     assert main(["certify", "--config", str(TINY)]) == 2  # no [certify] table
+
+
+def test_figs_writes_certified_predictions_and_the_learners_report(certified, tmp_path):
+    db, _ = certified
+    out = tmp_path / "figs"
+    assert main(["figs", "--db", str(db), "--out", str(out)]) == 0
+    report = (out / "tinycert-full_report.md").read_text()
+    assert "## Agreement per shift term" in report and "floor (certificate)" in report
+    learners = (out / "tinycert_learners.md").read_text()
+    assert "Intrinsic dimension" in learners and "| k = 8 |" in learners
+    assert (out / "learners_certificate_vs_risk.png").stat().st_size > 1000
+    index = (out / "README.md").read_text()
+    assert "Certificates: `tinycert-k8`" in index and "Learners: `tinycert`" in index
 
 
 def test_the_extrapolated_budget_is_the_first_one_below_the_threshold():
@@ -283,7 +298,7 @@ def test_the_export_flattens_every_certificate_field(certified):
     with Store(db) as store:
         rows = flat_rows(store.cells("tinycert-k8"))
     row = rows[0]
-    assert 0 < row["certificate_certificate"] < 1
+    assert 0 < row["certificate_certificate"] <= 1
     assert row["certificate_in_distribution_draws"] == 8
     assert isinstance(row["certificate_candidates"], str)  # a list, as JSON
     assert not any(isinstance(v, dict | list) for v in row.values())
