@@ -14,7 +14,7 @@ import sympy as sp
 from jax.flatten_util import ravel_pytree
 
 from pacbound import config
-from pacbound.certify import CertifyConfig, _vacuous_budget, pick_posterior
+from pacbound.certify import CertifyConfig, first_budget_below, pick_posterior
 from pacbound.cli import main
 from pacbound.model import ModelConfig, init_params
 from pacbound.numeric.bounds import certificate_bound, certificate_floor
@@ -280,17 +280,17 @@ def test_figs_writes_certified_predictions_and_the_learners_report(certified, tm
 
 
 def test_the_extrapolated_budget_is_the_first_one_below_the_threshold():
-    args = dict(draws=192, delta=0.05, choices=16, share=0.5)
+    def certificate(risk, kl, n):
+        return float(certificate_bound(risk, 192, kl, n, 0.05, 16, 0.5))
 
-    def certificate(n):
-        return float(certificate_bound(0.05, 192, 40.0, n, 0.05, 16, 0.5))
-
-    first = _vacuous_budget(
-        0.05, 40.0, args["draws"], args["delta"], args["choices"], args["share"], 0.3, 8
-    )
-    assert certificate(first) < 0.3 <= certificate(first - 1)
+    risks, kls = np.array([0.05, 0.0, 0.5]), np.array([40.0, 5000.0, 0.0])
+    first = first_budget_below(risks, kls, 192, 0.05, 16, 0.5, 0.3, 8)
+    for risk, kl, n in zip(risks[:2], kls[:2], first[:2], strict=True):
+        assert certificate(risk, kl, n) < 0.3 <= certificate(risk, kl, n - 1)
     # A risk whose Monte-Carlo correction alone exceeds the threshold never gets there.
-    assert _vacuous_budget(0.5, 0.0, 192, 0.05, 16, 0.5, 0.3, 8) is None
+    assert np.isinf(first[2])
+    # Already below at the start: the start itself.
+    assert first_budget_below([0.0], [0.0], 192, 0.05, 16, 0.5, 0.9, 64)[0] == 64
 
 
 def test_the_export_flattens_every_certificate_field(certified):

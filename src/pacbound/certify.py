@@ -288,48 +288,57 @@ def network_test_bound(target_error: float, test_size: int, target_levels: int, 
     return float(binomial_test_bound(round(target_error * trials), trials, delta))
 
 
-def _vacuous_budget(risk, kl, draws, delta, choices, share, threshold, start):
-    """The smallest budget n ≥ ``start`` (doubling, then bisecting) at which a certificate
-    with this Monte-Carlo risk and KL falls below ``threshold``; None if none up to 10⁹."""
+def first_budget_below(risk, kl, draws, delta, choices, share, threshold, start):
+    """Per entry of ``risk`` and ``kl`` (arrays of one shape): the smallest budget n ≥
+    ``start`` at which a certificate with this Monte-Carlo risk and KL falls below
+    ``threshold`` (doubling, then bisecting, all entries at once); inf where none does up
+    to start·2³⁰."""
+    risk, kl = np.broadcast_arrays(np.asarray(risk, float), np.asarray(kl, float))
 
     def below(n):
-        return certificate_bound(risk, draws, kl, n, delta, choices, share) < threshold
+        values = certificate_bound(risk, draws, kl, n, delta, choices, share)
+        return np.asarray(values) < threshold
 
-    high = start
-    while not below(high):
-        high *= 2
-        if high > 1e9:
-            return None
-    low = max(start, high // 2)
-    while low < high:
-        middle = (low + high) // 2
-        low, high = (middle + 1, high) if not below(middle) else (low, middle)
-    return int(high)
+    doublings = start * 2.0 ** np.arange(31)
+    hits = np.moveaxis(below(doublings.reshape(-1, *[1] * risk.ndim)), 0, -1)
+    reached = hits.any(axis=-1)
+    first = np.where(reached, hits.argmax(axis=-1), 0)
+    high = np.where(reached, doublings[first], np.inf)
+    low = np.where(first > 0, doublings[np.maximum(first - 1, 0)] + 1, start)
+    low, high = np.where(reached, low, start), np.where(reached, high, start)
+    while np.any(low < high):  # invariant: the answer lies in [low, high]
+        middle = np.floor((low + high) / 2)
+        ok = below(middle)
+        low, high = np.where(ok, low, middle + 1), np.where(ok, middle, high)
+    return np.where(reached, high, np.inf)
 
 
 def _extrapolate(cells, c, delta, choices, threshold):
     """The smallest budget beyond the grid at which some candidate posterior's certificate
     would fall below ``threshold`` if its KL and pilot risk stayed at their values in these
     cells (the grid's largest budget, where every candidate is piloted); the median over
-    the cells' seeds. None if no candidate gets there below 10⁹."""
+    the cells' seeds. None if no candidate gets there below 2³⁰ times the budget."""
     reached = []
     for cell in cells:
-        budgets = [
-            _vacuous_budget(
-                x["pilot_risk"],
-                x["kl"],
-                c.draws,
-                delta,
-                choices,
-                c.mc_share,
-                threshold,
-                cell.budget,
-            )
+        tried = [
+            x
             for x in cell.record["certificate"].get("candidates", [])
             if x["pilot_risk"] is not None
         ]
-        budgets = [b for b in budgets if b is not None]
-        reached.append(min(budgets) if budgets else math.inf)
+        if not tried:
+            reached.append(math.inf)
+            continue
+        budgets = first_budget_below(
+            [x["pilot_risk"] for x in tried],
+            [x["kl"] for x in tried],
+            c.draws,
+            delta,
+            choices,
+            c.mc_share,
+            threshold,
+            cell.budget,
+        )
+        reached.append(float(budgets.min()))
     middle = float(np.median(reached)) if reached else math.inf
     return None if math.isinf(middle) else int(middle)
 

@@ -45,8 +45,11 @@ FORM_FUNCTIONS = {
 _lambda_optimal = lower_to_jax(lowering_form(lambda_optimal_at), _BASE_ARGS)
 _maurer_budget = lower_to_jax(lowering_form(maurer_budget), ("kl_div", "n", "delta"))
 _mc_empirical_bound = lower_to_jax(mc_empirical_bound, ("mc_risk", "mc_samples", "mc_delta"))
-_certificate = lower_to_jax(
-    certificate, ("mc_risk", "mc_samples", "kl_div", "n", "delta", "choices", "mc_share")
+# Jitted: the certify module evaluates it many times over arrays of a few shapes.
+_certificate = jax.jit(
+    lower_to_jax(
+        certificate, ("mc_risk", "mc_samples", "kl_div", "n", "delta", "choices", "mc_share")
+    )
 )
 
 
