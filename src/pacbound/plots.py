@@ -408,8 +408,9 @@ budget (an interior maximum is the inverted U).
 
 ![optimum by budget]({name}_optimum_by_budget.png)
 
-`{name}_optimum_by_budget`: the optimal bucket against n, measured and predicted by the
-two-gap bound with each shift term.
+`{name}_optimum_by_budget`: the optimal bucket against n, measured, and predicted by the
+certified two-gap bound with each shift term where some bucket's certificate is informative
+(a gap where none is).
 
 ![gap decomposition]({name}_gap_decomposition.png)
 
