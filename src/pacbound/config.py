@@ -1,8 +1,9 @@
 """Experiment configs: TOML files loaded into frozen dataclasses, hashed as a whole.
 
 A config names the task, the model, the pretraining of the base, the fine-tuning step
-policy, the grid (buckets × budgets × seeds, the target mixture) and what ``compare`` uses
-(σ of the Gaussian posterior, δ). Presets live in ``experiments/<name>.toml``. Every key is
+policy and learner, the grid (buckets × budgets × seeds, the target mixture), the
+certificates (``[certify]``) and what ``compare`` uses (the solvable task's δ and bound, the
+coverage share). Presets live in ``experiments/<name>.toml``. Every key is
 checked: an unknown key or a value out of range is a one-line ``ValueError``.
 """
 
@@ -228,11 +229,9 @@ def from_dict(raw: dict) -> ExperimentConfig:
             f"pretrain_share = {compare.pretrain_share} is out of range: allowed [0, 1]"
         )
     distributed = _build(DistributedConfig, raw.get("distributed", {}), "distributed")
-    certify = (
-        _build(CertifyConfig, {"enabled": True, **raw["certify"]}, "certify")
-        if ("certify" in raw)
-        else CertifyConfig()
-    )
+    certify = CertifyConfig()  # disabled unless the config has a [certify] table
+    if "certify" in raw:
+        certify = _build(CertifyConfig, {"enabled": True, **raw["certify"]}, "certify")
     if certify.enabled and kind == "solvable":
         raise ValueError("[certify] is for the language tasks (the solvable task's KL is exact)")
     if finetune.subspace and kind == "solvable":

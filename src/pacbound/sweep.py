@@ -12,7 +12,9 @@ Per cell the record holds: the error on each level's held-out test set (``level_
 the gain over the base per level (base error − error, positive is better), the training
 error on its own n examples, the in-distribution error (its bucket's mixture of level
 errors) and the target error (the target's mixture), the squared distance to the base
-weights, and for the solvable task the exact KL of its posterior to the prior.
+weights, and for the solvable task the exact KL of its posterior to the prior. With a
+``[certify]`` table the record also holds the cell's PAC-Bayes certificate beside the
+measured risk of its posterior (``pacbound.certify``), written in the same transaction.
 """
 
 from __future__ import annotations
