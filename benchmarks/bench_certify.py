@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from pathlib import Path
 
 import jax
@@ -23,16 +22,7 @@ from jax.flatten_util import ravel_pytree
 
 from pacbound import config
 from pacbound.sweep import LanguageRunner, batches, cell_seed
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()  # compile and warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_time  # benchmarks/timing.py, beside this script
 
 
 def main() -> None:

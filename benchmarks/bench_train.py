@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import jax
 import jax.numpy as jnp
@@ -43,16 +42,7 @@ from pacbound.train import (
     solvable_data,
     solvable_map_loss,
 )
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()  # compile and warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_time  # benchmarks/timing.py, beside this script
 
 
 def matmul_peak(size: int = 1024, repeats: int = 5) -> float:

@@ -275,7 +275,7 @@ class Certifier:
 
 def certificate_vacuous(value: float, base_error: float) -> bool:
     """A certificate says something only below 1 and below the base's own error there."""
-    return not (value < 1 and value < base_error) or math.isnan(value)
+    return not (value < 1 and value < base_error)  # NaN compares False: vacuous too
 
 
 # --- the certificates of a stored experiment --------------------------------------------

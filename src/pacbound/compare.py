@@ -54,8 +54,7 @@ from pacbound import optimum
 from pacbound.certify import certificate_vacuous
 from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.measure import mixture_error
-from pacbound.numeric.bounds import certificate_floor, generalization_bound, kl_budget
-from pacbound.numeric.kl import kl_inv_upper
+from pacbound.numeric.bounds import certificate_floor, generalization_bound
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
 from pacbound.store import Cell
@@ -125,10 +124,12 @@ def build_table(config: ExperimentConfig, cells: list[Cell], base: dict) -> Tabl
         )
     shape = (len(buckets), len(budgets), len(seeds))
 
-    def gather(field):
-        return np.array(
-            [by_key[(b, n, s)][field] for b in buckets for n in budgets for s in seeds], float
-        ).reshape(shape)
+    def gather(field, part=None):
+        """field of every cell's record (of its ``part``, e.g. the certificate) as BxNxS."""
+        records = [by_key[(b, n, s)] for b in buckets for n in budgets for s in seeds]
+        return np.array([(r if part is None else r[part])[field] for r in records], float).reshape(
+            shape
+        )
 
     train_error, target_error = gather("train_error"), gather("target_error")
     level_error = np.array(
@@ -155,24 +156,8 @@ def build_table(config: ExperimentConfig, cells: list[Cell], base: dict) -> Tabl
         )
         terms["kl"] = gather("kl")
     elif all("certificate" in r for r in by_key.values()):
-        certificate = np.array(
-            [
-                by_key[(b, n_, s)]["certificate"]["certificate"]
-                for b in buckets
-                for n_ in budgets
-                for s in seeds
-            ],
-            float,
-        ).reshape(shape)
-        terms["kl"] = np.array(
-            [
-                by_key[(b, n_, s)]["certificate"]["kl"]
-                for b in buckets
-                for n_ in budgets
-                for s in seeds
-            ],
-            float,
-        ).reshape(shape)
+        certificate = gather("certificate", part="certificate")
+        terms["kl"] = gather("kl", part="certificate")
     bound = {}
     if certificate is not None:
         terms["certificate"] = certificate
@@ -204,7 +189,7 @@ def certificate_floors(config: ExperimentConfig, budgets) -> dict[str, list[floa
     certify module's (its δ share, union bound and Monte-Carlo step) and the bare kl bound
     at δ (no choices, exact empirical risk)."""
     c, budgets = config.certify, np.asarray(budgets, float)
-    bare = kl_inv_upper(np.zeros_like(budgets), np.asarray(kl_budget(0.0, budgets, c.delta)))
+    bare, _ = generalization_bound("kl", 0.0, 0.0, budgets, c.delta)
     floors = {"kl_bound": np.asarray(bare).tolist()}
     if c.enabled:
         choices = c.choices(config.finetune.subspace)

@@ -40,6 +40,7 @@ from pacbound.measure import (
 from pacbound.store import Cell, Store
 from pacbound.tasks.base import (
     allocate,
+    any_problem,
     finetuning_half,
     held_out_sets,
     mixture_dataset,
@@ -172,7 +173,7 @@ class LanguageRunner(_Runner):
         task, model = config.task, config.model
         self.task, self.model = task, model
         # A disjoint base pretrains on one half of the problems; everything else uses the other.
-        self.accept = finetuning_half if config.pretrain.disjoint else (lambda digest: True)
+        self.accept = finetuning_half if config.pretrain.disjoint else any_problem
         phase("test sets")
         self.tests = held_out_sets(task, TEST_SEED, config.grid.test_size, self.accept)
         self.exclude = frozenset(h for d in self.tests.values() for h in d.hashes)

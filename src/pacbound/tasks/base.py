@@ -120,7 +120,8 @@ def finetuning_half(digest: str) -> bool:
     return not pretraining_half(digest)
 
 
-def _any(digest: str) -> bool:
+def any_problem(digest: str) -> bool:
+    """Accepts every problem: the default of the samplers below."""
     return True
 
 
@@ -132,7 +133,7 @@ def _seeds(seed: int, purpose: str, level: int):
         yield int(stream.integers(0, 2**63 - 1))
 
 
-def held_out_sets(task: Task, seed: int, size: int, accept=_any) -> dict[int, Dataset]:
+def held_out_sets(task: Task, seed: int, size: int, accept=any_problem) -> dict[int, Dataset]:
     """A held-out test set of ``size`` distinct problems for every level, each accepted by
     ``accept(problem hash)``."""
     sets = {}
@@ -158,7 +159,7 @@ def mixture_dataset(
     weights: dict[int, object],
     n: int,
     exclude: set[str] = frozenset(),
-    accept=_any,
+    accept=any_problem,
 ) -> Dataset:
     """n training examples from the mixture ``weights`` over levels, none of whose problems
     is in ``exclude`` (the hashes of the test sets), each accepted by ``accept(hash)``."""
@@ -179,7 +180,9 @@ def mixture_dataset(
     return _stack(examples)
 
 
-def mixture_sample(task: Task, seed: int, weights: dict[int, object], count: int, accept=_any):
+def mixture_sample(
+    task: Task, seed: int, weights: dict[int, object], count: int, accept=any_problem
+):
     """``count`` independent draws from the mixture (each row's level drawn from the weights,
     then a problem of that level accepted by ``accept``), as a Dataset: i.i.d. draws of the
     mixture itself, for Monte-Carlo risks."""
