@@ -271,7 +271,11 @@ def test_figs_writes_certified_predictions_and_the_learners_report(certified, tm
     out = tmp_path / "figs"
     assert main(["figs", "--db", str(db), "--out", str(out)]) == 0
     report = (out / "tinycert-full_report.md").read_text()
-    assert "## Agreement per shift term" in report and "floor (certificate)" in report
+    assert "## Does a predictor track" in report and "floor (certificate)" in report
+    predictions = (out / "tinycert-full_predictions.md").read_text()
+    assert "## Assumptions of the shift terms" in predictions
+    assert "| bound: tv |" in predictions and "| disagreement (label-free) |" in predictions
+    assert (out / "tinycert-full_predictions.png").stat().st_size > 1000
     learners = (out / "tinycert_learners.md").read_text()
     assert "Intrinsic dimension" in learners and "| k = 8 |" in learners
     assert (out / "learners_certificate_vs_risk.png").stat().st_size > 1000

@@ -9,41 +9,30 @@ import pytest
 from pacbound import config
 from pacbound.cli import main
 from pacbound.compare import (
-    argmin_with_ties,
     bases_markdown,
     compare,
     compare_bases,
-    hoeffding_sign_agreement,
     is_inverted_u,
     shift_terms,
 )
+from pacbound.optimum import first_minimum, tied_minima
 from pacbound.store import Cell
 
 TINY = Path(__file__).parent / "data" / "tiny.toml"
-
-
-def test_sign_agreement_counts_weighted_pairs():
-    error = np.array([0.1, 0.2, 0.4])
-    assert hoeffding_sign_agreement(np.array([1.0, 2.0, 3.0]), error, 0.0) == 1.0
-    assert hoeffding_sign_agreement(np.array([3.0, 2.0, 1.0]), error, 0.0) == 0.0
-    # Bound orders pair (0, 1) wrongly, the other two rightly; exact errors weigh all alike.
-    assert hoeffding_sign_agreement(np.array([2.0, 1.0, 3.0]), error, 0.0) == pytest.approx(2 / 3)
-    # With noise, the wrong pair has Δ = 0.1 and the right ones Δ = 0.3, 0.2:
-    variance = 0.01
-    weight = [1 - np.exp(-(d**2) / (2 * variance)) for d in (0.1, 0.3, 0.2)]
-    expected = (weight[1] + weight[2]) / sum(weight)
-    got = hoeffding_sign_agreement(np.array([2.0, 1.0, 3.0]), error, variance)
-    assert got == pytest.approx(expected)
-    # Equal measured errors carry no weight; with nothing left the agreement is undefined.
-    assert np.isnan(hoeffding_sign_agreement(np.array([1.0, 2.0]), np.array([0.3, 0.3]), 0.01))
 
 
 def test_inverted_u_and_ties():
     assert is_inverted_u(np.array([0.5, 0.7, 0.6]))
     assert not is_inverted_u(np.array([0.5, 0.6, 0.7]))
     assert not is_inverted_u(np.array([0.7, 0.7, 0.6]))
-    assert argmin_with_ties(np.array([0.3, 0.1, 0.1 + 1e-12])) == (1, True)
-    assert argmin_with_ties(np.array([0.3, 0.1, 0.2])) == (1, False)
+    # The one argmin: every entry within the tolerance of the minimum, NaN never minimal.
+    assert tied_minima(np.array([0.3, 0.1, 0.1 + 1e-12])).tolist() == [False, True, False]
+    assert tied_minima(np.array([0.3, 0.1, 0.1 + 1e-12]), 1e-9).tolist() == [False, True, True]
+    assert tied_minima(np.array([np.nan, 0.2, 0.25]), 0.05).tolist() == [False, True, True]
+    assert not tied_minima(np.array([np.nan, np.nan])).any()
+    assert first_minimum(np.array([[0.2, 0.1], [0.2, 0.3]]), axis=0).tolist() == [0, 0]
+    with pytest.raises(ValueError, match="tolerance"):
+        tied_minima(np.array([0.1]), -1.0)
 
 
 def _synthetic_cells(experiment, target_error, certificate=None):
@@ -102,17 +91,22 @@ def test_compare_recovers_a_known_optimum_path():
     # n = 2: every certificate vacuous, so no prediction (never a tie broken by rule). n = 5:
     # with the upward shift (0 for hard, 1/3 for easy) hard's 0.2 + 0 wins; with TV (1/3 for
     # easy, 2/3 for hard) easy's 0.25 + 1/3 does.
-    upward, tv = result["agreement"]["upward"], result["agreement"]["tv"]
-    assert upward["predicted"] == [None, "hard"] and upward["exact"] == 1.0
-    assert tv["predicted"] == [None, "easy"] and tv["exact"] == 0.0
-    assert upward["predicted_budgets"] == tv["predicted_budgets"] == 1
+    predicted = {
+        t: [r["predicted_optimum"][t] for r in result["per_budget"]] for t in ("upward", "tv")
+    }
+    assert predicted == {"upward": [None, "hard"], "tv": [None, "easy"]}
+    lobo = result["predictions"]["protocols"]["leave-one-budget-out"]["predictors"]
+    assert lobo["bound: upward"]["exact"] == 1.0 and lobo["bound: tv"]["exact"] == 0.0
+    assert lobo["bound: upward"]["predicted"] == lobo["bound: tv"]["predicted"] == 1
     assert first["certificate_informative"] == {"easy": False, "hard": False}
     assert second["certificate"] == {"easy": pytest.approx(0.25), "hard": pytest.approx(0.2)}
     assert 0 < first["floor"]["kl_bound"] < 1
     assert first["floor"]["kl_bound"] > second["floor"]["kl_bound"]  # n = 2 against n = 5
     # Without certificates the bound predicts nothing at all.
     bare = compare(experiment, _synthetic_cells(experiment, lambda b, n, s: 0.2), base)
-    assert bare["agreement"] == {} and "none" in bare["certificate_source"]
+    bare_predictors = bare["predictions"]["protocols"]["leave-one-budget-out"]["predictors"]
+    assert "none" in bare["certificate_source"]
+    assert not any(name.startswith("bound") for name in bare_predictors)
 
 
 def test_shift_terms_are_exact_for_the_tiny_grid():

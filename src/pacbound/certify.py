@@ -24,6 +24,12 @@ The certificate (``pacbound.symbolic.bounds.certificate``):
 4. validity: Q's own risk in distribution and on the target, each from ``validity_draws``
    pairs with fresh problems drawn from the bucket's (the target's) mixture, each used
    once: exact Clopper–Pearson intervals and Langford's test-set bound on the target risk.
+5. target disagreement (Germain et al., ICML 2016): on the same target problems, a second
+   independent θ' ~ Q beside each θ, and whether the two predict differently: the expected
+   disagreement d_T(Q) of the PAC-Bayesian domain-adaptation bound. Measured at every
+   solution position under teacher forcing (its context holds the reference solution), and
+   at the task's label-free leading positions only (context: the problem alone), which is
+   the one that needs no target label.
 
 θ draws come from banks of standard normal noise drawn once per experiment from the
 config's seed (the draws of one cell are independent of its sample and of each other; that
@@ -41,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pacbound.measure import teacher_forced_correct
+from pacbound.measure import prediction_disagreement, teacher_forced_correct
 from pacbound.model import apply
 from pacbound.numeric.bounds import certificate_bound, certificate_floor
 from pacbound.numeric.gaussian import diagonal_gaussian_kl
@@ -138,8 +144,14 @@ class Certifier:
         c = self.config
         rows = c.pilot_draws + c.draws + 2 * c.validity_draws
         # Standard normal noise in the posterior's own space, mapped to weight space once.
-        noise = jax.random.normal(jax.random.PRNGKey(c.seed), (rows, self.space_dim(projection)))
+        key = jax.random.PRNGKey(c.seed)
+        noise = jax.random.normal(key, (rows, self.space_dim(projection)))
         self.bank = noise @ projection.T if self.subspace else noise
+        # The second draw θ' of each target pair, from a bank of its own.
+        partner = jax.random.normal(
+            jax.random.fold_in(key, 1), (c.validity_draws, self.space_dim(projection))
+        )
+        self.partner = partner @ projection.T if self.subspace else partner
         self.offsets = {
             "pilot": 0,
             "certify": c.pilot_draws,
@@ -158,6 +170,21 @@ class Certifier:
             return jax.vmap(one)(noise_CxD, tokens_CxL, mask_CxL)
 
         self._wrong = jax.jit(wrong_C)
+        label_free = getattr(config.task, "label_free_steps", 0)
+
+        def disagree_C(center_D, scale_D, noise_CxD, partner_CxD, tokens_CxL, mask_CxL):
+            def one(noise_D, partner_D, tokens_L, mask_L):
+                logits = [
+                    apply(unravel(center_D + scale_D * z), tokens_L[None], model_config)
+                    for z in (noise_D, partner_D)
+                ]
+                anywhere, first = prediction_disagreement(*logits, mask_L[None], label_free)
+                return jnp.stack([anywhere[0], first[0]])
+
+            return jax.vmap(one)(noise_CxD, partner_CxD, tokens_CxL, mask_CxL)
+
+        self._disagree = jax.jit(disagree_C)
+        self.label_free_steps = label_free
 
     def space_dim(self, projection) -> int:
         return projection.shape[1] if projection is not None else self.base_flat.shape[0]
@@ -165,22 +192,28 @@ class Certifier:
     def _errors(self, center, scale, part: str, count: int, tokens, mask) -> int:
         """Wrong answers of ``count`` (θ_j, example_j) pairs, θ_j from the bank rows of
         ``part``; tokens and mask hold the pairs' examples, padded to whole chunks."""
-        chunk, wrong = min(self.config.chunk, count), 0
+        return int(self._chunked(self._wrong, center, scale, part, count, tokens, mask).sum())
+
+    def _chunked(self, function, center, scale, part, count, tokens, mask, partner=False):
+        """``function`` over ``count`` pairs in chunks (θ_j from the bank rows of ``part``,
+        and θ'_j from the partner bank when ``partner``), its per-pair outputs stacked."""
+        chunk, outputs = min(self.config.chunk, count), []
         first = self.offsets[part]
         for at in range(0, count, chunk):
             size = min(chunk, count - at)
-            rows = np.minimum(np.arange(first + at, first + at + chunk), first + count - 1)
+            rows = np.minimum(np.arange(at, at + chunk), count - 1)
             block = slice(at, at + chunk)
             length = _length_needed(mask[block], tokens.shape[1])
-            batch = self._wrong(
+            banks = (self.bank[first + rows],) + ((self.partner[rows],) if partner else ())
+            batch = function(
                 center,
                 scale,
-                self.bank[rows],
+                *banks,
                 jnp.asarray(tokens[block, :length]),
                 jnp.asarray(mask[block, :length]),
             )
-            wrong += int(np.asarray(batch)[:size].sum())
-        return wrong
+            outputs.append(np.asarray(batch)[:size])
+        return np.concatenate(outputs)
 
     @staticmethod
     def _padded(array, rows: int) -> np.ndarray:
@@ -253,6 +286,14 @@ class Certifier:
             validity[part] = interval(errors, count)
             if part == "target":
                 validity[part]["test_bound"] = float(binomial_test_bound(errors, count, self.delta))
+                differ = self._chunked(
+                    self._disagree, center, scale, "target", count, tokens, mask, partner=True
+                ).mean(axis=0)
+                disagreement = {
+                    "teacher_forced": float(differ[0]),
+                    "label_free": float(differ[1]) if self.label_free_steps else None,
+                    "pairs": count,
+                }
         return {
             "family": chosen[0],
             "sigma": chosen[1],
@@ -270,6 +311,7 @@ class Certifier:
             ],
             "in_distribution": validity["bucket"],
             "target": validity["target"],
+            "disagreement": disagreement,
         }
 
 

@@ -48,24 +48,16 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
-from pacbound import optimum
+from pacbound import assumptions, optimum, predict
 from pacbound.certify import certificate_vacuous
 from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.measure import mixture_error
 from pacbound.numeric.bounds import certificate_floor, generalization_bound
-from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
 from pacbound.store import Cell
-from pacbound.symbolic import agreement
 
 SHIFT_TERMS = ("tv", "coverage", "w1", "upward")
-
-_sign_confidence = lower_to_numpy(agreement.sign_confidence, ("difference", "variance_proxy"))
-_variance_proxy_term = lower_to_numpy(
-    agreement.variance_proxy_term, ("level_weight", "level_test_size")
-)
 
 
 @dataclass(frozen=True)
@@ -91,13 +83,19 @@ def level_vector(weights: dict[int, Fraction], levels: tuple[int, ...]) -> np.nd
     return np.array([float(weights.get(k, 0)) for k in levels])
 
 
+def pretrain_level_weights(config: ExperimentConfig) -> np.ndarray:
+    """The pretraining mixture over the task's levels; the solvable task's base knows its
+    first level exactly."""
+    levels = config.levels
+    low, high = config.pretrain.levels if config.pretrain else (levels[0], levels[0])
+    return level_vector(uniform_weights(low, high), levels)
+
+
 def shift_terms(config: ExperimentConfig) -> dict[str, dict[str, float]]:
     """{term: {bucket: value}}, exactly from the level weights of target and buckets."""
     levels = config.levels
     target = level_vector(config.grid.target_weights(), levels)
-    # The pretraining mixture; the solvable task's base knows its first level exactly.
-    low, high = config.pretrain.levels if config.pretrain else (levels[0], levels[0])
-    pretrain = level_vector(uniform_weights(low, high), levels)
+    pretrain = pretrain_level_weights(config)
     unit = (np.array(levels, float) - levels[0]) / max(levels[-1] - levels[0], 1)
     share = config.compare.pretrain_share
     terms: dict[str, dict[str, float]] = {t: {} for t in SHIFT_TERMS}
@@ -123,10 +121,11 @@ def build_table(config: ExperimentConfig, cells: list[Cell], base: dict) -> Tabl
             f"the store lacks {len(missing)} cells, e.g. {missing[0]}: finish the sweep first"
         )
     shape = (len(buckets), len(budgets), len(seeds))
+    keys = [(b, n, s) for b in buckets for n in budgets for s in seeds]
 
     def gather(field, part=None):
         """field of every cell's record (of its ``part``, e.g. the certificate) as BxNxS."""
-        records = [by_key[(b, n, s)] for b in buckets for n in budgets for s in seeds]
+        records = [by_key[k] for k in keys]
         return np.array([(r if part is None else r[part])[field] for r in records], float).reshape(
             shape
         )
@@ -146,6 +145,8 @@ def build_table(config: ExperimentConfig, cells: list[Cell], base: dict) -> Tabl
         "train_error": train_error,
         "in_distribution_error": gather("in_distribution_error"),
     }
+    if all("sq_distance" in r for r in by_key.values()):
+        terms["sq_distance"] = gather("sq_distance")
     certificate = informative = None
     if config.task_kind == "solvable":
         # Exact KL and exact empirical risk of the Bayesian posterior: the kl bound is exact.
@@ -158,6 +159,14 @@ def build_table(config: ExperimentConfig, cells: list[Cell], base: dict) -> Tabl
     elif all("certificate" in r for r in by_key.values()):
         certificate = gather("certificate", part="certificate")
         terms["kl"] = gather("kl", part="certificate")
+        if all("in_distribution" in by_key[k]["certificate"] for k in keys):
+            terms["in_bucket_risk"] = np.array(
+                [by_key[k]["certificate"]["in_distribution"]["risk"] for k in keys], float
+            ).reshape(shape)
+        for kind in ("teacher_forced", "label_free"):
+            values = [by_key[k]["certificate"].get("disagreement", {}).get(kind) for k in keys]
+            if all(v is not None for v in values):
+                terms[f"disagreement_{kind}"] = np.array(values, float).reshape(shape)
     bound = {}
     if certificate is not None:
         terms["certificate"] = certificate
@@ -169,10 +178,17 @@ def build_table(config: ExperimentConfig, cells: list[Cell], base: dict) -> Tabl
                 for i, row in enumerate(mean)
             ]
         )
+        share = config.compare.pretrain_share
         for term, values in shift_terms(config).items():
             shift = np.broadcast_to(np.array([values[b] for b in buckets])[:, None, None], shape)
             terms[term] = shift
             bound[term] = certificate + shift
+        # The coverage theorem: R_T ≤ λ·R_pre(Q) + (1 − λ)·R_d(Q) + coverage TV, with R_pre
+        # measured on the pretraining levels.
+        terms["pretrain_error"] = level_error @ pretrain_level_weights(config)
+        bound["coverage"] = (
+            share * terms["pretrain_error"] + (1 - share) * certificate + terms["coverage"]
+        )
     return Table(
         buckets, budgets, seeds, target_error, level_error, certificate, informative, bound, terms
     )
@@ -200,99 +216,47 @@ def certificate_floors(config: ExperimentConfig, budgets) -> dict[str, list[floa
     return floors
 
 
-def argmin_with_ties(values: np.ndarray, tolerance: float = 1e-9) -> tuple[int, bool]:
-    """The easiest bucket among the minimal ones (within ``tolerance``), and whether there was
-    a tie; a tie means the bound does not decide between those buckets."""
-    minimal = np.flatnonzero(values <= values.min() + tolerance)
-    return int(minimal[0]), len(minimal) > 1
-
-
 def is_inverted_u(accuracy: np.ndarray) -> bool:
     """True when the best bucket is an interior one, strictly above both end buckets."""
     best = int(np.argmax(accuracy))
     return bool(0 < best < len(accuracy) - 1 and accuracy[best] > max(accuracy[0], accuracy[-1]))
 
 
-def hoeffding_sign_agreement(bound: np.ndarray, error: np.ndarray, variance: float) -> float:
-    """Weighted fraction of pairs (i < j) that the bound orders as the measured errors.
-
-    Weight of a pair: 1 − exp(−Δ²/(2·variance)), Δ the difference of measured errors (1
-    for Δ ≠ 0 when variance = 0). Pairs with tied bounds count as disagreeing. NaN when
-    every weight is 0.
-    """
-    bound, error = np.ravel(bound), np.ravel(error)
-    i, j = np.triu_indices(len(error), k=1)
-    delta = error[i] - error[j]
-    if variance > 0:
-        weight = _sign_confidence(delta, variance)
-    else:  # the limit v → 0 of the confidence
-        weight = (delta != 0).astype(float)
-    agree = np.sign(bound[i] - bound[j]) == np.sign(delta)
-    total = weight.sum()
-    return float((weight * agree).sum() / total) if total > 0 else float("nan")
-
-
-def target_variance(config: ExperimentConfig) -> float:
-    """Σ_k w_T(k)²/m_k for measured target errors; 0 when risks are exact (solvable)."""
+def level_tolerance(config: ExperimentConfig, seeds: int) -> float:
+    """Two standard deviations of a difference of two per-level seed means under the
+    worst-case binomial variance (¼ per problem); 0 when risks are exact (solvable)."""
     if config.task_kind == "solvable":
         return 0.0
-    weights = config.grid.target_weights()
-    test_size = config.grid.test_size
-    return float(sum(_variance_proxy_term(float(w), test_size) for w in weights.values()))
+    return float(2 * np.sqrt(2 * 0.25 / (config.grid.test_size * seeds)))
 
 
-def _spearman(x, y) -> float | None:
-    if len(set(x)) < 2 or len(set(y)) < 2:
-        return None  # undefined for a constant sequence
-    return float(spearmanr(x, y).statistic)
-
-
-def predicted_optima(table: Table) -> dict[str, list[tuple[int | None, bool]]]:
-    """Per shift term and budget: the bucket index minimising the seed-mean bound among the
-    buckets whose certificate is informative, and whether that minimum is tied; (None,
-    False) where no bucket's certificate is: no prediction."""
-    optima = {}
-    for term, bound in table.bound.items():
-        optima[term] = []
-        for i in range(len(table.budgets)):
-            usable = np.flatnonzero(table.informative[:, i])
-            if not len(usable):
-                optima[term].append((None, False))
-                continue
-            best, tied = argmin_with_ties(bound[usable, i].mean(axis=-1))
-            optima[term].append((int(usable[best]), tied))
-    return optima
-
-
-def _agreement(table: Table, measured: list[int], variance: float) -> dict:
-    """Agreement over the budgets where the bound predicts (a budget of "no prediction"
-    counts neither way; its count is reported); sign agreement over the cells whose
-    certificate is informative."""
-    agreement = {}
-    optima = predicted_optima(table)
-    cells = np.broadcast_to(table.informative[:, :, None], table.target_error.shape)
-    for term in SHIFT_TERMS:
-        predicted = [best for best, _ in optima[term]]
-        where = [i for i, best in enumerate(predicted) if best is not None]
-        made = [predicted[i] for i in where]
-        truth = [measured[i] for i in where]
-        agreement[term] = {
-            "predicted": [None if i is None else table.buckets[i] for i in predicted],
-            "predicted_budgets": len(where),
-            "within_one_bucket": (
-                float(np.mean(np.abs(np.subtract(made, truth)) <= 1)) if where else None
-            ),
-            "exact": float(np.mean(np.equal(made, truth))) if where else None,
-            "spearman_optimum_vs_n": _spearman([table.budgets[i] for i in where], made),
-            "sign_agreement": (
-                hoeffding_sign_agreement(
-                    table.bound[term][cells], table.target_error[cells], variance
-                )
-                if cells.sum() > 1
-                else None
-            ),
-        }
-    return agreement
+def run_table(config: ExperimentConfig, table: Table, base: dict) -> predict.RunTable:
+    """The comparison's table as the predictors' input."""
+    levels = config.levels
+    solvable = config.task_kind == "solvable"
+    complexity = table.terms.get("kl" if solvable else "sq_distance")
+    return predict.RunTable(
+        buckets=table.buckets,
+        budgets=np.array(table.budgets),
+        target_error=table.target_error,
+        complexity=complexity,
+        complexity_name="KL" if solvable else "‖θ − θ_pre‖²",
+        levels=tuple(levels),
+        level_error=table.level_error,
+        base_level_error=np.array([float(base.get(str(k), base.get(k))) for k in levels]),
+        target_weights=level_vector(config.grid.target_weights(), levels),
+        bucket_weights=np.array([level_vector(b.weights(), levels) for b in config.grid.buckets]),
+        pretrain_weights=pretrain_level_weights(config),
+        level_tolerance=level_tolerance(config, len(table.seeds)),
+        bound=table.bound,
+        informative=table.informative,
+        disagreement={
+            kind: table.terms[f"disagreement_{kind}"]
+            for kind in ("label_free", "teacher_forced")
+            if f"disagreement_{kind}" in table.terms
+        },
+        in_bucket_risk=table.terms.get("in_bucket_risk"),
+    )
 
 
 def _named(names, values) -> dict:
@@ -324,7 +288,9 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
     )
     m = measured_optimum
     buckets, budgets = table.buckets, table.budgets
-    optima = predicted_optima(table) if table.certificate is not None else {}
+    runs = run_table(config, table, base)
+    checks = assumptions.check(runs)
+    evaluation = predict.evaluate(runs, seed=seed) if len(budgets) > 1 else None
     floors = certificate_floors(config, budgets)
     per_budget = []
     for i, n in enumerate(budgets):
@@ -372,26 +338,18 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
             row["certificate"] = _named(buckets, table.certificate[:, i].mean(axis=-1))
             row["certificate_informative"] = _named(buckets, table.informative[:, i])
             row["floor"] = {name: values[i] for name, values in floors.items()}
-        for term, bound in table.bound.items():
-            row["bound"][term] = _named(buckets, bound[:, i].mean(axis=-1))
-            best, tied = optima[term][i]
-            row["predicted_optimum"][term] = None if best is None else buckets[best]
-            row["predicted_tie"][term] = tied
+        for predictor in predict.certified_predictors(table.bound):
+            term = predictor.name.removeprefix("bound: ")
+            row["bound"][term] = _named(buckets, table.bound[term][:, i].mean(axis=-1))
+            # Label-free at the budget itself: the same choice under every protocol.
+            chosen = predict.choice(predictor.scores(runs, None, n, i), runs.tolerance)
+            row["predicted_optimum"][term] = (
+                None if chosen is None else buckets[int(np.flatnonzero(chosen)[0])]
+            )
+            row["predicted_tie"][term] = bool(chosen is not None and chosen.sum() > 1)
         per_budget.append(row)
 
     measured = [int(b) for b in m.optimum_N]
-    variance = target_variance(config)
-    agreement = _agreement(table, measured, variance) if table.certificate is not None else {}
-    # Best tracking: exact matches first, then sign agreement.
-    best = None
-    if agreement:
-        best = max(
-            SHIFT_TERMS,
-            key=lambda t: (
-                agreement[t]["exact"] or 0.0,
-                np.nan_to_num(agreement[t]["sign_agreement"] or 0.0),
-            ),
-        )
     orderings = optimum.orderings(measured)
     switch_names = [*map(str, budgets), "never"]
     low, high = optimum.interval_of(m.switch_frequency)
@@ -435,13 +393,24 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
         "no_bucket_beats_base_budgets": [
             r["budget"] for r in per_budget if not r["buckets_better_than_base"]
         ],
-        "agreement": agreement,
-        "best_shift_term": best,
+        "assumptions": checks,
+        "predictions": evaluation and predictions_summary(evaluation),
         "floors": floors,
-        "target_error_variance_proxy": variance,
         "mean_terms": {name: values.mean(axis=-1).tolist() for name, values in table.terms.items()},
         "closed_form_check": closed_form_check(cells) if config.task_kind == "solvable" else None,
     }
+
+
+def predictions_summary(evaluation: dict) -> dict:
+    """The evaluation without its bootstrap draws (kept only for paired comparisons)."""
+    protocols = {}
+    for name, protocol in evaluation["protocols"].items():
+        rows = {
+            predictor: {k: v for k, v in row.items() if k != "regret_draws"}
+            for predictor, row in protocol["predictors"].items()
+        }
+        protocols[name] = {**protocol, "predictors": rows}
+    return {**evaluation, "protocols": protocols}
 
 
 def certificate_source(config: ExperimentConfig, table: Table) -> str:
@@ -593,16 +562,26 @@ def report_markdown(result: dict) -> str:
     lines += measured_lines(result)
     lines.append("## The bound's predictions\n")
     lines.append(f"Certificate: {result['certificate_source']}.\n")
-    if not result["agreement"]:
-        return "\n".join(lines) + "\n"
-    buckets = result["buckets"]
+    if result["per_budget"][0]["bound"]:
+        lines += bound_lines(result)
+    if result["predictions"]:
+        lines += prediction_headlines(result)
+    return "\n".join(lines) + "\n"
+
+
+def bound_lines(result: dict) -> list[str]:
+    """Per budget: the certificates, the floor, and the certified bound's argmin per term."""
+    buckets, lines = result["buckets"], []
     floor_names = list(result["floors"])
+    checks = result["assumptions"]
+    terms = list(result["per_budget"][0]["bound"])
     lines.append(
         "Per budget: each bucket's certificate on its in-distribution risk (mean over seeds; "
         "* where it is informative: below 1 and below the base's own error in the bucket), "
         "the floor no certificate can go below (KL = 0, zero empirical risk), and the argmin "
-        "of certificate + shift over the informative buckets. Where no bucket is "
-        "informative the bound makes no prediction.\n"
+        "of the certified bound on the target over the informative buckets, per shift term "
+        "(coverage: λ·R_pre + (1 − λ)·certificate + coverage TV, R_pre measured). Where no "
+        "bucket is informative the bound makes no prediction.\n"
     )
     lines.append(
         "| n | "
@@ -610,10 +589,10 @@ def report_markdown(result: dict) -> str:
         + " | "
         + " | ".join(f"floor ({name.replace('_', ' ')})" for name in floor_names)
         + " | "
-        + " | ".join(f"pred. {t}" for t in SHIFT_TERMS)
+        + " | ".join(f"pred. {predict.label('bound: ' + t, checks)[7:]}" for t in terms)
         + " |"
     )
-    lines.append("|---|" + "---|" * (len(buckets) + len(floor_names) + len(SHIFT_TERMS)))
+    lines.append("|---|" + "---|" * (len(buckets) + len(floor_names) + len(terms)))
     for row in result["per_budget"]:
         certs = " | ".join(
             f"{row['certificate'][b]:.3f}" + ("*" if row["certificate_informative"][b] else "")
@@ -624,45 +603,30 @@ def report_markdown(result: dict) -> str:
             "no prediction"
             if row["predicted_optimum"][t] is None
             else row["predicted_optimum"][t] + (" (tie)" if row["predicted_tie"][t] else "")
-            for t in SHIFT_TERMS
+            for t in terms
         )
         lines.append(f"| {row['budget']} | {certs} | {floors} | {predicted} |")
-    lines.append("\n## Agreement per shift term\n")
-    lines.append(
-        "Over the budgets with a prediction only; sign agreement over the cells whose "
-        "bucket's certificate is informative.\n"
-    )
-    lines.append(
-        "| shift term | budgets predicted | within one bucket | exact | Spearman(opt, n) | "
-        "sign agreement |"
-    )
-    lines.append("|---|---|---|---|---|---|")
-
-    def shown(value, digits=2):
-        return "—" if value is None else f"{value:.{digits}f}"
-
-    for term, values in result["agreement"].items():
-        lines.append(
-            f"| {term} | {values['predicted_budgets']} of {len(result['per_budget'])} | "
-            f"{shown(values['within_one_bucket'])} | {shown(values['exact'])} | "
-            f"{shown(values['spearman_optimum_vs_n'])} | "
-            f"{shown(values['sign_agreement'], 3)} |"
-        )
     lines.append("")
-    if result["best_shift_term"] and any(
-        v["predicted_budgets"] for v in result["agreement"].values()
-    ):
-        lines.append(f"- Shift term that tracks best: **{result['best_shift_term']}**.")
-    silent = [
-        r["budget"] for r in result["per_budget"] if not any(r["certificate_informative"].values())
-    ]
-    if silent:
+    return lines
+
+
+def prediction_headlines(result: dict) -> list[str]:
+    """The predictions report's verdicts in a few lines."""
+    lines = ["## Does a predictor track the measured optimum on held-out budgets?\n"]
+    checks = result["assumptions"]
+    violated = [t for t, c in checks.items() if c["status"] == "violated"]
+    if violated:
         lines.append(
-            "- No prediction (every bucket's certificate vacuous) at n = "
-            + ", ".join(map(str, silent))
+            "- Shift-term assumptions violated on the measured per-level errors: "
+            + "; ".join(f"{t} ({checks[t]['detail']})" for t in violated)
             + "."
         )
-    return "\n".join(lines) + "\n"
+    for protocol, data in result["predictions"]["protocols"].items():
+        lines.append(f"- {protocol}: {predict.verdict_text(data)}.")
+    lines.append(
+        f"\nEvery predictor, metric and interval: `{result['experiment']}_predictions.md`.\n"
+    )
+    return lines
 
 
 def closed_form_and_simulation(cells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -695,8 +659,23 @@ def _write_pair(folder, stem: str, markdown_text: str, result: dict) -> tuple:
 
 
 def write_report(result: dict, folder) -> tuple:
-    """<folder>/<experiment>_report.md and .json."""
-    return _write_pair(folder, f"{result['experiment']}_report", report_markdown(result), result)
+    """<folder>/<experiment>_report.md and .json, and the predictions report
+    <folder>/<experiment>_predictions.md and .json."""
+    name = result["experiment"]
+    written = _write_pair(folder, f"{name}_report", report_markdown(result), result)
+    if not result["predictions"]:
+        return written
+    predictions = {
+        "experiment": name,
+        "assumptions": result["assumptions"],
+        **result["predictions"],
+    }
+    return written + _write_pair(
+        folder,
+        f"{name}_predictions",
+        predict.markdown(name, result["predictions"], result["assumptions"]),
+        predictions,
+    )
 
 
 def compare_bases(results: list[dict]) -> dict:

@@ -34,6 +34,16 @@ def teacher_forced_correct(logits_fn: LogitsFn, tokens_BxL, loss_mask_BxL) -> ja
     return ~wrong_BxL.any(axis=1)
 
 
+def prediction_disagreement(logits_a, logits_b, loss_mask_BxL, label_free_steps: int):
+    """(anywhere_B, label_free_B): whether two models' teacher-forced argmax differs at some
+    masked position, and at one of the first ``label_free_steps`` masked positions (those
+    whose context holds the problem alone; 0: none, always False)."""
+    masked_BxL = loss_mask_BxL > 0
+    differ_BxL = (jnp.argmax(logits_a, axis=-1) != jnp.argmax(logits_b, axis=-1)) & masked_BxL
+    leading_BxL = masked_BxL & (jnp.cumsum(masked_BxL, axis=1) <= label_free_steps)
+    return differ_BxL.any(axis=1), (differ_BxL & leading_BxL).any(axis=1)
+
+
 def greedy_solution_correct(logits_fn: LogitsFn, tokens_BxL, loss_mask_BxL) -> jax.Array:
     """correct_B by real greedy decoding: from the problem alone, generate every masked
     position's token from the model's own previous outputs, then compare with the solution.

@@ -50,11 +50,31 @@ def switch_index(optimum_N: np.ndarray, hardest: int) -> int:
     return index
 
 
+def tied_minima(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
+    """The one argmin of pacbound: a mask of the entries within ``tolerance`` of the minimum
+    along ``axis`` (NaN: never minimal; an all-NaN slice: all False). Every choice of a
+    bucket (measured optimum, a predictor's choice, a bound's argmin) goes through it, so
+    ties mean the same everywhere."""
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"tolerance = {tolerance} is out of range: allowed [0, inf)")
+    values = np.asarray(values, float)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape, bool)
+    lowest = np.min(np.where(finite, values, np.inf), axis=axis, keepdims=True)
+    return finite & (values <= lowest + tolerance)
+
+
+def first_minimum(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
+    """The first (easiest) index among the tied minima along ``axis``."""
+    return np.argmax(tied_minima(values, tolerance, axis), axis=axis)
+
+
 def per_seed_argmin_counts(error_BxNxS: np.ndarray) -> np.ndarray:
     """counts_NxB: at each budget, how often bucket b has the lowest error among the cells
     of one seed index (each such triple is one independent draw per bucket)."""
     buckets = error_BxNxS.shape[0]
-    winners_NxS = np.argmin(error_BxNxS, axis=0)
+    winners_NxS = first_minimum(error_BxNxS, axis=0)
     return np.stack([np.bincount(w, minlength=buckets) for w in winners_NxS])
 
 
@@ -144,13 +164,13 @@ def measure_optimum(
 ) -> Optimum:
     buckets, count, seeds = error_BxNxS.shape
     mean_BxN = error_BxNxS.mean(axis=-1)
-    optimum_N = np.argmin(mean_BxN, axis=0)
+    optimum_N = first_minimum(mean_BxN, axis=0)
     means_RxBxN = bootstrap_means(error_BxNxS, rng)
-    winners_RxN = np.argmin(means_RxBxN, axis=1)
+    winners_RxN = first_minimum(means_RxBxN, axis=1)
     frequency_NxB = _frequencies(winners_RxN, buckets)
     interior_N = frequency_NxB[:, 1:-1].sum(axis=1) if buckets > 2 else np.zeros(count)
     base_RxAxN = np.full((len(means_RxBxN), 1, count), base_error)
-    best_RxN = np.argmin(np.concatenate([means_RxBxN, base_RxAxN], axis=1), axis=1)
+    best_RxN = first_minimum(np.concatenate([means_RxBxN, base_RxAxN], axis=1), axis=1)
     gains_RxBxN = base_error - means_RxBxN
     differences_BxNxS = base_error - error_BxNxS
     better = np.array([[sign_flip_p_value(d) for d in row] for row in differences_BxNxS])

@@ -206,11 +206,14 @@ def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
         if row["best_arm_frequency"]["base"] > 0.5:
             axis.scatter(n, -1, marker="x", s=60, c="red", zorder=6, label=base_best)
             base_best = None
-    for offset, (term, agreement) in enumerate(result["agreement"].items()):
+    terms = list(result["per_budget"][0]["predicted_optimum"])
+    for offset, term in enumerate(terms):
         # A budget without a prediction (every certificate vacuous) leaves a gap.
         predicted = [
-            np.nan if b is None else index[b] + 0.06 * (offset - 1.5)
-            for b in agreement["predicted"]
+            np.nan
+            if r["predicted_optimum"][term] is None
+            else index[r["predicted_optimum"][term]] + 0.06 * (offset - 1.5)
+            for r in result["per_budget"]
         ]
         axis.plot(budgets, predicted, "--s", ms=4, lw=1, label=f"certified bound: {term}")
     axis.set_xscale("log")
@@ -220,6 +223,55 @@ def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
     axis.set_title("Optimum vs budget (dots: bootstrap frequency)")
     axis.legend(fontsize=6)
     return _save(figure, out_dir, f"{stem}_optimum_by_budget")
+
+
+def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -> list[Path]:
+    """Each predictor's choice against n (leave-one-budget-out; the mean index of a tied
+    choice) beside the measured optimum, whose bar spans the buckets tied within the noise."""
+    index = {b: i for i, b in enumerate(buckets)}
+    measured = {int(n): [index[b] for b in tied] for n, tied in evaluation["measured"].items()}
+    budgets = sorted(measured)
+    figure, axis = plt.subplots(figsize=(6.4, 4.0))
+    low = [min(measured[n]) for n in budgets]
+    high = [max(measured[n]) for n in budgets]
+    axis.fill_between(
+        budgets,
+        np.subtract(low, 0.1),
+        np.add(high, 0.1),
+        color="0.8",
+        label="measured optimum (tied within the noise)",
+    )
+    axis.plot(budgets, np.add(low, high) / 2, "k-", lw=2)
+    rows = evaluation["protocols"]["leave-one-budget-out"]["predictors"]
+    shown = [
+        name
+        for name, row in rows.items()
+        if name not in ("random", "1/n", "easiest", "middle", "hardest")
+    ]
+    for offset, name in enumerate(shown):
+        choices = {int(n): c for n, c in rows[name]["choices"].items()}
+        ys = [
+            np.nan if choices.get(n) is None else np.mean([index[b] for b in choices[n]])
+            for n in budgets
+        ]
+        if np.all(np.isnan(ys)):
+            continue  # no prediction anywhere
+        shift = 0.05 * (offset - (len(shown) - 1) / 2)
+        axis.plot(
+            budgets,
+            np.add(ys, shift),
+            "--o",
+            ms=3,
+            lw=1,
+            label=f"{name} (regret {rows[name]['regret_all']:.3f})",
+        )
+    axis.set_xscale("log")
+    axis.set_yticks(range(len(buckets)), list(buckets))
+    axis.set_xlabel("budget n (held out)")
+    axis.set_ylabel("optimal bucket")
+    axis.set_title("Predicted vs measured optimum, leave-one-budget-out")
+    axis.legend(fontsize=6)
+    return _save(figure, out_dir, f"{stem}_predictions")
 
 
 def gap_decomposition(table, base_target_error: float, out_dir: Path, stem: str) -> list[Path]:
@@ -384,6 +436,8 @@ def experiment_figures(config, cells, result: dict, out_dir: Path) -> list[Path]
     paths = gain_heatmap(table, base_target, out_dir, stem)
     paths += accuracy_by_bucket(table, base_target, out_dir, stem)
     paths += optimum_by_budget(result, out_dir, stem)
+    if result["predictions"]:
+        paths += predictions_by_budget(result["predictions"], table.buckets, out_dir, stem)
     paths += gap_decomposition(table, base_target, out_dir, stem)
     paths += level_gain_curves(config, cells, out_dir, stem)
     if config.task_kind == "solvable":

@@ -23,6 +23,7 @@ import sympy as sp
 
 from pacbound.numeric.lower import lower_to_jax
 from pacbound.numeric.validate import check_range
+from pacbound.optimum import first_minimum
 from pacbound.symbolic.core import delta, n
 from pacbound.symbolic.difficulty import (
     DifficultyModel,
@@ -165,7 +166,7 @@ def optimal_difficulty(
     if np.any(np.diff(levels) <= 0):
         raise ValueError("buckets must be strictly increasing (easiest first)")
     values = _bound_function(model)(jnp.asarray(levels)[None, :], budgets[:, None])
-    return levels[np.asarray(jnp.argmin(values, axis=1))]  # first minimum: the easiest
+    return levels[first_minimum(np.asarray(values), axis=1)]  # ties: the easiest
 
 
 def closed_form_optimum(model: DifficultyModel, n_values) -> np.ndarray | None:
@@ -213,4 +214,4 @@ def bucket_optimum(emp_risk, kl_div, shift, n_values, *, kind: str = "mcallester
     if not (risk.shape == kl.shape == tv.shape) or risk.ndim != 1:
         raise ValueError("emp_risk, kl_div and shift must hold one value per bucket each")
     bounds = evaluate_bound(kind, risk[None, :], kl[None, :], budgets[:, None], delta, tv[None, :])
-    return np.asarray(jnp.argmin(bounds.bound, axis=1))
+    return first_minimum(np.asarray(bounds.bound), axis=1)

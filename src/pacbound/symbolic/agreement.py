@@ -1,10 +1,11 @@
-"""How far a measured ordering of two cells can be trusted: Hoeffding's inequality.
+"""How far a measured ordering of two cells can be trusted: a sub-Gaussian tail.
 
-Two target errors are each estimated as Σ_k w_T(k)·(mean error over m_k test problems of
-level k). Their difference is a sum of independent terms, the one of test problem i of
-level k lying in an interval of width 2·w_T(k)/m_k, so Hoeffding's lemma gives it the
-variance proxy v = Σ_k w_T(k)²/m_k, and the measured sign of a true difference Δ is wrong
-with probability at most exp(−Δ²/(2v)).
+A measured difference of two cells' target errors whose noise is sub-Gaussian with variance
+proxy v (for test sampling alone, Hoeffding's lemma gives v = Σ_k w_T(k)²/m_k with m_k test
+problems of level k and target weight w_T(k)) has the wrong sign for a true difference Δ
+with probability at most exp(−Δ²/(2v)). pacbound.predict takes v from the runs themselves:
+the pooled variance of a difference of two cell means over seeds, which holds the test
+sampling and the training noise both.
 """
 
 from __future__ import annotations
@@ -14,11 +15,5 @@ from sympy.codegen.cfunctions import expm1
 
 difference = sp.Symbol("difference", real=True)  # Δ: difference of two measured errors
 variance_proxy = sp.Symbol("variance_proxy", positive=True)  # v
-level_weight = sp.Symbol("level_weight", nonnegative=True)  # w_T(k)
-level_test_size = sp.Symbol("level_test_size", positive=True)  # m_k
-
-#: v's term for one level; v is the sum over levels.
-variance_proxy_term = level_weight**2 / level_test_size
-
 #: Confidence 1 − exp(−Δ²/(2v)) that the measured order of two cells is the true one.
 sign_confidence = -expm1(-(difference**2) / (2 * variance_proxy))

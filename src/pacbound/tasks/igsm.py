@@ -48,6 +48,10 @@ class _ModularLevels:
     def value_token(self, value: int) -> int:
         return _VALUE_BASE + value
 
+    #: How many leading solution tokens follow from the problem alone, with no solution
+    #: token in their context beyond those copied from the problem (0: none is known).
+    label_free_steps = 0
+
 
 @dataclass(frozen=True)
 class IGSMLite(_ModularLevels):
@@ -209,6 +213,10 @@ class IGSMChain(_ModularLevels):
     max_level: int = 10
     min_level: int = 1
     prefix: int = 0  # the longest neutral prefix
+
+    # op_1 and c_1 are copied from the problem and v_1 = v_0 op_1 c_1 needs nothing else: a
+    # prediction of these three under teacher forcing uses no label.
+    label_free_steps = 3
 
     def __post_init__(self):
         self._check_levels()
