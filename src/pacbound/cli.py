@@ -154,6 +154,33 @@ def _build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--seed", type=int, default=0, help="a seed of the experiment")
     probe.add_argument("--level", type=int, required=True, help="the level to probe")
 
+    recommend = commands.add_parser(
+        "recommend",
+        help="which bucket to fine-tune on at a budget, from pilot runs",
+        description="Read pilot runs (a CSV or JSON Lines file, one row per run: bucket or "
+        "difficulty, n, seed, target_error / target_accuracy / level_<k>, optional distance; "
+        "see experiments/pilots-example.csv), or an experiment of a pacbound store, and "
+        "recommend a bucket at --budget: each pilot-only predictor's choice, the one with "
+        "the lowest forward-chaining regret on the pilots, its bootstrap interval over seeds, "
+        "and how far the budget lies from the pilots.",
+    )
+    recommend.add_argument("pilots", nargs="?", type=Path, help="pilot runs (.csv or .jsonl)")
+    recommend.add_argument("--budget", type=int, required=True, help="the budget n to choose for")
+    _add_db_argument(recommend)
+    recommend.add_argument("--name", default=None, help="experiment, if the store holds several")
+    recommend.add_argument("--json", action="store_true", help="print the JSON, not Markdown")
+
+    predictions = commands.add_parser(
+        "predict",
+        help="the predictions report of a committed comparison report",
+        description="Rebuild <name>_predictions.md, .json and .png from a committed "
+        "<name>_report.json (its per-seed target errors and per-level errors) and its preset, "
+        "for experiments whose store is not at hand. Stored experiments get theirs from "
+        "`pacbound figs`.",
+    )
+    predictions.add_argument("report", type=Path, help="a <name>_report.json")
+    predictions.add_argument("--out", type=Path, default=Path("paper_figs"), help="folder")
+
     export = commands.add_parser("export", help="write the stored cells as a flat table")
     _add_db_argument(export)
     export.add_argument("--name", default=None, help="experiment name, if the store holds several")
@@ -554,6 +581,41 @@ def _cmd_probe(args) -> int:
     return 0
 
 
+def _cmd_recommend(args) -> int:
+    from pacbound import recommend
+
+    if args.pilots is not None:
+        if args.db or args.name:
+            raise ValueError("pilots: give a pilot file or --db/--name, not both")
+        table = recommend.read_pilots(args.pilots)
+    else:
+        from pacbound import config
+        from pacbound.compare import build_table, run_table
+        from pacbound.store import Store
+
+        with Store(_existing_db(args)) as store:
+            name = store.experiment(args.name)["name"]
+            experiment = config.from_dict(store.experiment(name)["config"])
+            base = store.base(name)
+            table = run_table(experiment, build_table(experiment, store.cells(name), base), base)
+    result = recommend.recommend(table, args.budget)
+    print(json.dumps(result, indent=1) if args.json else recommend.markdown(result), end="")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from pacbound.compare import predictions_from_report
+    from pacbound.plots import predictions_by_budget
+
+    if not args.report.is_file():
+        raise ValueError(f"report = {args.report}: no such file")
+    result, written = predictions_from_report(json.loads(args.report.read_text()), args.out)
+    written += predictions_by_budget(result, result["buckets"], args.out, result["experiment"])
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def _cmd_export(args) -> int:
     import csv
     import io
@@ -622,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
             "export": _cmd_export,
             "probe": _cmd_probe,
             "certify": _cmd_certify,
+            "recommend": _cmd_recommend,
+            "predict": _cmd_predict,
         }
         command = commands[args.command]
         return command(args)

@@ -401,6 +401,57 @@ def compare(config: ExperimentConfig, cells: list[Cell], base: dict, seed: int =
     }
 
 
+def run_table_from_report(result: dict, config: ExperimentConfig) -> predict.RunTable:
+    """A committed report's runs as the predictors' input: its per-seed target errors and
+    its per-level errors (seed means), with the level weights of its config."""
+    buckets, levels = tuple(result["buckets"]), config.levels
+    rows = result["per_budget"]
+    target = np.array([[r["target_error_seeds"][b] for r in rows] for b in buckets], float)
+    level_error = np.array(
+        [[[r["level_errors"][b][str(k)] for k in levels] for r in rows] for b in buckets], float
+    )[:, :, None, :]
+    base = rows[0]["level_errors"]["base"]
+    return predict.RunTable(
+        buckets=buckets,
+        budgets=np.array(result["budgets"]),
+        target_error=target,
+        levels=tuple(levels),
+        level_error=level_error,
+        base_level_error=np.array([float(base[str(k)]) for k in levels]),
+        target_weights=level_vector(config.grid.target_weights(), levels),
+        bucket_weights=np.array([level_vector(b.weights(), levels) for b in config.grid.buckets]),
+        pretrain_weights=pretrain_level_weights(config),
+        level_tolerance=level_tolerance(config, len(result["seeds"])),
+    )
+
+
+def predictions_from_report(result: dict, folder) -> tuple[dict, list]:
+    """The predictions report of a committed comparison report (whose store is not at hand),
+    checked against its preset's config hash; (predictions, written paths)."""
+    from pacbound import config as configs
+
+    name = result["experiment"]
+    try:
+        experiments = configs.preset_all(result.get("family") or name)
+    except (FileNotFoundError, ValueError):
+        raise ValueError(f"report {name!r}: no preset of that name to read its grid from") from None
+    found = [e for e in experiments if e.name == name]
+    if not found or found[0].hash() != result["config_hash"]:
+        raise ValueError(
+            f"report {name!r}: its preset no longer has config {result['config_hash']}; "
+            "regenerate the report from its store"
+        )
+    table = run_table_from_report(result, found[0])
+    evaluation = predictions_summary(predict.evaluate(table))
+    checks = assumptions.check(table)
+    predictions = {"experiment": name, "buckets": list(table.buckets), "assumptions": checks}
+    predictions |= evaluation
+    paths = _write_pair(
+        folder, f"{name}_predictions", predict.markdown(name, evaluation, checks), predictions
+    )
+    return predictions, list(paths)
+
+
 def predictions_summary(evaluation: dict) -> dict:
     """The evaluation without its bootstrap draws (kept only for paired comparisons)."""
     protocols = {}
@@ -667,6 +718,7 @@ def write_report(result: dict, folder) -> tuple:
         return written
     predictions = {
         "experiment": name,
+        "buckets": result["buckets"],
         "assumptions": result["assumptions"],
         **result["predictions"],
     }

@@ -28,6 +28,7 @@ from pacbound.numeric.difficulty import (
     optimal_difficulty,
     term_functions,
 )
+from pacbound.predict import verdict_text
 from pacbound.symbolic.difficulty import (
     KL_FAMILIES,
     SHIFT_FAMILIES,
@@ -536,6 +537,31 @@ _LEARNERS_INDEX = """
 """
 
 
+_PREDICTIONS_INDEX = """
+### Predictions: `{name}`
+
+{verdicts}
+
+![predictions]({name}_predictions.png)
+
+`{name}_predictions`: each predictor's choice at every held-out budget (leave-one-budget-out)
+beside the measured optimum, its band the buckets tied within the noise. Every predictor,
+metric and interval, and the shift terms' assumptions: `{name}_predictions.md`.
+"""
+
+
+def _predictions_index(out_dir: Path, name: str) -> str:
+    """The predictions' verdicts of one experiment, if its predictions report is there."""
+    path = out_dir / f"{name}_predictions.json"
+    if not path.exists():
+        return ""
+    evaluation = json.loads(path.read_text())
+    verdicts = "\n".join(
+        f"- {protocol}: {verdict_text(data)}." for protocol, data in evaluation["protocols"].items()
+    )
+    return _PREDICTIONS_INDEX.format(name=name, verdicts=verdicts)
+
+
 def write_index(out_dir: Path) -> Path:
     """paper_figs/README.md: the theory figures, then every experiment whose report is in
     ``out_dir`` (``<name>_report.json``), then every base-strength comparison
@@ -555,6 +581,7 @@ def write_index(out_dir: Path) -> Path:
         check = result.get("closed_form_check")
         if check:
             text += _SOLVABLE_INDEX.format(name=result["experiment"], **check)
+        text += _predictions_index(out_dir, result["experiment"])
     for path in sorted(out_dir.glob("*_certificates.json")):
         summary = json.loads(path.read_text())
         lines = certificates_markdown(summary).split("## Summary\n", 1)[1]

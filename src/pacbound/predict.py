@@ -118,7 +118,9 @@ class RunTable:
         def draw(values):
             if values is None:
                 return None
-            if values.ndim == 4:
+            if values.ndim == 4:  # per level; seed means only (a report) stay as they are
+                if values.shape[2] != index.shape[-1]:
+                    return values
                 return np.take_along_axis(values, index[..., None], axis=2)
             return np.take_along_axis(values, index, axis=-1)
 
@@ -623,7 +625,7 @@ def verdict_text(protocol: dict) -> str:
         f"**{v['best_baseline']}** ({rows[v['best_baseline']]['regret_all']:.3f})"
     )
     if v["best_theory"] is None:
-        return text + "; no theory-derived predictor has the information it needs here."
+        return text + "; no theory-derived predictor has the information it needs here"
     low, high = v["difference_interval"] or (float("nan"), float("nan"))
     beats = "beats" if v["theory_beats_baseline"] else "does not beat"
     return (

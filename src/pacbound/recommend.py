@@ -1,0 +1,261 @@
+"""Which bucket to fine-tune on at a budget N, from pilot runs made with any training stack.
+
+Input: a CSV or JSON Lines file, one row per pilot run (``experiments/pilots-example.csv``):
+
+- ``bucket`` (a name) and/or ``difficulty`` (a number; buckets are ordered by it, and each
+  bucket has one). With names only, buckets keep the order of their first appearance, which
+  is then taken as the difficulty order.
+- ``n``: the run's budget, an integer ≥ 1; ``seed``: an integer; (bucket, n, seed) unique.
+- ``target_error`` or ``target_accuracy`` in [0, 1]; or per-level errors ``level_<k>`` in
+  [0, 1], whose mean (a uniform target over those levels) is the target error.
+- optional ``distance`` ≥ 0: ‖θ − θ_pre‖² of the fine-tuned weights (kept with the runs;
+  the two-gap predictor needs level weights too, which only a pacbound store has).
+
+Every bucket needs a run at every budget in the file. A bad row is an error naming its line
+and field; nothing is guessed or dropped.
+
+The recommendation: each pilot-only predictor of ``pacbound.predict`` scored by its
+forward-chaining regret on the pilots themselves (leave-one-budget-out with fewer than three
+budgets); the one with the lowest regret recommends (ties: the simpler, in the order listed).
+Its interval is a bootstrap over seeds: the share of resamples in which it picks each bucket.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from pacbound import predict
+
+#: Predictors that need nothing at the budget N itself, simplest first (the tie order).
+PILOT_ONLY = ("hardest", "easiest", "middle", "nearest pilot", "curve fit", "two-gap fit")
+EXTRAPOLATION_FACTOR = 2.0  # beyond this factor from the pilot budgets: a warning
+
+
+class PilotError(ValueError):
+    """A pilot file that cannot be read as runs."""
+
+
+def _rows(path: Path) -> list[tuple[int, dict]]:
+    """(line number, row) of a CSV or JSON Lines file."""
+    if not path.is_file():
+        raise PilotError(f"pilots = {path}: no such file")
+    text = path.read_text()
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        rows = []
+        for line, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as error:
+                raise PilotError(f"{path.name} line {line}: not JSON ({error.msg})") from None
+            if not isinstance(row, dict):
+                raise PilotError(f"{path.name} line {line}: a row must be a JSON object")
+            rows.append((line, row))
+        return rows
+    if path.suffix.lower() != ".csv":
+        raise PilotError(f"pilots = {path}: allowed formats are .csv and .jsonl")
+    reader = csv.DictReader(text.splitlines())
+    return [(line, row) for line, row in enumerate(reader, start=2)]
+
+
+def _number(where: str, field: str, value, low: float, high: float, integer=False) -> float:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+        if integer and number != int(number):
+            raise ValueError
+    except (TypeError, ValueError):
+        kind = "an integer" if integer else "a number"
+        raise PilotError(f"{where}: {field} = {value!r} is not {kind}") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise PilotError(f"{where}: {field} = {value!r} is out of range: allowed [{low}, {high}]")
+    return int(number) if integer else number
+
+
+def _present(row: dict, field: str) -> bool:
+    return field in row and row[field] not in (None, "")
+
+
+def read_pilots(path) -> predict.RunTable:
+    """The pilot file as a ``RunTable`` (see the module doc for its format)."""
+    path = Path(path)
+    runs, difficulty = {}, {}
+    rows = _rows(path)
+    if not rows:
+        raise PilotError(f"pilots = {path}: no rows")
+    for line, row in rows:
+        where = f"{path.name} line {line}"
+        if not (_present(row, "bucket") or _present(row, "difficulty")):
+            raise PilotError(f"{where}: bucket or difficulty is required")
+        level = None
+        if _present(row, "difficulty"):
+            level = _number(where, "difficulty", row["difficulty"], -math.inf, math.inf)
+        bucket = str(row["bucket"]) if _present(row, "bucket") else f"{level:g}"
+        if level is not None and difficulty.setdefault(bucket, level) != level:
+            raise PilotError(f"{where}: bucket {bucket!r} has two difficulties")
+        for field in ("n", "seed"):
+            if not _present(row, field):
+                raise PilotError(f"{where}: {field} is required")
+        n = _number(where, "n", row["n"], 1, math.inf, integer=True)
+        seed = _number(where, "seed", row["seed"], -math.inf, math.inf, integer=True)
+        levels = sorted(k for k in row if k.startswith("level_") and _present(row, k))
+        if _present(row, "target_error"):
+            error = _number(where, "target_error", row["target_error"], 0, 1)
+        elif _present(row, "target_accuracy"):
+            error = 1 - _number(where, "target_accuracy", row["target_accuracy"], 0, 1)
+        elif levels:
+            error = float(np.mean([_number(where, k, row[k], 0, 1) for k in levels]))
+        else:
+            raise PilotError(f"{where}: target_error, target_accuracy or level_<k> is required")
+        distance = None
+        if _present(row, "distance"):
+            distance = _number(where, "distance", row["distance"], 0, math.inf)
+        if (bucket, n, seed) in runs:
+            raise PilotError(f"{where}: a second run of bucket {bucket!r}, n = {n}, seed {seed}")
+        runs[(bucket, n, seed)] = (error, distance)
+    buckets = list(dict.fromkeys(b for b, _, _ in runs))
+    if difficulty:
+        missing = [b for b in buckets if b not in difficulty]
+        if missing:
+            raise PilotError(f"bucket {missing[0]!r} has no difficulty while others have one")
+        buckets.sort(key=difficulty.get)
+    if len(buckets) < 2:
+        raise PilotError(f"pilots = {path}: {len(buckets)} bucket given, allowed at least 2")
+    budgets = sorted({n for _, n, _ in runs})
+    seeds = sorted({s for _, _, s in runs})
+    shape = (len(buckets), len(budgets), len(seeds))
+    error, distance = np.full(shape, np.nan), np.full(shape, np.nan)
+    for (b, n, s), (e, d) in runs.items():
+        index = (buckets.index(b), budgets.index(n), seeds.index(s))
+        error[index] = e
+        distance[index] = np.nan if d is None else d
+    with_distance = not np.isnan(distance[~np.isnan(error)]).any()
+    return predict.RunTable(
+        buckets=tuple(buckets),
+        budgets=np.array(budgets),
+        target_error=error,
+        complexity=distance if with_distance else None,
+        complexity_name="‖θ − θ_pre‖²",
+    )
+
+
+def _distance_text(budget: int, budgets) -> dict:
+    """How far N lies from the pilot budgets, and a warning beyond EXTRAPOLATION_FACTOR."""
+    low, high = int(min(budgets)), int(max(budgets))
+    if budget > high:
+        factor, where = budget / high, f"{budget / high:.3g}× the largest pilot budget ({high})"
+    elif budget < low:
+        factor, where = low / budget, f"1/{low / budget:.3g} of the smallest pilot budget ({low})"
+    else:
+        factor, where = 1.0, f"inside the pilot budgets ({low}–{high})"
+    warning = None
+    if factor > EXTRAPOLATION_FACTOR:
+        warning = (
+            f"n = {budget} is {where}: an extrapolation; nothing in the pilots says whether "
+            "the optimum moves between them and n"
+        )
+    return {"where": where, "factor": factor, "warning": warning}
+
+
+def _choose(table, predictor, budget: int, tolerance: float):
+    """The predictor's choice at ``budget`` from every pilot budget (a mask, or None)."""
+    pilots = np.arange(len(table.budgets))
+    return predict.choice(predictor.scores(table, pilots, float(budget), None), tolerance)
+
+
+def _regret(table, predictor, protocol: str) -> float | None:
+    return predict.metrics(table, predict.run_protocol(table, predictor, protocol))["regret_all"]
+
+
+def _select(available, regrets: dict, rows: dict):
+    """The predictor with the lowest regret among those that choose (the simpler on ties)."""
+    usable = [p for p in available if rows[p.name]["choice"] is not None]
+    return min(usable, key=lambda p: regrets[p.name])
+
+
+def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: int = 0):
+    """The recommendation at ``budget`` from every pilot budget of ``table``."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ValueError(f"budget = {budget!r} is out of range: allowed integers [1, inf)")
+    if len(table.budgets) < 2:
+        raise ValueError(
+            f"budgets: {len(table.budgets)} in the pilots, a recommendation needs at least 2"
+        )
+    available = [p for p in predict.predictors_for(table) if p.name in PILOT_ONLY]
+    available.sort(key=lambda p: PILOT_ONLY.index(p.name))
+    protocol = "forward-chaining" if len(table.budgets) >= 3 else "leave-one-budget-out"
+    tolerance = table.tolerance
+    rows = {}
+    for predictor in available:
+        chosen = _choose(table, predictor, budget, tolerance)
+        rows[predictor.name] = {
+            "choice": None
+            if chosen is None
+            else [table.buckets[i] for i in np.flatnonzero(chosen)],
+            "regret_on_pilots": _regret(table, predictor, protocol),
+        }
+    best = _select(available, {name: row["regret_on_pilots"] for name, row in rows.items()}, rows)
+    # The interval repeats the whole procedure on each resample of the seeds: the choice of
+    # predictor by its regret on the resampled pilots, then that predictor's choice.
+    rng = np.random.default_rng(seed)
+    frequency = np.zeros(len(table.buckets))
+    for _ in range(resamples):
+        resample = table.resampled(rng)
+        regrets = {p.name: _regret(resample, p, protocol) for p in available}
+        picks = {p.name: _choose(resample, p, budget, tolerance) for p in available}
+        winner = _select(available, regrets, {k: {"choice": v} for k, v in picks.items()})
+        frequency += picks[winner.name] / picks[winner.name].sum()
+    frequency /= resamples
+    order = np.argsort(-frequency, kind="stable")
+    cover = order[: int(np.searchsorted(np.cumsum(frequency[order]), 0.95 - 1e-12)) + 1]
+    recommended = rows[best.name]["choice"]
+    return {
+        "budget": budget,
+        "recommended": recommended,
+        "by": best.name,
+        "protocol": protocol,
+        "bootstrap_frequency": dict(zip(table.buckets, frequency.tolist(), strict=True)),
+        "set_95": [table.buckets[i] for i in sorted(cover)],
+        "resamples": resamples,
+        "tolerance": tolerance,
+        "predictors": rows,
+        "pilot_budgets": [int(n) for n in table.budgets],
+        "distance": _distance_text(budget, table.budgets),
+    }
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Recommended bucket at n = {result['budget']}\n"]
+    frequency = result["bootstrap_frequency"]
+    chosen = "/".join(result["recommended"])
+    share = sum(frequency[b] for b in result["recommended"])
+    lines.append(
+        f"**{chosen}**, by {result['by']} (the lowest {result['protocol']} regret on the "
+        f"pilots). Chosen in {share:.0%} of {result['resamples']} bootstrap resamples of the "
+        "seeds, each repeating the whole procedure (the predictor picked by its regret on the "
+        f"resampled pilots, then its choice); 95% set: {', '.join(result['set_95'])}.\n"
+    )
+    lines.append(
+        f"Pilot budgets: {', '.join(map(str, result['pilot_budgets']))}; n is "
+        f"{result['distance']['where']}.\n"
+    )
+    if result["distance"]["warning"]:
+        lines.append(f"Warning: {result['distance']['warning']}.\n")
+    lines.append(f"| predictor | choice at n = {result['budget']} | regret on the pilots |")
+    lines.append("|---|---|---|")
+    for name, row in result["predictors"].items():
+        choice = "no prediction" if row["choice"] is None else "/".join(row["choice"])
+        regret = row["regret_on_pilots"]
+        lines.append(f"| {name} | {choice} | {'—' if regret is None else f'{regret:.3f}'} |")
+    lines.append(
+        f"\nTies: buckets within {result['tolerance']:.4f} (the seeds' noise of a difference "
+        "of two cell means) of the best are tied."
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,271 @@
+"""Predictors, metrics and assumption checks on hand-made tables with answers computed by hand."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from pacbound import assumptions, predict
+from pacbound.numeric.bounds import generalization_bound
+
+
+def _table(mean_BxN, budgets, seeds=2, buckets=None, **extra):
+    """A RunTable whose every seed equals the given mean (tolerance 0)."""
+    mean = np.asarray(mean_BxN, float)
+    buckets = buckets or tuple(f"b{i}" for i in range(mean.shape[0]))
+    error = np.repeat(mean[..., None], seeds, axis=-1)
+    return predict.RunTable(buckets, np.asarray(budgets), error, **extra)
+
+
+def _predictor(name, table=None):
+    pool = predict.predictors_for(table) if table is not None else predict.BASELINES
+    return next(p for p in pool if p.name == name)
+
+
+def _choice(name, table, pilots, n, at=None):
+    scores = _predictor(name, table).scores(table, np.asarray(pilots), float(n), at)
+    return None if scores is None else np.flatnonzero(predict.choice(scores, table.tolerance))
+
+
+def test_constant_random_and_bucket_blind_predictors():
+    table = _table([[0.3, 0.2], [0.4, 0.1], [0.5, 0.0]], [1, 2])
+    assert _choice("easiest", table, [0], 2).tolist() == [0]
+    assert _choice("middle", table, [0], 2).tolist() == [1]
+    assert _choice("hardest", table, [0], 2).tolist() == [2]
+    # A uniform pick and 1/n choose nothing in particular: all three tied.
+    assert _choice("random", table, [0], 2).tolist() == [0, 1, 2]
+    assert _choice("1/n", table, [0], 2).tolist() == [0, 1, 2]
+
+
+def test_nearest_pilot_takes_the_larger_budget_on_a_tie_in_log_n():
+    # n = 8 is as far from 4 as from 16 in log n; the larger (16) decides.
+    table = _table([[0.1, 0.2, 0.5, 0.3], [0.2, 0.1, 0.4, 0.2]], [1, 4, 8, 16])
+    assert _choice("nearest pilot", table, [0, 1, 3], 8).tolist() == [1]
+    assert _choice("nearest pilot", table, [0, 1], 8).tolist() == [1]  # 4 is nearest: b1
+
+
+def test_curve_fit_extrapolates_a_line_in_log_n_to_the_crossing_computed_by_hand():
+    # easy: 0.4 flat; hard: 0.8 − 0.1·log2 n. They cross at log2 n = 4, n = 16.
+    budgets = [2, 4, 8, 16, 32, 64]
+    hard = [0.8 - 0.1 * math.log2(n) for n in budgets]
+    table = _table([[0.4] * 6, hard], budgets)
+    scores = _predictor("curve fit").scores(table, np.array([0, 1]), 64.0, None)
+    assert scores == pytest.approx([0.4, 0.8 - 0.6])
+    assert _choice("curve fit", table, [0, 1], 8).tolist() == [0]
+    assert _choice("curve fit", table, [0, 1], 32).tolist() == [1]
+    assert _choice("curve fit", table, [0], 32) is None  # a line needs two pilot budgets
+
+
+def _two_gap_table():
+    """Runs that follow the two-gap model exactly, with constants c = (0.1, 0.5, 0.02)."""
+    levels = (1, 2, 3, 4)
+    target = np.full(4, 0.25)
+    buckets = np.array([[0.5, 0.5, 0, 0], [0, 0, 1.0, 0]])  # easy = {1, 2}, hard = {3}
+    base = np.array([0.0, 0.2, 0.8, 1.0])
+    budgets = np.array([2, 4, 8, 16, 32])
+    complexity = np.array([2 * budgets**0.5, 5 * budgets**0.8])  # power laws in n
+    mass = np.array([0.5, 0.25])  # target mass inside each bucket
+    outside = np.array([0.25 * (0.8 + 1.0), 0.25 * (0.0 + 0.2 + 1.0)])
+    c0, c1, c2 = 0.1, 0.5, 0.02
+    error = (
+        outside[:, None]
+        + c0 * mass[:, None]
+        + c1 * mass[:, None] * np.sqrt(complexity / budgets)
+        + c2 * (1 - mass[:, None]) * np.sqrt(complexity)
+    )
+    table = _table(
+        error,
+        budgets,
+        complexity=np.repeat(complexity[..., None], 2, axis=-1),
+        levels=levels,
+        base_level_error=base,
+        target_weights=target,
+        bucket_weights=buckets,
+    )
+    return table, error
+
+
+def test_the_two_gap_fit_recovers_its_model_on_a_held_out_budget():
+    table, error = _two_gap_table()
+    two_gap = _predictor("two-gap fit", table)
+    # Fitted on the four smaller budgets, it predicts n = 32 exactly.
+    scores = two_gap.scores(table, np.arange(4), 32.0, None)
+    assert scores == pytest.approx(error[:, 4], abs=1e-9)
+    assert two_gap.scores(table, np.arange(1), 32.0, None) is None  # one pilot: no fit
+
+
+def test_a_certified_bound_switches_where_the_textbook_formula_says():
+    # McAllester: R̂ + sqrt((KL + ln(2√n/δ))/(2n)) + shift, KL rising with the bucket, the
+    # shift falling. easy: KL 1, shift 0.3; hard: KL 60, shift 0. Switch: the n where
+    # sqrt((60 + L)/(2n)) − sqrt((1 + L)/(2n)) = 0.3, L = ln(2√n/δ), found by bisection.
+    delta = 0.05
+
+    def gap(kl, n):
+        return math.sqrt((kl + math.log(2 * math.sqrt(n) / delta)) / (2 * n))
+
+    low, high = 1.0, 1e6
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if gap(60, middle) - gap(1, middle) > 0.3 else (low, middle)
+    switch = math.ceil(low)
+    budgets = np.array([switch // 4, switch - 1, switch, 4 * switch])
+    kl = np.array([1.0, 60.0])[:, None, None] * np.ones((2, 4, 2))
+    n = np.broadcast_to(budgets[None, :, None], kl.shape).astype(float)
+    certificate = np.asarray(generalization_bound("mcallester", 0.0, kl, n, delta)[0])
+    bound = certificate + np.array([0.3, 0.0])[:, None, None]
+    table = _table(
+        np.zeros((2, 4)),
+        budgets,
+        bound={"tv": bound},
+        informative=np.ones((2, 4), bool),
+    )
+    chosen = [_choice("bound: tv", table, [], budgets[i], at=i).tolist() for i in range(4)]
+    assert chosen == [[0], [0], [1], [1]]
+    # An uninformative bucket is never chosen; with none informative there is no prediction.
+    table = replace(table, informative=np.array([[1, 1, 1, 1], [0] * 4], bool))
+    assert _choice("bound: tv", table, [], budgets[3], at=3).tolist() == [0]
+    none = replace(table, informative=np.zeros((2, 4), bool))
+    assert _choice("bound: tv", none, [], budgets[3], at=3) is None
+
+
+def test_metrics_by_hand():
+    # Measured optimum: b0 at n = 1, b2 at n = 2, b1 and b2 tied at n = 4.
+    table = _table([[0.1, 0.5, 0.5], [0.2, 0.4, 0.3], [0.3, 0.3, 0.3]], [1, 2, 4])
+    steps = [
+        {"index": 0, "scores": np.array([0.0, 1.0, 1.0]), "choice": np.array([1, 0, 0], bool)},
+        {"index": 1, "scores": np.array([0.0, 0.0, 0.0]), "choice": np.ones(3, bool)},
+        {"index": 2, "scores": None, "choice": None},
+    ]
+    got = predict.metrics(table, steps)
+    # Budget 1: exact; budget 2: a uniform pick, exact with 1/3, within one with 2/3,
+    # regret (0.5 + 0.4 + 0.3)/3 − 0.3 = 0.1; budget 4: no prediction, counted as a uniform
+    # pick in regret_all: (0.5 + 0.3 + 0.3)/3 − 0.3.
+    assert got["exact"] == pytest.approx((1 + 1 / 3) / 2)
+    assert got["within_one"] == pytest.approx((1 + 2 / 3) / 2)
+    assert got["regret"] == pytest.approx(0.1 / 2)
+    assert got["regret_all"] == pytest.approx((0 + 0.1 + (1.1 / 3 - 0.3)) / 3)
+    assert got["predicted"] == 2 and got["held_out"] == 3
+
+
+def test_kendall_tau_b_matches_scipy_and_is_zero_for_a_constant():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x, y = rng.integers(0, 4, 7).astype(float), rng.normal(size=7)
+        expected = kendalltau(x, y).statistic
+        got = predict.kendall_tau_b(x, y)
+        assert got == pytest.approx(0.0 if np.isnan(expected) else expected)
+    assert predict.kendall_tau_b([1, 1, 1], [0.1, 0.2, 0.3]) == 0.0
+
+
+def test_sign_agreement_splits_pairs_within_and_across_budgets():
+    # Two buckets × two budgets. Within budget 0 the scores order rightly, within budget 1
+    # wrongly; across budgets all four pairs rightly. Tied scores get half credit.
+    error = np.array([[0.1, 0.3], [0.2, 0.4]])
+    scores = np.array([[1.0, 5.0], [2.0, 4.0]])
+    got = predict.sign_agreement(scores, error, 0.0)
+    assert got["within"] == pytest.approx(0.5)
+    assert got["across"] == pytest.approx(1.0)
+    tied = predict.sign_agreement(np.array([[1.0, 1.0], [1.0, 1.0]]), error, 0.0)
+    assert tied == {"within": 0.5, "across": 0.5}
+    # With noise, a pair's weight is 1 − exp(−Δ²/(2v)).
+    v = 0.01
+    got = predict.sign_agreement(scores, error, v)
+    assert got["within"] == pytest.approx(0.5)  # both within pairs have Δ = 0.1
+
+
+def test_the_labelled_validation_set_is_exact_when_the_errors_are_certain():
+    table = _table([[0.0, 1.0], [1.0, 0.0]], [1, 2])
+    for row in predict.validation_set(table, [0, 1], sizes=(1, 4)):
+        assert row["exact"] == 1.0 and row["regret"] == 0.0
+    # Equal errors: any pick is exact and costs nothing.
+    flat = _table([[0.5, 0.5], [0.5, 0.5]], [1, 2])
+    assert predict.validation_set(flat, [0], sizes=(8,))[0]["regret"] == 0.0
+    assert (
+        predict.validation_size_matching([{"m": 1, "regret": 0.2}, {"m": 2, "regret": 0.1}], 0.15)
+        == 2
+    )
+    assert predict.validation_size_matching([{"m": 1, "regret": 0.2}], 0.1) is None
+
+
+def test_evaluate_ranks_a_perfect_curve_fit_above_the_constants():
+    budgets = [2, 4, 8, 32, 64, 128, 256]
+    easy = [0.4] * 7
+    hard = [0.8 - 0.1 * math.log2(n) for n in budgets]
+    rng = np.random.default_rng(1)
+    mean = np.array([easy, hard])
+    error = mean[..., None] + rng.normal(0, 1e-4, (2, 7, 3))
+    table = predict.RunTable(("easy", "hard"), np.array(budgets), error)
+    result = predict.evaluate(table, resamples=20)
+    forward = result["protocols"]["forward-chaining"]
+    assert forward["held_out_budgets"] == budgets[2:]
+    rows = forward["predictors"]
+    assert rows["curve fit"]["exact"] == 1.0 and rows["curve fit"]["regret_all"] == 0.0
+    # The measured optimum is easy up to n = 8, hard from 32 on (the lines cross at 16).
+    assert rows["hardest"]["regret_all"] > 0 and rows["easiest"]["regret_all"] > 0
+    assert forward["verdict"]["best"] == "curve fit"
+    assert forward["verdict"]["best_theory"] is None  # no theory predictor has its input
+    lo, hi = rows["curve fit"]["interval"]["exact"]
+    assert lo <= 1.0 <= hi
+
+
+def test_resampling_keeps_the_tolerance_and_draws_only_present_seeds():
+    error = np.array([[[0.1, 0.2, np.nan], [0.3, 0.3, 0.3]]])
+    table = predict.RunTable(("a",), np.array([1, 2]), error)
+    tolerance = table.tolerance
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        resample = table.resampled(rng)
+        assert resample.tolerance == tolerance
+        assert not np.isnan(resample.target_error).any()
+        assert set(resample.target_error[0, 0]) <= {0.1, 0.2}
+    with pytest.raises(ValueError, match="no run of bucket 'a' at n = 2"):
+        predict.RunTable(("a",), np.array([1, 2]), np.array([[[0.1], [np.nan]]]))
+
+
+def _level_table(level_error_BxNxK, base):
+    level = np.asarray(level_error_BxNxK, float)[:, :, None, :]
+    count = level.shape[-1]
+    return predict.RunTable(
+        ("a",),
+        np.arange(1, level.shape[1] + 1),
+        np.zeros(level.shape[:3]),
+        levels=tuple(range(1, count + 1)),
+        level_error=level,
+        base_level_error=np.asarray(base, float),
+        target_weights=np.full(count, 1 / count),
+        bucket_weights=np.eye(count)[:1],
+        pretrain_weights=np.eye(count)[0],
+    )
+
+
+def test_assumptions_hold_on_smooth_rising_risks_and_fail_on_jumps_and_drops():
+    # Four levels: 1-Lipschitz in unit coordinates means steps of at most 1/3.
+    smooth = _level_table([[[0.0, 0.2, 0.4, 0.6]]], [0.1, 0.3, 0.5, 0.7])
+    checks = assumptions.check(smooth)
+    assert {t: c["status"] for t, c in checks.items()} == {
+        "tv": "valid",
+        "coverage": "valid",
+        "w1": "valid",
+        "upward": "valid",
+    }
+    # A jump of 0.8 between levels 2 and 3 (constant 2.4) and a drop of 0.3 at level 4.
+    rough = _level_table([[[0.0, 0.1, 0.9, 0.6]]], [0.1, 0.3, 0.5, 0.7])
+    checks = assumptions.check(rough)
+    assert checks["w1"]["status"] == "violated" and checks["w1"]["violations"] == 1
+    assert checks["w1"]["worst"]["lipschitz"] == pytest.approx(2.4)
+    assert checks["upward"]["status"] == "violated"
+    assert "largest drop 0.30" in checks["upward"]["detail"]
+    # Within the per-level noise a drop is not a violation.
+    noisy = replace(rough, level_tolerance=0.35)
+    assert assumptions.check(noisy)["upward"]["status"] == "valid"
+    bare = predict.RunTable(("a",), np.array([1, 2]), np.zeros((1, 2, 1)))
+    assert assumptions.check(bare)["w1"]["status"] == "untestable"
+
+
+def test_a_violated_term_is_labelled_in_the_report():
+    checks = {"w1": {"status": "violated"}, "tv": {"status": "valid"}}
+    assert predict.label("bound: w1", checks) == "bound: w1 (assumption violated)"
+    assert predict.label("bound: tv", checks) == "bound: tv"
+    assert predict.label("curve fit", checks) == "curve fit"
