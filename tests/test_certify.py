@@ -254,6 +254,13 @@ def test_every_cell_stores_a_certificate_recomputable_from_its_parts(certified):
                     assert measured["low"] <= measured["risk"] <= measured["high"]
                     assert measured["draws"] == c.validity_draws
                 assert record["target"]["test_bound"] >= record["target"]["risk"]
+                # Disagreement at the label-free leading positions is a part of disagreement
+                # anywhere, so never larger.
+                split = record["disagreement"]
+                assert split["pairs"] == c.validity_draws and split["near_sigma"] == min(c.sigmas)
+                for which in ("certified", "near"):
+                    part = split[which]
+                    assert 0 <= part["label_free"] <= part["teacher_forced"] <= 1
 
 
 def test_the_certify_command_writes_its_report_and_figures(certified):
@@ -276,6 +283,7 @@ def test_figs_writes_certified_predictions_and_the_learners_report(certified, tm
     assert "## Assumptions of the shift terms" in predictions
     assert "| bound: tv |" in predictions and "| disagreement (label-free) |" in predictions
     assert (out / "tinycert-full_predictions.png").stat().st_size > 1000
+    assert main(["recommend", "--db", str(db), "--name", "tinycert-full", "--budget", "9"]) == 0
     learners = (out / "tinycert_learners.md").read_text()
     assert "Intrinsic dimension" in learners and "| k = 8 |" in learners
     assert (out / "learners_certificate_vs_risk.png").stat().st_size > 1000

@@ -1,5 +1,6 @@
 """compare on hand-made tables with known answers, and its figures and report end to end."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -189,3 +190,17 @@ def test_bases_are_ordered_by_strength_and_switches_compared_exactly():
     # By range (2–4, 2–5, 2–6) the switches are 16, 4, 8: not monotone.
     assert comparison["switch_earlier_with_pretraining_range"] is False
     assert "falls as the base gets stronger" in bases_markdown(comparison)
+
+
+def test_predict_rebuilds_the_predictions_of_a_committed_report(tmp_path, capsys):
+    report = Path(__file__).parent.parent / "paper_figs" / "extended-b24_report.json"
+    assert main(["predict", str(report), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "extended-b24_predictions.md").read_text()
+    assert "## Assumptions of the shift terms" in text and "| curve fit |" in text
+    assert "no theory-derived predictor has the information" in text  # no certificates
+    assert (tmp_path / "extended-b24_predictions.png").stat().st_size > 1000
+    # A report whose preset no longer has its config is refused.
+    changed = json.loads(report.read_text()) | {"config_hash": "0" * 16}
+    (tmp_path / "old.json").write_text(json.dumps(changed))
+    assert main(["predict", str(tmp_path / "old.json"), "--out", str(tmp_path)]) == 2
+    assert "no longer has config 0000000000000000" in capsys.readouterr().err

@@ -4,7 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pacbound.measure import greedy_solution_correct, teacher_forced_correct
+from pacbound.measure import (
+    greedy_solution_correct,
+    prediction_disagreement,
+    teacher_forced_correct,
+)
 from pacbound.model import ModelConfig, apply, init_params
 from pacbound.tasks.igsm import IGSMLite
 
@@ -63,3 +67,18 @@ def test_both_agree_on_a_transformer():
         teacher_forced_correct(logits_fn, tokens, mask),
         greedy_solution_correct(logits_fn, tokens, mask),
     )
+
+
+def test_disagreement_is_found_at_the_positions_where_the_argmax_differs():
+    # Two sequences of 6 positions, the mask on positions 1–4. The models' argmax differs at
+    # position 4 in the first sequence (the 4th masked position), at position 1 in the
+    # second (the 1st), and at position 0 in both (unmasked: ignored).
+    argmax_a = np.array([[0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]])
+    argmax_b = np.array([[9, 1, 2, 3, 7, 5], [9, 8, 2, 3, 4, 5]])
+    logits_a, logits_b = (jax.nn.one_hot(a, 10) for a in (argmax_a, argmax_b))
+    mask = jnp.array([[0, 1, 1, 1, 1, 0], [0, 1, 1, 1, 1, 0]], jnp.float32)
+    anywhere, first_three = prediction_disagreement(logits_a, logits_b, mask, 3)
+    assert anywhere.tolist() == [True, True]
+    assert first_three.tolist() == [False, True]
+    _, none = prediction_disagreement(logits_a, logits_b, mask, 0)
+    assert none.tolist() == [False, False]

@@ -29,7 +29,11 @@ The certificate (``pacbound.symbolic.bounds.certificate``):
    disagreement d_T(Q) of the PAC-Bayesian domain-adaptation bound. Measured at every
    solution position under teacher forcing (its context holds the reference solution), and
    at the task's label-free leading positions only (context: the problem alone), which is
-   the one that needs no target label.
+   the one that needs no target label; for the certified Q (what the domain-adaptation
+   bound needs) and for a "near" posterior, the isotropic one at the grid's smallest σ,
+   fixed before any data (where certificates are vacuous the certified Q is chosen with
+   the largest σ and is noise, which disagrees everywhere; the near one measures how
+   unsettled the fine-tuned network itself is on the target).
 
 θ draws come from banks of standard normal noise drawn once per experiment from the
 config's seed (the draws of one cell are independent of its sample and of each other; that
@@ -215,6 +219,18 @@ class Certifier:
             outputs.append(np.asarray(batch)[:size])
         return np.concatenate(outputs)
 
+    def _disagreement(self, center, scale, tokens, mask) -> dict:
+        """d_T of the posterior N(center, scale²) on the target pool's problems: at every
+        solution position (teacher forced) and at the label-free leading positions."""
+        count = self.config.validity_draws
+        differ = self._chunked(
+            self._disagree, center, scale, "target", count, tokens, mask, partner=True
+        ).mean(axis=0)
+        return {
+            "teacher_forced": float(differ[0]),
+            "label_free": float(differ[1]) if self.label_free_steps else None,
+        }
+
     @staticmethod
     def _padded(array, rows: int) -> np.ndarray:
         array = np.asarray(array)
@@ -286,12 +302,11 @@ class Certifier:
             validity[part] = interval(errors, count)
             if part == "target":
                 validity[part]["test_bound"] = float(binomial_test_bound(errors, count, self.delta))
-                differ = self._chunked(
-                    self._disagree, center, scale, "target", count, tokens, mask, partner=True
-                ).mean(axis=0)
+                near = candidates[("isotropic", min(c.sigmas))][1]
                 disagreement = {
-                    "teacher_forced": float(differ[0]),
-                    "label_free": float(differ[1]) if self.label_free_steps else None,
+                    "certified": self._disagreement(center, scale, tokens, mask),
+                    "near": self._disagreement(center, near, tokens, mask),
+                    "near_sigma": min(c.sigmas),
                     "pairs": count,
                 }
         return {

@@ -74,8 +74,9 @@ class RunTable:
     bound: dict[str, np.ndarray] = field(default_factory=dict)
     informative: np.ndarray | None = None
     # The expected disagreement d_T(Q) of two posterior draws on target problems, BxNxS:
-    # "label_free" (problem-only positions) and "teacher_forced" (every solution position);
-    # and Q's measured risk on its own bucket, BxNxS (label-free on the target).
+    # of a posterior near the network, "label_free" (problem-only positions) and
+    # "teacher_forced" (every solution position); "certified": of the certified Q, teacher
+    # forced. And the certified Q's measured risk on its own bucket, BxNxS.
     disagreement: dict[str, np.ndarray] = field(default_factory=dict)
     in_bucket_risk: np.ndarray | None = None
     fixed_tolerance: float | None = None  # a resample keeps its original table's tolerance
@@ -246,7 +247,7 @@ def _at_budget(table: RunTable, values_BxNxS, at):
 
 def _disagreement(kind: str) -> Scores:
     def scores(table, pilots, n, at):
-        """d_T(Q) of the runs at n: lower is a posterior more settled on the target."""
+        """d_T of the runs at n: lower is a network more settled on the target."""
         return _at_budget(table, table.disagreement.get(kind), at)
 
     return scores
@@ -262,9 +263,10 @@ def domain_adaptation_terms(table: RunTable) -> dict[str, np.ndarray]:
 
 
 def _domain_adaptation(table, pilots, n, at):
-    """R_T(G_Q) ≤ ½·d_T(Q) + β_∞·e_S(Q) + η, with the teacher-forced d_T and e_S(Q) (the
-    expected joint error, at most Q's risk on the bucket) by Q's measured bucket risk."""
-    disagreement = _at_budget(table, table.disagreement.get("teacher_forced"), at)
+    """R_T(G_Q) ≤ ½·d_T(Q) + β_∞·e_S(Q) + η for the certified Q, with its teacher-forced
+    d_T and e_S(Q) (the expected joint error, at most Q's risk on the bucket) by Q's
+    measured bucket risk."""
+    disagreement = _at_budget(table, table.disagreement.get("certified"), at)
     risk = _at_budget(table, table.in_bucket_risk, at)
     if disagreement is None or risk is None or table.bucket_weights is None:
         return None
@@ -317,13 +319,15 @@ DISAGREEMENT = {
     "label_free": Predictor(
         "disagreement (label-free)",
         "theory",
-        "the runs at n and unlabelled target problems: d_T(Q) at problem-only positions",
+        "the runs at n and unlabelled target problems: d_T of a posterior near the network, "
+        "at problem-only positions",
         _disagreement("label_free"),
     ),
     "teacher_forced": Predictor(
         "disagreement (teacher-forced)",
         "theory",
-        "the runs at n and target problems with their reference solutions as context: d_T(Q)",
+        "the runs at n and target problems with their reference solutions as context: d_T "
+        "of a posterior near the network",
         _disagreement("teacher_forced"),
     ),
 }
@@ -331,7 +335,7 @@ DISAGREEMENT = {
 DOMAIN_ADAPTATION = Predictor(
     "bound: domain adaptation",
     "theory",
-    "the runs at n: ½·d_T(Q) (teacher-forced) + β_∞·(Q's bucket risk) + η (Germain et al.)",
+    "the runs at n: ½·d_T(Q) + β_∞·(Q's bucket risk) + η for the certified Q (Germain et al.)",
     _domain_adaptation,
 )
 
@@ -341,8 +345,8 @@ def predictors_for(table: RunTable) -> tuple[Predictor, ...]:
     theory = certified_predictors(table.bound)
     if table.complexity is not None and table.bucket_weights is not None:
         theory = (TWO_GAP, *theory)
-    theory += tuple(DISAGREEMENT[kind] for kind in table.disagreement)
-    if "teacher_forced" in table.disagreement and table.in_bucket_risk is not None:
+    theory += tuple(DISAGREEMENT[k] for k in table.disagreement if k in DISAGREEMENT)
+    if "certified" in table.disagreement and table.in_bucket_risk is not None:
         theory += (DOMAIN_ADAPTATION,)
     return (*BASELINES, *theory)
 
