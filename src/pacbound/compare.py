@@ -232,6 +232,20 @@ def level_tolerance(config: ExperimentConfig, seeds: int) -> float:
     return float(2 * np.sqrt(2 * 0.25 / (config.grid.test_size * seeds)))
 
 
+def _level_fields(config: ExperimentConfig, seeds: int) -> dict:
+    """The RunTable fields that come from the config's levels."""
+    levels = config.levels
+    return {
+        "levels": tuple(levels),
+        "target_weights": level_vector(config.grid.target_weights(), levels),
+        "bucket_weights": np.array(
+            [level_vector(b.weights(), levels) for b in config.grid.buckets]
+        ),
+        "pretrain_weights": pretrain_level_weights(config),
+        "level_tolerance": level_tolerance(config, seeds),
+    }
+
+
 def run_table(config: ExperimentConfig, table: Table, base: dict) -> predict.RunTable:
     """The comparison's table as the predictors' input."""
     levels = config.levels
@@ -243,13 +257,9 @@ def run_table(config: ExperimentConfig, table: Table, base: dict) -> predict.Run
         target_error=table.target_error,
         complexity=complexity,
         complexity_name="KL" if solvable else "‖θ − θ_pre‖²",
-        levels=tuple(levels),
         level_error=table.level_error,
         base_level_error=np.array([float(base.get(str(k), base.get(k))) for k in levels]),
-        target_weights=level_vector(config.grid.target_weights(), levels),
-        bucket_weights=np.array([level_vector(b.weights(), levels) for b in config.grid.buckets]),
-        pretrain_weights=pretrain_level_weights(config),
-        level_tolerance=level_tolerance(config, len(table.seeds)),
+        **_level_fields(config, len(table.seeds)),
         bound=table.bound,
         informative=table.informative,
         disagreement={
@@ -427,13 +437,9 @@ def run_table_from_report(result: dict, config: ExperimentConfig) -> predict.Run
         buckets=buckets,
         budgets=np.array(result["budgets"]),
         target_error=target,
-        levels=tuple(levels),
         level_error=level_error,
         base_level_error=np.array([float(base[str(k)]) for k in levels]),
-        target_weights=level_vector(config.grid.target_weights(), levels),
-        bucket_weights=np.array([level_vector(b.weights(), levels) for b in config.grid.buckets]),
-        pretrain_weights=pretrain_level_weights(config),
-        level_tolerance=level_tolerance(config, len(result["seeds"])),
+        **_level_fields(config, len(result["seeds"])),
     )
 
 

@@ -227,51 +227,52 @@ def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
 
 
 def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -> list[Path]:
-    """Each predictor's choice against n (leave-one-budget-out; the mean index of a tied
-    choice) beside the measured optimum, whose bar spans the buckets tied within the noise."""
+    """One panel per predictor: its choice at every held-out budget (leave-one-budget-out;
+    a tie is every tied bucket, smaller dots) over the measured optimum, whose grey band spans
+    the buckets tied within the noise. Panel titles give the regret with its interval."""
     index = {b: i for i, b in enumerate(buckets)}
     measured = {int(n): [index[b] for b in tied] for n, tied in evaluation["measured"].items()}
     budgets = sorted(measured)
-    figure, axis = plt.subplots(figsize=(6.4, 4.0))
-    low = [min(measured[n]) for n in budgets]
-    high = [max(measured[n]) for n in budgets]
-    axis.fill_between(
-        budgets,
-        np.subtract(low, 0.1),
-        np.add(high, 0.1),
-        color="0.8",
-        label="measured optimum (tied within the noise)",
-    )
-    axis.plot(budgets, np.add(low, high) / 2, "k-", lw=2)
     rows = evaluation["protocols"]["leave-one-budget-out"]["predictors"]
-    shown = [
-        name
-        for name, row in rows.items()
-        if name not in ("random", "1/n", "easiest", "middle", "hardest")
-    ]
-    for offset, name in enumerate(shown):
-        choices = {int(n): c for n, c in rows[name]["choices"].items()}
-        ys = [
-            np.nan if choices.get(n) is None else np.mean([index[b] for b in choices[n]])
-            for n in budgets
-        ]
-        if np.all(np.isnan(ys)):
-            continue  # no prediction anywhere
-        shift = 0.05 * (offset - (len(shown) - 1) / 2)
-        axis.plot(
-            budgets,
-            np.add(ys, shift),
-            "--o",
-            ms=3,
-            lw=1,
-            label=f"{name} (regret {rows[name]['regret_all']:.3f})",
-        )
-    axis.set_xscale("log")
-    axis.set_yticks(range(len(buckets)), list(buckets))
-    axis.set_xlabel("budget n (held out)")
-    axis.set_ylabel("optimal bucket")
-    axis.set_title("Predicted vs measured optimum, leave-one-budget-out")
-    axis.legend(fontsize=6)
+    shown = [name for name in rows if name not in ("random", "1/n")]
+    columns = 3
+    figure, axes = plt.subplots(
+        -(-len(shown) // columns),
+        columns,
+        figsize=(3.2 * columns, 2.0 * -(-len(shown) // columns)),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    low = np.array([min(measured[n]) for n in budgets]) - 0.2
+    high = np.array([max(measured[n]) for n in budgets]) + 0.2
+    for axis, name in zip(axes.flat, shown, strict=False):
+        row = rows[name]
+        axis.fill_between(budgets, low, high, color="0.85", step="mid")
+        choices = {int(n): c for n, c in row["choices"].items()}
+        for n in budgets:
+            chosen = choices.get(n)
+            if chosen is None:
+                axis.scatter(n, -0.6, marker="x", c="0.5", s=12)
+                continue
+            ys = [index[b] for b in chosen]
+            axis.scatter([n] * len(ys), ys, s=28 / len(ys), c="C0", zorder=3)
+        interval = row.get("interval", {}).get("regret_all")
+        regret = f"regret {row['regret_all']:.3f}"
+        if interval:
+            regret += f" [{interval[0]:.3f}, {interval[1]:.3f}]"
+        axis.set_title(f"{name}\n{regret}", fontsize=7)
+        axis.set_xscale("log")
+        axis.tick_params(labelsize=6)
+    for axis in axes.flat[len(shown) :]:
+        axis.set_visible(False)
+    axes[0, 0].set_yticks(range(-1, len(buckets)), ["none", *buckets])
+    figure.supxlabel("budget n (held out)", fontsize=8)
+    figure.suptitle(
+        "Each predictor's choice (dots; x: no prediction) over the measured optimum (grey)",
+        fontsize=8,
+    )
+    figure.tight_layout()
     return _save(figure, out_dir, f"{stem}_predictions")
 
 
