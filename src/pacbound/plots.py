@@ -545,9 +545,10 @@ _PREDICTIONS_INDEX = """
 
 ![predictions]({name}_predictions.png)
 
-`{name}_predictions`: each predictor's choice at every held-out budget (leave-one-budget-out)
-beside the measured optimum, its band the buckets tied within the noise. Every predictor,
-metric and interval, and the shift terms' assumptions: `{name}_predictions.md`.
+`{name}_predictions`: one panel per predictor, its choice at every held-out budget
+(leave-one-budget-out; x: no prediction) over the measured optimum (grey: the buckets tied
+within the seeds' noise), with its regret and interval. Every predictor, metric and
+interval, and the shift terms' assumptions: `{name}_predictions.md`.
 """
 
 

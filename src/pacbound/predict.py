@@ -254,8 +254,8 @@ def _disagreement(kind: str) -> Scores:
 
 
 def domain_adaptation_terms(table: RunTable) -> dict[str, np.ndarray]:
-    """Per bucket, the two constants of Germain et al.'s bound (ICML 2016, Theorem 3 with
-    q = ∞): β_∞ = max over the bucket's levels of w_T(k)/w_b(k), and η = the target mass
+    """Per bucket, the two constants of Germain et al.'s bound (ICML 2016, with q = ∞):
+    β_∞ = max over the bucket's levels of w_T(k)/w_b(k), and η = the target mass
     outside the bucket's levels (times the worst risk there, 1)."""
     inside = table.bucket_weights > 0
     ratio = np.where(inside, table.target_weights / np.where(inside, table.bucket_weights, 1), 0)
