@@ -9,7 +9,6 @@ from pacbound.measure import (
     prediction_disagreement,
     teacher_forced_correct,
 )
-from pacbound.model import ModelConfig, apply, init_params
 from pacbound.tasks.igsm import IGSMLite
 
 TASK = IGSMLite(modulus=5, names=12, max_level=3)
@@ -53,20 +52,22 @@ def test_both_agree_on_a_model_that_reads_its_input():
     np.testing.assert_array_equal(forced, greedy)
 
 
-def test_both_agree_on_a_transformer():
+def test_both_agree_on_a_known_mix_of_right_and_wrong_examples():
+    # 16 examples of levels 1–3. By index mod 4: right; wrong at the first solution step;
+    # wrong at the last one (the EOS); an error in the problem only, which is given and never
+    # predicted, so right. Teacher forcing and greedy decoding must both find this pattern.
     tokens, mask = _batch(16)
-    config = ModelConfig(
-        vocab_size=TASK.vocab_size, length=TASK.length, layers=1, width=16, heads=2
-    )
-    params = init_params(jax.random.key(0), config)
-
-    def logits_fn(inputs_BxL):
-        return apply(params, inputs_BxL, config)
-
-    np.testing.assert_array_equal(
-        teacher_forced_correct(logits_fn, tokens, mask),
-        greedy_solution_correct(logits_fn, tokens, mask),
-    )
+    vocab = TASK.vocab_size
+    steps = (jnp.roll(tokens, -1, axis=1) - tokens) % vocab
+    for i in range(16):
+        solution = np.flatnonzero(np.asarray(mask[i]))
+        where = {1: solution[0], 2: solution[-1], 3: 1}.get(i % 4)
+        if where is not None:
+            steps = steps.at[i, where].add(1)
+    model = _increment_model(tokens, steps, vocab)
+    expected = [i % 4 in (0, 3) for i in range(16)]
+    assert np.asarray(teacher_forced_correct(model, tokens, mask)).tolist() == expected
+    assert np.asarray(greedy_solution_correct(model, tokens, mask)).tolist() == expected
 
 
 def test_disagreement_is_found_at_the_positions_where_the_argmax_differs():
