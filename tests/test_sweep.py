@@ -125,6 +125,44 @@ def test_another_config_under_the_same_name_is_an_error(finished, tmp_path, caps
     assert "already holds experiment 'tiny'" in error and "\n" not in error
 
 
+def test_resuming_under_other_code_is_refused_unless_allowed(
+    finished, tmp_path, capsys, monkeypatch
+):
+    from pacbound import provenance
+
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(finished.read_bytes())
+    with Store(copy) as store:
+        stored = store.experiment("tiny")["version"]
+    assert stored == provenance.code_id()  # the code that computed it, hash and all
+    monkeypatch.setattr(provenance, "code_id", lambda: "9.9.9+0123456789abcdef")
+    capsys.readouterr()
+    assert _sweep(copy) == 2
+    error = capsys.readouterr().err.strip()
+    assert f"computed by pacbound {stored}; this is 9.9.9+0123456789abcdef" in error
+    assert "--allow-version-change" in error and "\n" not in error
+    assert _sweep(copy, "--allow-version-change") == 0
+    with Store(copy) as store:
+        assert store.experiment("tiny")["version"] == f"{stored}; 9.9.9+0123456789abcdef"
+    assert _sweep(copy) == 0  # both are recorded now: no question asked again
+
+
+def test_the_source_hash_follows_the_source(tmp_path, monkeypatch):
+    from pacbound import provenance
+
+    for name, text in (("a.py", "x = 1\n"), ("sub/b.py", "y = 2\n")):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(provenance, "_ROOT", tmp_path)
+    provenance.source_hash.cache_clear()
+    before = provenance.source_hash(("a.py", "sub"))
+    (tmp_path / "sub" / "b.py").write_text("y = 3\n")
+    provenance.source_hash.cache_clear()
+    assert provenance.source_hash(("a.py", "sub")) != before
+    assert provenance.source_hash(("a.py",)) == provenance.source_hash(("a.py",))
+    provenance.source_hash.cache_clear()
+
+
 @pytest.mark.parametrize(
     "content, message",
     [

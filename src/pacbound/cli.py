@@ -123,11 +123,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     reproduce = commands.add_parser("reproduce", help="sweep, compare and figs in one")
     _add_experiment_arguments(reproduce)
+    _add_resume_argument(reproduce)
     reproduce.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
     reproduce.add_argument("--quiet", action="store_true", help="log lines, no progress bar")
 
     sweep = commands.add_parser("sweep", help="run an experiment's grid into the store")
     _add_experiment_arguments(sweep)
+    _add_resume_argument(sweep)
     sweep.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
 
     certify = commands.add_parser(
@@ -138,6 +140,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "cell the certificate, the measured risk of its posterior, validity and vacuity.",
     )
     _add_experiment_arguments(certify)
+    _add_resume_argument(certify)
     certify.add_argument("--out", type=Path, default=Path("paper_figs"), help="report folder")
     certify.add_argument("--quiet", action="store_true", help="log lines, no progress bar")
 
@@ -205,6 +208,14 @@ def _existing_db(args) -> Path:
 
 def _add_db_argument(command) -> None:
     command.add_argument("--db", type=Path, default=None, help=f"store (default {_default_db()})")
+
+
+def _add_resume_argument(command) -> None:
+    command.add_argument(
+        "--allow-version-change",
+        action="store_true",
+        help="resume an experiment that other pacbound code computed, recording both",
+    )
 
 
 def _add_experiment_arguments(command) -> None:
@@ -492,7 +503,9 @@ def _cmd_sweep(args) -> int:
         bar = _ProgressBar(args.quiet, experiment.name)
         with Store(db) as store:
             try:
-                computed = run_sweep(experiment, store, cache, bar)
+                computed = run_sweep(
+                    experiment, store, cache, bar, allow_version_change=args.allow_version_change
+                )
             finally:
                 bar.close()
             total = len(experiment.cells)

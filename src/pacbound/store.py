@@ -1,13 +1,15 @@
 """The results store: one SQLite file (write-ahead log), resumable, never silently mixed.
 
 Tables: ``meta`` (marks the file as a pacbound store, with its schema version),
-``experiments`` (name, config hash, full config, package version), ``base`` (the base
+``experiments`` (name, config hash, full config, the code that computed it: package version
+and source hash, ``pacbound.provenance``), ``base`` (the base
 model's errors per level) and ``cells`` (one row per finished grid cell, its per-level
 numbers as JSON and its headline numbers as columns, so plain SQL can query them).
 
 A batch of cells is written in one transaction, so a run killed at any moment leaves only
 whole batches; the sweep skips what is stored. An experiment name bound to another config
-hash is an error, never an overwrite.
+hash is an error, never an overwrite; so is resuming an experiment under other code, unless
+``allow_version_change``, which records every code that has computed its cells.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from pacbound import __version__
+from pacbound import provenance
 
 FORMAT = "pacbound-store"
 SCHEMA = "1"
@@ -102,22 +104,42 @@ class Store:
 
     # --- experiments ---------------------------------------------------------------------
 
-    def register(self, name: str, config_hash: str, config: dict) -> None:
-        """Record the experiment, or check that the stored one has the same config hash."""
+    def register(
+        self, name: str, config_hash: str, config: dict, allow_version_change: bool = False
+    ) -> None:
+        """Record the experiment, or check that the stored one has the same config hash and
+        was computed by this code (``provenance.code_id``). With ``allow_version_change``
+        other code may resume it; the stored version then lists every code, "; "-joined."""
         row = self.connection.execute(
-            "SELECT config_hash FROM experiments WHERE name = ?", (name,)
+            "SELECT config_hash, version FROM experiments WHERE name = ?", (name,)
         ).fetchone()
+        code = provenance.code_id()
         if row is None:
             with self.connection:
                 self.connection.execute(
                     "INSERT INTO experiments (name, config_hash, config, version) "
                     "VALUES (?, ?, ?, ?)",
-                    (name, config_hash, json.dumps(config), __version__),
+                    (name, config_hash, json.dumps(config), code),
                 )
-        elif row[0] != config_hash:
+            return
+        stored_hash, versions = row
+        if stored_hash != config_hash:
             raise ValueError(
-                f"db = {self.path} already holds experiment {name!r} with config hash {row[0]}; "
-                f"this config hashes to {config_hash}: use another --db or rename the experiment"
+                f"db = {self.path} already holds experiment {name!r} with config hash "
+                f"{stored_hash}; this config hashes to {config_hash}: use another --db or "
+                "rename the experiment"
+            )
+        if code in versions.split("; "):
+            return
+        if not allow_version_change:
+            raise ValueError(
+                f"db = {self.path} holds experiment {name!r} computed by pacbound {versions}; "
+                f"this is {code}: use another --db, or pass --allow-version-change to resume "
+                "it with both recorded"
+            )
+        with self.connection:
+            self.connection.execute(
+                "UPDATE experiments SET version = ? WHERE name = ?", (f"{versions}; {code}", name)
             )
 
     def names(self) -> list[str]:

@@ -84,8 +84,11 @@ def run_sweep(
     store: Store,
     cache_dir: Path,
     progress: Progress | None = None,
+    allow_version_change: bool = False,
 ) -> int:
-    """Fill the store with every cell of ``config``; returns how many cells were computed."""
+    """Fill the store with every cell of ``config``; returns how many cells were computed.
+    A store whose experiment other code computed is refused unless ``allow_version_change``
+    (``Store.register``)."""
     if config.distributed.enabled:
         jax.distributed.initialize(
             coordinator_address=config.distributed.coordinator_address,
@@ -96,7 +99,7 @@ def run_sweep(
     writes = jax.process_index() == 0
     report = progress or (lambda *args: None)
     if writes:
-        store.register(config.name, config.hash(), config.raw)
+        store.register(config.name, config.hash(), config.raw, allow_version_change)
     done = store.finished(config.name)
     total = len(config.cells)
     todo = [b for b in batches(config) if not all(cell in done for cell in b)]

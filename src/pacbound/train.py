@@ -48,6 +48,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from pacbound.model import ModelConfig, apply, init_params
+from pacbound.provenance import BASE_MODULES, source_hash
 from pacbound.tasks.base import pretraining_half
 
 SCHEDULES = ("fixed", "epochs")
@@ -418,8 +419,8 @@ def pretrain(
     """The base model: ``config.optimizer.steps`` steps on fresh problems of the levels in
     ``config.levels`` (uniform over levels), none of whose problems is in ``exclude`` (the
     hashes of the held-out sets). Cached in ``cache_dir`` under a hash of the task,
-    model and pretraining configs and of ``exclude``; a cached base is loaded instead of
-    retrained.
+    model and pretraining configs, of ``exclude`` and of the source that pretrains
+    (``provenance.BASE_MODULES``); a cached base is loaded instead of retrained.
 
     Returns (params, losses_S). ``progress(steps_done, last_loss)`` is called per chunk.
     """
@@ -431,7 +432,10 @@ def pretrain(
         # The excluded problems change the pretraining data, so they are part of the key: two
         # experiments with other held-out sets never share a base.
         excluded = hashlib.sha256("".join(sorted(exclude)).encode()).hexdigest()[:16]
-        path = Path(cache_dir) / f"base-{config_hash(task, model_config, config, excluded)}.npz"
+        # So is the code that pretrains: after a change there the base is trained anew.
+        code = source_hash(BASE_MODULES)
+        key = config_hash(task, model_config, config, excluded, code)
+        path = Path(cache_dir) / f"base-{key}.npz"
         if path.exists():
             return load_params(path, model_config)
     optimizer_config = config.optimizer
