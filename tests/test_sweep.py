@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -114,6 +115,84 @@ def test_a_run_killed_mid_grid_resumes_to_the_uninterrupted_result(finished, tmp
     assert _sweep(db) == 0
     assert f"{12 - partial} cells computed" in capsys.readouterr().out
     assert _exported(db, capsys) == _exported(finished, capsys)
+
+
+DISTRIBUTED = """
+[distributed]
+enabled = true
+coordinator_address = "localhost:{port}"
+num_processes = 2
+process_id = {process}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+def _two_processes(tmp_path: Path) -> list[subprocess.Popen]:
+    """A tiny sweep as 2 jax.distributed processes on this machine, each with its own
+    config (process id), store and cache; a fresh coordinator port each time."""
+    port, processes = _free_port(), []
+    for process in (0, 1):
+        folder = tmp_path / f"process{process}"
+        folder.mkdir(exist_ok=True)
+        config = folder / "tiny.toml"
+        config.write_text(TINY.read_text() + DISTRIBUTED.format(port=port, process=process))
+        command = [sys.executable, "-m", "pacbound.cli", "sweep", "--config", str(config)]
+        command += ["--db", str(folder / "results.sqlite"), "--quiet"]
+        processes.append(
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+    return processes
+
+
+def _stored_cells(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db) as connection:
+            return connection.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # tables not created yet
+
+
+def test_two_processes_killed_mid_grid_resume_to_the_one_process_result(finished, tmp_path, capsys):
+    db = tmp_path / "process0" / "results.sqlite"
+    processes = _two_processes(tmp_path)
+    stored, deadline = 0, time.time() + 300
+    while time.time() < deadline and all(p.poll() is None for p in processes):
+        stored = _stored_cells(db)
+        if stored >= 2:
+            break
+        time.sleep(0.005)
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert 2 <= stored < 12, "the kill must land mid-grid"
+    # Resumed: process 0 alone reads its store and tells process 1 what is left (process
+    # 1's own store is empty); both run the same batches, process 0 writes.
+    processes = _two_processes(tmp_path)
+    try:
+        codes = [p.wait(timeout=600) for p in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert codes == [0, 0]
+    assert _stored_cells(tmp_path / "process1" / "results.sqlite") == 0
+    resumed, alone = _exported(db, capsys), _exported(finished, capsys)
+    assert [(r["bucket"], r["budget"], r["seed"]) for r in resumed] == [
+        (r["bucket"], r["budget"], r["seed"]) for r in alone
+    ]
+    for one, other in zip(resumed, alone, strict=True):
+        assert one.keys() == other.keys()
+        for key, value in one.items():
+            if isinstance(value, float):
+                assert value == pytest.approx(other[key], rel=1e-5, abs=1e-7), key
+            else:
+                assert value == other[key], key
 
 
 def test_another_config_under_the_same_name_is_an_error(finished, tmp_path, capsys):

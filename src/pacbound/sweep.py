@@ -65,6 +65,20 @@ TEST_SEED = 10_007  # held-out sets are drawn from a stream no training set uses
 MC_SAMPLES = 100_000  # simulation of each solvable cell's per-level risks, beside the exact ones
 
 
+def _agree_on_work(left: list[bool], base_stored: bool) -> tuple[list[bool], bool]:
+    """Process 0's view of which batches are left and whether the base is stored, on every
+    process: the others may not see the store (or see another one), and processes that ran
+    different batches would issue different collective programs and hang."""
+    if jax.process_count() == 1:
+        return left, base_stored
+    from jax.experimental import multihost_utils
+
+    decided = np.asarray(
+        multihost_utils.broadcast_one_to_all(np.array([*left, base_stored], np.int32))
+    )
+    return [bool(v) for v in decided[:-1]], bool(decided[-1])
+
+
 def cell_seed(bucket: str, budget: int, seed: int) -> int:
     """A data/PRNG seed owned by one cell, independent of the grid's other cells."""
     return zlib.crc32(f"{bucket}/{budget}/{seed}".encode())
@@ -95,25 +109,32 @@ def run_sweep(
             num_processes=config.distributed.num_processes,
             process_id=config.distributed.process_id,
         )
-    # Every process runs the same program over the global devices; one of them writes.
+    # Every process runs the same program over the global devices; process 0 alone reads
+    # and writes the store, and decides what is left to do for all of them.
     writes = jax.process_index() == 0
     report = progress or (lambda *args: None)
     if writes:
         store.register(config.name, config.hash(), config.raw, allow_version_change)
-    done = store.finished(config.name)
+    grid = batches(config)
+    done = store.finished(config.name) if writes else set()
+    left, base_stored = _agree_on_work(
+        [not all(cell in done for cell in b) for b in grid],
+        writes and store.base(config.name) is not None,
+    )
+    todo = [b for b, needed in zip(grid, left, strict=True) if needed]
     total = len(config.cells)
-    todo = [b for b in batches(config) if not all(cell in done for cell in b)]
-    report("prepare", len(done), total)
-    if not todo and store.base(config.name) is not None:
+    done_count = total - sum(len(b) for b in todo)
+    report("prepare", done_count, total)
+    if not todo and base_stored:
         return 0
     runner = (SolvableRunner if config.task_kind == "solvable" else LanguageRunner)(
-        config, cache_dir, lambda phase: report(phase, len(done), total)
+        config, cache_dir, lambda phase: report(phase, done_count, total)
     )
     if writes:
         store.save_base(config.name, {str(k): v for k, v in runner.base_errors.items()})
     computed = 0
     for batch in todo:
-        report("fine-tune", len(done) + computed, total)
+        report("fine-tune", done_count + computed, total)
         started = time.perf_counter()
         records = runner.run_batch(batch)
         wall = (time.perf_counter() - started) / len(batch)
@@ -124,7 +145,7 @@ def run_sweep(
         if writes:
             store.save_cells(config.name, cells)
         computed += len(batch)
-        report("fine-tune", len(done) + computed, total)
+        report("fine-tune", done_count + computed, total)
     report("done", total, total)
     return computed
 
