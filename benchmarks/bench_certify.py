@@ -5,9 +5,10 @@
 For one batch of the quick grid (one budget, every bucket and seed), measured in one run
 (after compilation, best of ``--repeats``): fine-tuning the batch, measuring each cell (its
 errors on the held-out sets and its training set, as the sweep does) and certifying each
-cell (``pacbound.certify``: pilot, certificate and validity draws). Prints seconds per cell
-and the certificate's cost as a ratio to fine-tuning plus measurement. The base comes from
-the cache (pretrained once if absent, which takes a few minutes).
+cell (``pacbound.certify``: pilot, certificate and validity draws, target disagreement).
+Prints seconds per cell and the certificate's cost as a ratio to fine-tuning plus
+measurement. The base comes from the cache (pretrained once if absent, which takes a few
+minutes).
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def main() -> None:
     print(
         f"quick preset, budget {args.budget}, {cells} cells per batch; certificate: "
         f"{c.pilot_draws} pilot draws per candidate tried, {c.draws} certificate draws, "
-        f"2 × {c.validity_draws} validity draws"
+        f"2 × {c.validity_draws} validity draws, 2 × {c.validity_draws} target disagreement "
+        "pairs (two draws each)"
     )
     for name, value in seconds.items():
         print(f"  {name:>9}: {value:.3f} s per cell")
