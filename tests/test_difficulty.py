@@ -218,6 +218,7 @@ def test_bad_model_inputs():
 
 
 # Each example lowers and compiles a model with the kl inverse: few examples, no shrinking.
+@pytest.mark.slow  # about a minute: every example lowers and compiles a model
 @settings(max_examples=12, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(family=st.sampled_from(D.all_families()), params=params_strategy())
 def test_kl_form_optimum_moves_harder_where_its_conditions_hold(family, params):

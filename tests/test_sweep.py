@@ -90,6 +90,7 @@ def test_export_csv_has_one_row_per_cell(finished, tmp_path):
     assert {"final_loss", "schedule", "steps"} <= set(header)
 
 
+@pytest.mark.slow  # a subprocess killed and resumed
 def test_a_run_killed_mid_grid_resumes_to_the_uninterrupted_result(finished, tmp_path, capsys):
     db = tmp_path / "killed.sqlite"
     command = [sys.executable, "-m", "pacbound.cli", "sweep", "--config", str(TINY)]
@@ -159,6 +160,7 @@ def _stored_cells(db: Path) -> int:
         return 0  # tables not created yet
 
 
+@pytest.mark.slow  # two jax.distributed processes, killed and resumed
 def test_two_processes_killed_mid_grid_resume_to_the_one_process_result(finished, tmp_path, capsys):
     db = tmp_path / "process0" / "results.sqlite"
     processes = _two_processes(tmp_path)

@@ -214,6 +214,7 @@ SHARDED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # two subprocesses
 def test_sharding_over_four_devices_gives_the_same_numbers_as_one():
     script = SHARDED.format(tests=os.path.dirname(__file__))
     runs = {}
