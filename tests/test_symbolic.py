@@ -179,3 +179,31 @@ def test_lowered_measurement_formulas_equal_sympy(g, v, tau, diff, proxy):
     assert math.isclose(
         float(_sign_confidence(diff, proxy)), confidence, rel_tol=1e-13, abs_tol=1e-300
     )
+
+
+@given(
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 5.0),
+    st.floats(0.0, 1.0),
+    st.integers(1, 50),
+    st.integers(1, 2048),
+)
+def test_lowered_tolerances_and_domain_adaptation_bound_equal_sympy(d, e, beta, eta, s, m):
+    """The tie tolerances and Germain et al.'s bound, lowered, against sympy's evalf."""
+    from pacbound.compare import _level_tolerance
+    from pacbound.predict import _domain_adaptation_bound, _tie_tolerance
+    from pacbound.symbolic import agreement as A
+    from pacbound.symbolic import shift as T
+
+    def exact(expr, point):
+        return float(expr.subs(point).evalf(30))
+
+    variance = e / 10
+    tie = exact(A.tie_tolerance, {A.pooled_variance: variance, A.seeds: s})
+    assert math.isclose(float(_tie_tolerance(variance, s)), tie, rel_tol=1e-14, abs_tol=1e-300)
+    level = exact(A.level_tolerance, {A.test_size: m, A.seeds: s})
+    assert math.isclose(float(_level_tolerance(m, s)), level, rel_tol=1e-14)
+    point = {T.disagreement: d, T.density_ratio: beta, T.joint_error: e, T.outside_mass: eta}
+    bound = exact(T.domain_adaptation_bound, point)
+    assert math.isclose(float(_domain_adaptation_bound(d, beta, e, eta)), bound, rel_tol=1e-14)

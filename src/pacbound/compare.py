@@ -51,10 +51,14 @@ from pacbound.certify import certificate_vacuous
 from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.measure import mixture_error
 from pacbound.numeric.bounds import certificate_floor, generalization_bound
+from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
 from pacbound.store import Cell
+from pacbound.symbolic import agreement
 
 SHIFT_TERMS = ("tv", "coverage", "w1", "upward")
+
+_level_tolerance = lower_to_numpy(agreement.level_tolerance, ("test_size", "seeds"))
 
 
 @dataclass(frozen=True)
@@ -229,7 +233,7 @@ def level_tolerance(config: ExperimentConfig, seeds: int) -> float:
     worst-case binomial variance (¼ per problem); 0 when risks are exact (solvable)."""
     if config.task_kind == "solvable":
         return 0.0
-    return float(2 * np.sqrt(2 * 0.25 / (config.grid.test_size * seeds)))
+    return float(_level_tolerance(config.grid.test_size, seeds))
 
 
 def _level_fields(config: ExperimentConfig, seeds: int) -> dict:

@@ -36,14 +36,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.optimum import tied_minima
-from pacbound.symbolic import agreement
+from pacbound.symbolic import agreement, shift
 
 _sign_confidence = lower_to_numpy(agreement.sign_confidence, ("difference", "variance_proxy"))
+_tie_tolerance = lower_to_numpy(agreement.tie_tolerance, ("pooled_variance", "seeds"))
+_domain_adaptation_bound = lower_to_numpy(
+    shift.domain_adaptation_bound,
+    ("disagreement", "density_ratio", "joint_error", "outside_mass"),
+)
 
 PROTOCOLS = ("leave-one-budget-out", "forward-chaining")
 RESAMPLES = 200
@@ -91,12 +97,12 @@ class RunTable:
             b, i = np.argwhere(np.isnan(self.target_error).all(axis=-1))[0]
             raise ValueError(f"no run of bucket {self.buckets[b]!r} at n = {budgets[i]}")
 
-    @property
+    @cached_property  # the table is frozen: computed once per table
     def mean(self) -> np.ndarray:
         """BxN seed means of the target error."""
         return np.nanmean(self.target_error, axis=-1)
 
-    @property
+    @cached_property
     def tolerance(self) -> float:
         """√(2·s²/S): the noise of a difference of two cell means (see the module doc)."""
         if self.fixed_tolerance is not None:
@@ -106,7 +112,7 @@ class RunTable:
             return 0.0
         deviations = self.target_error - self.mean[..., None]
         pooled = np.nansum(deviations**2) / np.sum(np.maximum(counts - 1, 0))
-        return float(np.sqrt(2 * pooled / counts.mean()))
+        return float(_tie_tolerance(pooled, counts.mean()))
 
     def resampled(self, rng: np.random.Generator) -> RunTable:
         """Each cell's seeds drawn with replacement on their own, every per-run array alike."""
@@ -271,7 +277,7 @@ def _domain_adaptation(table, pilots, n, at):
     if disagreement is None or risk is None or table.bucket_weights is None:
         return None
     terms = domain_adaptation_terms(table)
-    return 0.5 * disagreement + terms["beta"] * risk + terms["eta"]
+    return _domain_adaptation_bound(disagreement, terms["beta"], risk, terms["eta"])
 
 
 BASELINES = (

@@ -17,3 +17,16 @@ difference = sp.Symbol("difference", real=True)  # Δ: difference of two measure
 variance_proxy = sp.Symbol("variance_proxy", positive=True)  # v
 #: Confidence 1 − exp(−Δ²/(2v)) that the measured order of two cells is the true one.
 sign_confidence = -expm1(-(difference**2) / (2 * variance_proxy))
+
+# --- ties: differences the runs cannot resolve ---------------------------------------------
+
+pooled_variance = sp.Symbol("pooled_variance", nonnegative=True)  # s²: within-cell, over seeds
+seeds = sp.Symbol("seeds", positive=True)  # S: seeds per cell
+test_size = sp.Symbol("test_size", positive=True)  # m: held-out problems per level
+
+#: The tie tolerance: the standard deviation √(2·s²/S) of a difference of two cell means.
+tie_tolerance = sp.sqrt(2 * pooled_variance / seeds)
+
+#: Two standard deviations of a difference of two per-level seed means under the worst-case
+#: binomial variance ¼ per problem: the noise allowance of the assumption checks.
+level_tolerance = 2 * sp.sqrt(2 * sp.Rational(1, 4) / (test_size * seeds))

@@ -70,3 +70,15 @@ def upward_shift(w_target: Sequence, w_train: Sequence) -> sp.Expr:
     size = len(w_target)
     tails = [sum(w_target[j:]) - sum(w_train[j:]) for j in range(1, size)]
     return sp.Max(0, *tails)
+
+
+# --- the PAC-Bayesian domain-adaptation bound ----------------------------------------------
+
+disagreement = sp.Symbol("disagreement", nonnegative=True)  # d_T(Q) on target problems
+joint_error = sp.Symbol("joint_error", nonnegative=True)  # e_S(Q), at most R_d(Q)
+density_ratio = sp.Symbol("density_ratio", nonnegative=True)  # β_∞ on the bucket's support
+outside_mass = sp.Symbol("outside_mass", nonnegative=True)  # η: target mass off that support
+
+#: Germain, Habrard, Laviolette and Morvant (ICML 2016) with q = ∞:
+#: R_T(G_Q) ≤ ½·d_T(Q) + β_∞·e_S(Q) + η (η times the worst risk off the support, 1).
+domain_adaptation_bound = disagreement / 2 + density_ratio * joint_error + outside_mass
