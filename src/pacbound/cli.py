@@ -220,7 +220,9 @@ def _add_resume_argument(command) -> None:
 
 def _add_experiment_arguments(command) -> None:
     which = command.add_mutually_exclusive_group()
-    which.add_argument("--preset", default=None, help="quick, solvable or paper (default quick)")
+    which.add_argument(
+        "--preset", default=None, help="quick, solvable, exact, paper, … (default quick)"
+    )
     which.add_argument("--config", type=Path, default=None, help="an experiment TOML file")
     _add_db_argument(command)
     command.add_argument(
@@ -232,9 +234,20 @@ def _experiments(args):
     """The experiments named by --config or --preset: one, or one per base."""
     from pacbound import config
 
-    if args.config:
-        return config.load_all(args.config)
-    return config.preset_all(args.preset or "quick")
+    path = args.config or config.preset_path(args.preset or "quick")
+    if exact_file(args):
+        raise ValueError(
+            f"{path} is an exact experiment (no sweep, no store): run `pacbound reproduce` on it"
+        )
+    return config.load_all(path)
+
+
+def exact_file(args) -> Path | None:
+    """The --config or --preset file if it describes an exact experiment, else None."""
+    from pacbound import config, exact
+
+    path = args.config or config.preset_path(args.preset or "quick")
+    return path if Path(path).is_file() and exact.is_exact_file(path) else None
 
 
 _COLUMNS = ("bound", "empirical", "mc_correction", "generalization", "extrapolation")
@@ -466,9 +479,28 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
+    path = exact_file(args)
+    if path:
+        return _reproduce_exact(path, args.out)
     _cmd_sweep(args)
     args.db = args.db or _default_db()
     return _cmd_figs(args)
+
+
+def _reproduce_exact(path: Path, out: Path) -> int:
+    """The exact experiment of a preset file: computed, analysed, written, indexed."""
+    from pacbound import exact
+    from pacbound.plots import write_index
+
+    experiment = exact.load(path)
+    result, evaluation, _ = exact.run(experiment)
+    paths = exact.write(result, evaluation, out)
+    paths.append(write_index(out))
+    for written in paths:
+        print(f"wrote {written}")
+    seconds = result["seconds"]
+    print(f"{experiment.name}: grid {seconds['grid']} s, analysis {seconds['analysis']} s")
+    return 0
 
 
 class _ProgressBar:

@@ -46,6 +46,9 @@ from pacbound.symbolic import agreement, shift
 
 _sign_confidence = lower_to_numpy(agreement.sign_confidence, ("difference", "variance_proxy"))
 _tie_tolerance = lower_to_numpy(agreement.tie_tolerance, ("pooled_variance", "seeds"))
+_paired_tie_tolerance = lower_to_numpy(
+    agreement.paired_tie_tolerance, ("difference_variance", "seeds")
+)
 _domain_adaptation_bound = lower_to_numpy(
     shift.domain_adaptation_bound,
     ("disagreement", "density_ratio", "joint_error", "outside_mass"),
@@ -86,6 +89,10 @@ class RunTable:
     disagreement: dict[str, np.ndarray] = field(default_factory=dict)
     in_bucket_risk: np.ndarray | None = None
     fixed_tolerance: float | None = None  # a resample keeps its original table's tolerance
+    # Paired seeds: seed s of every cell comes from the same random numbers (common random
+    # numbers, as in the skill ladder), so a resample draws one set of seed indices for all
+    # cells and the tolerance is that of a paired difference of adjacent buckets.
+    paired: bool = False
 
     def __post_init__(self):
         budgets = np.asarray(self.budgets)
@@ -104,12 +111,17 @@ class RunTable:
 
     @cached_property
     def tolerance(self) -> float:
-        """√(2·s²/S): the noise of a difference of two cell means (see the module doc)."""
+        """√(2·s²/S), or √(s_Δ²/S) for paired seeds: the noise of a difference of two cell
+        means (see the module doc)."""
         if self.fixed_tolerance is not None:
             return self.fixed_tolerance
         counts = np.sum(~np.isnan(self.target_error), axis=-1)
         if counts.max() < 2:
             return 0.0
+        if self.paired:
+            differences = np.diff(self.target_error, axis=0)  # adjacent buckets, BxNxS
+            variance = np.nanmean(np.nanvar(differences, axis=-1, ddof=1))
+            return float(_paired_tie_tolerance(variance, counts.mean()))
         deviations = self.target_error - self.mean[..., None]
         pooled = np.nansum(deviations**2) / np.sum(np.maximum(counts - 1, 0))
         return float(_tie_tolerance(pooled, counts.mean()))
@@ -119,7 +131,11 @@ class RunTable:
         present = ~np.isnan(self.target_error)
         counts = present.sum(axis=-1, keepdims=True)
         order = np.argsort(~present, axis=-1, kind="stable")  # present seeds first
-        picks = np.floor(rng.random(self.target_error.shape) * counts).astype(int)
+        if self.paired:  # one draw of seed indices for every cell
+            shape = self.target_error.shape
+            picks = np.broadcast_to(np.floor(rng.random(shape[-1]) * counts).astype(int), shape)
+        else:
+            picks = np.floor(rng.random(self.target_error.shape) * counts).astype(int)
         index = np.take_along_axis(order, picks, axis=-1)
 
         def draw(values):

@@ -27,6 +27,12 @@ test_size = sp.Symbol("test_size", positive=True)  # m: held-out problems per le
 #: The tie tolerance: the standard deviation √(2·s²/S) of a difference of two cell means.
 tie_tolerance = sp.sqrt(2 * pooled_variance / seeds)
 
+difference_variance = sp.Symbol("difference_variance", nonnegative=True)  # s_Δ², paired
+#: The same with paired seeds (every cell draws from the same random numbers, seed by seed):
+#: the standard deviation √(s_Δ²/S) of a mean paired difference, s_Δ² the variance over seeds
+#: of a difference of two cells.
+paired_tie_tolerance = sp.sqrt(difference_variance / seeds)
+
 #: Two standard deviations of a difference of two per-level seed means under the worst-case
 #: binomial variance ¼ per problem: the noise allowance of the assumption checks.
 level_tolerance = 2 * sp.sqrt(2 * sp.Rational(1, 4) / (test_size * seeds))
