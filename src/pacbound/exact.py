@@ -351,7 +351,8 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
             "non_vacuous": _ranges(budgets, value < 1),
             "below_base": _ranges(budgets, value < base_target),
         }
-    shown = sorted({len(budgets) // 6, len(budgets) // 2 - 1, len(budgets) - 5})
+    large = max(len(budgets) - 5, len(budgets) // 2)  # the large budget of the figures
+    shown = sorted({len(budgets) // 6, len(budgets) // 2 - 1, large})
     diagnosis = {
         int(budgets[i]): {
             "in_bucket_risk": in_bucket[:, i].mean(-1).tolist(),
@@ -383,7 +384,7 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
         "diagnosis": diagnosis,
         "bound_landscape": {t: {"mean": b.mean(-1).tolist()} for t, b in bounds.items()},
         "level_risk_mean": arrays.noise_averaged_level_risk.mean(2).tolist(),
-        "level_risk_budgets": [int(budgets[min(5, len(budgets) - 1)]), int(budgets[-5])],
+        "level_risk_budgets": [int(budgets[max(len(budgets) // 4 - 1, 0)]), int(budgets[large])],
         "predictions": _prediction_summary(evaluation),
     }
     return result, evaluation
