@@ -493,13 +493,15 @@ def _reproduce_exact(path: Path, out: Path) -> int:
     from pacbound.plots import write_index
 
     experiment = exact.load(path)
-    result, evaluation, _ = exact.run(experiment)
+    result, evaluation, seconds = exact.run(experiment)
     paths = exact.write(result, evaluation, out)
     paths.append(write_index(out))
     for written in paths:
         print(f"wrote {written}")
-    seconds = result["seconds"]
-    print(f"{experiment.name}: grid {seconds['grid']} s, analysis {seconds['analysis']} s")
+    print(
+        f"{experiment.name}: grid computed in {seconds['grid']:.1f} s, "
+        f"analysed in {seconds['analysis']:.1f} s"
+    )
     return 0
 
 

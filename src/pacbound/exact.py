@@ -102,16 +102,28 @@ class ExactConfig:
 
 def is_exact_file(path: str | Path) -> bool:
     """Whether a preset file describes an exact experiment (``kind = "exact"``)."""
-    return tomllib.loads(Path(path).read_text()).get("kind") == "exact"
+    try:
+        return tomllib.loads(Path(path).read_text()).get("kind") == "exact"
+    except tomllib.TOMLDecodeError:
+        return False  # the experiment loader reports it
 
 
 def load(path: str | Path) -> ExactConfig:
     """The exact experiment of a TOML file; every key is checked."""
-    raw = tomllib.loads(Path(path).read_text())
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
     tables = {"name", "kind", "task", "grid", "theory"}
     unknown = set(raw) - tables
     if unknown or raw.get("kind") != "exact":
         raise ValueError(f"{path}: unknown keys {sorted(unknown)} or kind is not 'exact'")
+    missing = [key for key in ("name", "grid") if key not in raw]
+    missing += [
+        f"grid.{k}" for k in ("width", "budgets", "draws", "target") if k not in raw.get("grid", {})
+    ]
+    if missing:
+        raise ValueError(f"{path}: missing {', '.join(missing)}")
     task_keys = {f.name for f in fields(SkillLadder)}
     grid_keys = {"width", "budgets", "draws", "target", "seed"}
     theory_keys = {"delta", "bound", "pretrain_share", "resamples"}
@@ -435,17 +447,15 @@ def _prediction_summary(evaluation: dict) -> dict:
     return out
 
 
-def run(config: ExactConfig) -> tuple[dict, dict, Arrays]:
-    """The whole exact experiment: (result, evaluation, arrays)."""
+def run(config: ExactConfig) -> tuple[dict, dict, dict]:
+    """The whole exact experiment: (result, evaluation, seconds of each stage). The report
+    holds no timings, so that rerunning it changes no committed file."""
     started = time.perf_counter()
     arrays = compute(config)
     computed = time.perf_counter()
     result, evaluation = analyse(config, arrays)
-    result["seconds"] = {
-        "grid": round(computed - started, 1),
-        "analysis": round(time.perf_counter() - computed, 1),
-    }
-    return result, evaluation, arrays
+    seconds = {"grid": computed - started, "analysis": time.perf_counter() - computed}
+    return result, evaluation, seconds
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -540,8 +550,7 @@ def markdown(result: dict) -> str:
         f"levels ({names[0]} … {names[-1]}); target uniform over levels "
         f"{result['target'][0]}–{result['target'][1]}; {len(budgets)} budgets n = "
         f"{budgets[0]} … {budgets[-1]}; {result['draws']} training sets per cell, the same "
-        f"random numbers for every bucket. Computed in {result['seconds']['grid']} s, analysed "
-        f"in {result['seconds']['analysis']} s.\n",
+        "random numbers for every bucket.\n",
         "## Headlines\n",
         *headlines(result),
         "",

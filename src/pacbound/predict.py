@@ -499,6 +499,8 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
     boot = [table.resampled(rng) for _ in range(resamples)]  # each keeps the tolerance
     tolerance = table.tolerance
     out = {"tolerance": tolerance, "resamples": resamples, "protocols": {}}
+    if table.paired:
+        out["paired"] = True
     for protocol in PROTOCOLS:
         if not held_out(protocol, len(table.budgets)):
             continue  # forward chaining needs three budgets
@@ -665,17 +667,22 @@ def markdown(name: str, evaluation: dict, checks: dict | None) -> str:
     """The predictions report: assumptions, predictor × protocol table, validation sizes,
     choices per budget, verdict."""
     lines = [f"# Predicting the optimal difficulty: {name}\n"]
+    if evaluation.get("paired"):
+        noise = "√(s_Δ²/S), the noise of a paired difference of two cell means over seeds"
+        resampling = "the seeds of every cell drawn together, as they are paired"
+    else:
+        noise = "√(2·s²/S), the noise of a difference of two cell means over seeds"
+        resampling = "each cell's seeds on their own"
     lines.append(
-        f"Tie tolerance {evaluation['tolerance']:.4f} (√(2·s²/S), the noise of a difference "
-        "of two cell means over seeds): buckets within it of the lowest are tied, in the "
-        "measurement and in every predictor's choice; a tie is a uniform pick. Intervals: "
-        f"95% bootstrap over seeds ({evaluation['resamples']} resamples, each cell's seeds on "
-        "their own, every predictor refitted). Regret: target error of the chosen bucket "
-        "minus the best, mean over held-out budgets, a budget without a prediction counted "
-        "as a uniform pick. Exact and within one: over the budgets with a prediction. τ: "
-        "Kendall's τ_b of scores against measured errors along difficulty (per budget) and "
-        "along n (per bucket); granulated τ their mean (Jiang et al., ICLR 2020). Sign "
-        "agreement: Hoeffding-weighted pairs within one budget and across budgets.\n"
+        f"Tie tolerance {evaluation['tolerance']:.4f} ({noise}): buckets within it of the "
+        "lowest are tied, in the measurement and in every predictor's choice; a tie is a "
+        f"uniform pick. Intervals: 95% bootstrap over seeds ({evaluation['resamples']} "
+        f"resamples, {resampling}, every predictor refitted). Regret: target error of the "
+        "chosen bucket minus the best, mean over held-out budgets, a budget without a "
+        "prediction counted as a uniform pick. Exact and within one: over the budgets with "
+        "a prediction. τ: Kendall's τ_b of scores against measured errors along difficulty "
+        "(per budget) and along n (per bucket); granulated τ their mean (Jiang et al., ICLR "
+        "2020). Sign agreement: Hoeffding-weighted pairs within one budget and across budgets.\n"
     )
     if checks:
         lines.append("## Assumptions of the shift terms, on the measured per-level errors\n")
