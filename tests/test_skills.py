@@ -67,6 +67,41 @@ def test_kl_to_isotropic_prior_is_the_sum_of_coordinate_kls_when_diagonal():
     assert got == pytest.approx(expected, rel=1e-12)
 
 
+def test_posterior_mean_is_the_stationary_point_and_matches_the_task():
+    """At K = 3: the gradient of the negative log posterior vanishes at ``posterior_mean``,
+    its Hessian is ``posterior_precision``, and the task's NumPy posterior is the same."""
+    task = SkillLadder(levels=3, known=1)
+    _, _, x, y = _trained(task, [1, 2, 3, 3])
+
+    def concrete(expr):
+        """``expr`` at K = 3 with this training set's statistics (exact rationals)."""
+        expr = expr.subs(S.size, 3)
+        values = {
+            sp.MatrixSymbol("gram", 3, 3): sp.Matrix(x.T @ x).applyfunc(sp.nsimplify),
+            sp.MatrixSymbol("moment", 3, 1): sp.Matrix(x.T @ y).applyfunc(sp.nsimplify),
+            sp.MatrixSymbol("prior_mean", 3, 1): sp.Matrix(task.pretrained_weights).applyfunc(
+                sp.nsimplify
+            ),
+        }
+        scalars = {S.prior_var: sp.nsimplify(task.prior_std**2)}
+        scalars[S.assumed_var] = sp.nsimplify(task.assumed_noise**2)
+        return sp.Matrix(expr.xreplace(values).subs(scalars).as_explicit())
+
+    mean = concrete(S.posterior_mean).applyfunc(sp.nsimplify)
+    theta = sp.MatrixSymbol("theta", 3, 1)
+    gradient = concrete(sp.diff(S.negative_log_posterior, S.theta))
+    assert sp.simplify(gradient.xreplace({theta: mean})) == sp.zeros(3, 1)
+    entries = sp.symbols("a b c")
+    objective = concrete(S.negative_log_posterior).xreplace({theta: sp.Matrix(entries)})[0]
+    precision = concrete(S.posterior_precision)
+    assert sp.simplify(sp.hessian(objective, entries) - precision) == sp.zeros(3, 3)
+    got_mean, got_covariance = task.posterior(x.T @ x, x.T @ y)
+    np.testing.assert_allclose(got_mean, np.array(mean, float).ravel(), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.linalg.inv(got_covariance), np.array(precision, float), rtol=1e-10
+    )
+
+
 # --- the task's closed forms ------------------------------------------------------------------
 
 

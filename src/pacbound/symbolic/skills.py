@@ -16,8 +16,13 @@ The risk of the posterior on level k is exact up to one smooth one-dimensional i
 
 So the kept part is (τ/√π)·∫₀^∞ t^{-1/2} e^{−at} Π_i(…) dt, an integral of a smooth function
 with its singularities on the negative axis; the task evaluates it with an exp-sinh rule.
-The KL of N(m, Σ) to the prior N(θ_pre, σ_p²·I) depends on Σ only through its eigenvalues
-(``kl_to_isotropic_prior``). Tests derive each closed form again by integration.
+The posterior is the minimiser of the negative log posterior under the assumed noise σ_a
+(``negative_log_posterior``): precision I/σ_p² + XᵀX/σ_a² and mean precision⁻¹(θ_pre/σ_p² +
+Xᵀy/σ_a²) (``posterior_precision``, ``posterior_mean``, matrix expressions in the sufficient
+statistics XᵀX and Xᵀy; the task evaluates the same expressions in batched NumPy, and a test
+checks both against the derivation). The KL of N(m, Σ) to the prior N(θ_pre, σ_p²·I)
+depends on Σ only through its eigenvalues (``kl_to_isotropic_prior``). Tests derive each
+closed form again by integration or differentiation.
 """
 
 from __future__ import annotations
@@ -52,3 +57,22 @@ prior_var = sp.Symbol("prior_var", positive=True)  # σ_p²
 kl_to_isotropic_prior = (
     trace / prior_var + sq_distance / prior_var - dim + dim * sp.log(prior_var) - log_det
 ) / 2
+
+# --- the posterior ----------------------------------------------------------------------------
+
+size = sp.Symbol("size", integer=True, positive=True)  # K
+gram = sp.MatrixSymbol("gram", size, size)  # XᵀX
+moment = sp.MatrixSymbol("moment", size, 1)  # Xᵀy
+prior_mean = sp.MatrixSymbol("prior_mean", size, 1)  # θ_pre
+theta = sp.MatrixSymbol("theta", size, 1)
+assumed_var = sp.Symbol("assumed_var", positive=True)  # σ_a²
+
+#: −ln p(θ | S) up to a constant: the Gaussian prior and likelihood at the assumed noise,
+#: with ‖y − Xθ‖² = yᵀy − 2θᵀXᵀy + θᵀXᵀXθ (yᵀy does not depend on θ).
+negative_log_posterior = ((theta - prior_mean).T * (theta - prior_mean)) / (2 * prior_var) + (
+    theta.T * gram * theta - 2 * theta.T * moment
+) / (2 * assumed_var)
+
+#: Its Hessian, the posterior precision, and its stationary point, the posterior mean.
+posterior_precision = sp.Identity(size) / prior_var + gram / assumed_var
+posterior_mean = posterior_precision.I * (prior_mean / prior_var + moment / assumed_var)

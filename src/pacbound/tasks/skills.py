@@ -111,8 +111,8 @@ class SkillLadder:
 
     def posterior(self, gram: np.ndarray, moment: np.ndarray):
         """Mean …xK and covariance …xKxK of the posterior from the sufficient statistics of a
-        training set, gram = Σ x xᵀ and moment = Σ y·x: precision I/σ_p² + gram/σ_a²,
-        mean = covariance·(θ_pre/σ_p² + moment/σ_a²)."""
+        training set, gram = Σ x xᵀ and moment = Σ y·x: ``skills.posterior_precision`` and
+        ``skills.posterior_mean``, batched (a test checks them against the derivation)."""
         prior_precision, noise_precision = self.prior_std**-2, self.assumed_noise**-2
         precision = prior_precision * np.eye(self.levels) + noise_precision * gram
         covariance = np.linalg.inv(precision)
