@@ -328,3 +328,17 @@ def test_the_stored_config_rebuilds_the_same_experiment(finished):
     rebuilt = config.from_dict(stored["config"])
     assert rebuilt.hash() == stored["config_hash"] == config.load(TINY).hash()
     assert [b.name for b in rebuilt.grid.buckets] == ["easy", "hard"]
+
+
+def test_progress_moves_within_a_batch(tmp_path, capsys, monkeypatch):
+    """The log of a quiet sweep reports fractions of a batch's cells as its training steps
+    advance, then the measurement, before the batch is stored."""
+    from pacbound import train
+
+    monkeypatch.setattr(train, "PROGRESS_STEPS", 1)
+    assert _sweep(tmp_path / "r.sqlite") == 0
+    lines = capsys.readouterr().err.splitlines()
+    done = [float(line.split(": ")[1].split("/")[0]) for line in lines if "] fine-tune: " in line]
+    assert any(d != int(d) for d in done)  # a fraction of a batch: within-batch progress
+    assert done == sorted(done)
+    assert any("] measure: " in line for line in lines)

@@ -264,3 +264,22 @@ def test_solvable_training_path_agrees_with_the_closed_form():
         assert np.all(np.abs(np.asarray(risks) - exact) <= 4 * np.asarray(errors) + 1e-6)
         # Simulation noise, not a bias: the standard errors are small but not zero.
         assert np.all(np.asarray(errors) > 0) and np.all(np.asarray(errors) < 3e-3)
+
+
+def test_training_in_calls_for_progress_changes_no_number(base, monkeypatch):
+    """With a progress callback the ensemble runs PROGRESS_STEPS steps per call; every
+    parameter and loss is bit for bit the one-call run's, and the fractions reach 1."""
+    from pacbound import train
+
+    trainer = make_ensemble_trainer(minibatch_loss(MODEL, OPTIMIZER.batch), OPTIMIZER)
+    keys = jax.random.split(jax.random.PRNGKey(4), 3)
+    budgets = [2, 5, 9]
+    data = _padded(_datasets(budgets, seed=4), rows=9)
+    whole, whole_losses = trainer(base, keys, data, np.array(budgets))
+    monkeypatch.setattr(train, "PROGRESS_STEPS", 4)
+    fractions = []
+    cut, cut_losses = trainer(base, keys, data, np.array(budgets), fractions.append)
+    assert fractions == [4 / 6, 1.0]  # the longest member takes 6 steps
+    np.testing.assert_array_equal(cut_losses, whole_losses)
+    for a, b in zip(jax.tree.leaves(cut), jax.tree.leaves(whole), strict=True):
+        np.testing.assert_array_equal(a, b)

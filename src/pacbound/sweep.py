@@ -59,8 +59,9 @@ from pacbound.train import (
     solvable_posterior_variance,
 )
 
-#: progress(phase, cells_done, cells_total)
-Progress = Callable[[str, int, int], None]
+#: progress(phase, cells_done, cells_total); within a batch cells_done grows by fractions as
+#: its training advances
+Progress = Callable[[str, float, int], None]
 TEST_SEED = 10_007  # held-out sets are drawn from a stream no training set uses
 MC_SAMPLES = 100_000  # simulation of each solvable cell's per-level risks, beside the exact ones
 
@@ -136,7 +137,9 @@ def run_sweep(
     for batch in todo:
         report("fine-tune", done_count + computed, total)
         started = time.perf_counter()
-        records = runner.run_batch(batch)
+        records = runner.run_batch(
+            batch, _within_batch(report, done_count + computed, batch, total)
+        )
         wall = (time.perf_counter() - started) / len(batch)
         cells = [
             Cell(b, n, s, {**r, "task": config.task_kind, "wall_s": wall})
@@ -148,6 +151,17 @@ def run_sweep(
         report("fine-tune", done_count + computed, total)
     report("done", total, total)
     return computed
+
+
+def _within_batch(report, done: int, batch, total: int):
+    """progress(fraction) of a batch's training as the grid's progress: cells done plus the
+    batch's share so far; at the end of training the phase becomes the measurement."""
+
+    def progress(fraction: float) -> None:
+        phase = "measure" if fraction >= 1 else "fine-tune"
+        report(phase, done + fraction * len(batch), total)
+
+    return progress
 
 
 def _by_level(values) -> dict[str, float]:
@@ -251,7 +265,7 @@ class LanguageRunner(_Runner):
         per_level = wrong.reshape(len(self.task.levels), -1).mean(axis=1)
         return {k: float(e) for k, e in zip(self.task.levels, per_level, strict=True)}
 
-    def finetune_batch(self, batch):
+    def finetune_batch(self, batch, progress=None):
         """(params_M, losses_MxS, data, means_M): the batch's cells fine-tuned from the base,
         each on its own data and key (as the sweep trains them, whichever batch holds them);
         means_M are the trained vectors in the learner's own space (θ, or w in a subspace)."""
@@ -270,15 +284,18 @@ class LanguageRunner(_Runner):
         data = language_data(datasets, self.rows)
         keys, budgets = self._keys_and_budgets(padded)
         if self.projection is None:
-            params_M, losses_MxS = self.trainer(self.base, keys, data, budgets)
+            params_M, losses_MxS = self.trainer(self.base, keys, data, budgets, progress)
             means_M = jax.vmap(lambda p: ravel_pytree(p)[0])(params_M)
             return params_M, losses_MxS, data, means_M
-        w_M, losses_MxS = self.trainer(self.base_flat, self.projection, keys, data, budgets)
+        w_M, losses_MxS = self.trainer(
+            self.base_flat, self.projection, keys, data, budgets, progress
+        )
         flat_M = self.base_flat[None] + w_M @ self.projection.T
         return jax.vmap(self.unravel)(flat_M), losses_MxS, data, w_M
 
-    def run_batch(self, batch):
-        params_M, losses_MxS, data, means_M = self.finetune_batch(batch)
+    def run_batch(self, batch, progress=None):
+        """The records of a batch's cells; ``progress(fraction)`` as its training advances."""
+        params_M, losses_MxS, data, means_M = self.finetune_batch(batch, progress)
         records = []
         for m, cell in enumerate(batch):
             bucket, n, _ = cell
@@ -337,12 +354,12 @@ class SolvableRunner(_Runner):
         ]
         return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
 
-    def run_batch(self, batch):
+    def run_batch(self, batch, progress=None):
         padded = self._padded_batch(batch)
         samples = [self._sample(cell) for cell in padded]
         data = solvable_data(samples, self.rows)
         keys, budgets = self._keys_and_budgets(padded)
-        means_M, _ = self.trainer(self.prior_mean, keys, data, budgets)
+        means_M, _ = self.trainer(self.prior_mean, keys, data, budgets, progress)
         records = []
         for m, (bucket, n, _) in enumerate(batch):
             member = {k: jnp.asarray(v[m]) for k, v in data.items()}

@@ -215,18 +215,26 @@ def make_scan(step_loss: Callable, config: OptimizerConfig, steps: int):
     return scan
 
 
-def make_run(step_loss: Callable, config: OptimizerConfig):
-    """run(params, key, data, n, steps) -> (params, losses_S): a run of ``steps`` ≤
-    config.steps updates from a fresh optimizer state. A while-loop, so under vmap the
-    ensemble stops at its longest member; losses_S has config.steps entries, NaN past
-    ``steps``. Step t's key is ``fold_in(key, t)``, so a run's trajectory does not depend
-    on the cap or on the other members."""
+#: Steps per compiled call when a run reports its progress: a few seconds of the quick
+#: preset's batch on 2 CPU cores, so a progress bar moves within a batch.
+PROGRESS_STEPS = 20
+
+
+def make_advance(step_loss: Callable, config: OptimizerConfig):
+    """(start, advance): start(params) is a run's state (step 0, params, a fresh optimizer
+    state, losses_S all NaN); advance(state, key, data, n, steps, stop) continues it up to
+    step min(steps, stop). A while-loop, so under vmap the ensemble stops at its longest
+    member; losses_S has config.steps entries, NaN past ``steps``. Step t's key is
+    ``fold_in(key, t)``, so a run's trajectory does not depend on the cap, on the other
+    members or on where it is cut into calls."""
     step = make_step(step_loss, config)
     optimizer = make_optimizer(config)
 
-    def run(params, key, data, n, steps):
+    def start(params):
         losses_S = jnp.full((config.steps,), jnp.nan, jnp.float32)
+        return (jnp.int32(0), params, optimizer.init(params), losses_S)
 
+    def advance(state, key, data, n, steps, stop):
         def body(state):
             t, params, opt_state, losses_S = state
             params, opt_state, loss = step(
@@ -234,31 +242,71 @@ def make_run(step_loss: Callable, config: OptimizerConfig):
             )
             return t + 1, params, opt_state, losses_S.at[t].set(loss.astype(jnp.float32))
 
-        state = (jnp.int32(0), params, optimizer.init(params), losses_S)
-        _, params, _, losses_S = jax.lax.while_loop(lambda s: s[0] < steps, body, state)
+        last = jnp.minimum(steps, stop)
+        return jax.lax.while_loop(lambda s: s[0] < last, body, state)
+
+    return start, advance
+
+
+def make_run(step_loss: Callable, config: OptimizerConfig):
+    """run(params, key, data, n, steps) -> (params, losses_S): a whole run of ``steps`` ≤
+    config.steps updates in one call (``make_advance``)."""
+    start, advance = make_advance(step_loss, config)
+
+    def run(params, key, data, n, steps):
+        _, params, _, losses_S = advance(start(params), key, data, n, steps, config.steps)
         return params, losses_S
 
     return run
 
 
+def _ensemble_programs(start, advance, shared_axes=None):
+    """jit(vmap) of a run's start and advance over the ensemble (its keys give the axis).
+    ``shared_axes``: the in_axes of data (default every entry per member)."""
+    data_axes = 0 if shared_axes is None else dict(shared_axes)
+    start_M = jax.jit(jax.vmap(lambda params, key: start(params), in_axes=(None, 0)))
+    advance_M = jax.jit(
+        jax.vmap(advance, in_axes=(0, 0, data_axes, 0, 0, None)), donate_argnums=(0,)
+    )
+    return start_M, advance_M
+
+
+def _train_in_calls(programs, params, keys_M, data, n_M, steps_M, progress):
+    """Run the ensemble to its longest member's last step: in one call, or with ``progress``
+    in calls of PROGRESS_STEPS steps, reporting progress(fraction of steps done) after each.
+    The cut changes no number: each call continues the same while-loop."""
+    start_M, advance_M = programs
+    longest = int(np.max(np.asarray(steps_M)))
+    state = start_M(params, keys_M)
+    chunk = PROGRESS_STEPS if progress is not None else max(longest, 1)
+    for stop in range(chunk, longest + chunk, chunk):
+        state = advance_M(state, keys_M, data, n_M, steps_M, np.int32(min(stop, longest)))
+        if progress is not None:
+            jax.block_until_ready(state[0])
+            progress(min(stop, longest) / longest)
+    return gather_ensemble((state[1], state[3]))
+
+
 def make_ensemble_trainer(step_loss: Callable, optimizer_config: OptimizerConfig):
-    """train(base_params, keys_M, data_M, n_M) -> (params_M, losses_MxS).
+    """train(base_params, keys_M, data_M, n_M, progress=None) -> (params_M, losses_MxS).
 
     Every member starts from the same base parameters; member m reads only rows < n_M[m] of
     its own data and takes ``optimizer_config.steps_for(n_M[m])`` steps. One jit(vmap(...))
-    for the whole ensemble, its axis sharded over devices.
+    for the whole ensemble, its axis sharded over devices; ``progress(fraction)`` is called
+    every PROGRESS_STEPS steps when given.
     """
-    run = make_run(step_loss, optimizer_config)
-    ensemble = jax.jit(jax.vmap(run, in_axes=(None, 0, 0, 0, 0)))
+    programs = _ensemble_programs(*make_advance(step_loss, optimizer_config))
 
-    def train(base_params, keys_M, data_M, n_M):
+    def train(base_params, keys_M, data_M, n_M, progress=None):
         members = keys_M.shape[0]
         steps_M = optimizer_config.steps_for(np.asarray(n_M))
         keys_M, data_M, n_M, steps_M = shard_ensemble((keys_M, data_M, n_M, steps_M))
-        params_M, losses_MxS = gather_ensemble(ensemble(base_params, keys_M, data_M, n_M, steps_M))
+        params_M, losses_MxS = _train_in_calls(
+            programs, base_params, keys_M, data_M, n_M, steps_M, progress
+        )
         return jax.tree.map(lambda x: x[:members], (params_M, losses_MxS))
 
-    train.compiled = ensemble  # exposed so that tests can count compilations
+    train.compiled = programs[1]  # exposed so that tests can count compilations
     return train
 
 
@@ -283,13 +331,12 @@ def make_subspace_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
         return step_loss(theta, data, n, key)
 
     @functools.cache
-    def program(dim: int, k: int, axes: tuple):
+    def programs(dim: int, k: int, axes: tuple):
         rate = optimizer_config.subspace_rate or optimizer_config.learning_rate
         config = replace(optimizer_config, learning_rate=rate * math.sqrt(dim / k))
-        run = make_run(subspace_loss, config)
-        return jax.jit(jax.vmap(run, in_axes=(None, 0, dict(axes), 0, 0)))
+        return _ensemble_programs(*make_advance(subspace_loss, config), axes)
 
-    def train(anchor, projection, keys_M, data_M, n_M):
+    def train(anchor, projection, keys_M, data_M, n_M, progress=None):
         members = keys_M.shape[0]
         steps_M = optimizer_config.steps_for(np.asarray(n_M))
         keys_M, data_M, n_M, steps_M = shard_ensemble((keys_M, data_M, n_M, steps_M))
@@ -297,10 +344,11 @@ def make_subspace_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
         axes = tuple(
             sorted({**dict.fromkeys(data_M, 0), "anchor": None, "projection": None}.items())
         )
-        ensemble = program(*projection.shape, axes)
         data = {**data_M, "anchor": anchor, "projection": projection}
         w0 = jnp.zeros(projection.shape[1], anchor.dtype)
-        w_M, losses_MxS = gather_ensemble(ensemble(w0, keys_M, data, n_M, steps_M))
+        w_M, losses_MxS = _train_in_calls(
+            programs(*projection.shape, axes), w0, keys_M, data, n_M, steps_M, progress
+        )
         return jax.tree.map(lambda x: x[:members], (w_M, losses_MxS))
 
     return train
