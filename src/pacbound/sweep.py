@@ -154,12 +154,13 @@ def run_sweep(
 
 
 def _within_batch(report, done: int, batch, total: int):
-    """progress(fraction) of a batch's training as the grid's progress: cells done plus the
-    batch's share so far; at the end of training the phase becomes the measurement."""
+    """progress(phase, fraction) of a batch as the grid's progress: cells done plus the
+    batch's share so far, its training steps counting for the first half of the share and
+    the measurement of its cells for the second (both take seconds to minutes)."""
 
-    def progress(fraction: float) -> None:
-        phase = "measure" if fraction >= 1 else "fine-tune"
-        report(phase, done + fraction * len(batch), total)
+    def progress(phase: str, fraction: float) -> None:
+        share = fraction / 2 if phase == "fine-tune" else (1 + fraction) / 2
+        report(phase, done + share * len(batch), total)
 
     return progress
 
@@ -294,10 +295,15 @@ class LanguageRunner(_Runner):
         return jax.vmap(self.unravel)(flat_M), losses_MxS, data, w_M
 
     def run_batch(self, batch, progress=None):
-        """The records of a batch's cells; ``progress(fraction)`` as its training advances."""
-        params_M, losses_MxS, data, means_M = self.finetune_batch(batch, progress)
+        """The records of a batch's cells; ``progress(phase, fraction)`` as its training
+        steps and then its cells' measurements advance."""
+        progress = progress or (lambda phase, fraction: None)
+        params_M, losses_MxS, data, means_M = self.finetune_batch(
+            batch, lambda fraction: progress("fine-tune", fraction)
+        )
         records = []
         for m, cell in enumerate(batch):
+            progress("measure", m / len(batch))
             bucket, n, _ = cell
             member = jax.tree.map(lambda x, m=m: x[m], params_M)
             train_wrong = np.asarray(self.counter(member, data["tokens"][m], data["loss_mask"][m]))[
@@ -359,9 +365,13 @@ class SolvableRunner(_Runner):
         samples = [self._sample(cell) for cell in padded]
         data = solvable_data(samples, self.rows)
         keys, budgets = self._keys_and_budgets(padded)
-        means_M, _ = self.trainer(self.prior_mean, keys, data, budgets, progress)
+        progress = progress or (lambda phase, fraction: None)
+        means_M, _ = self.trainer(
+            self.prior_mean, keys, data, budgets, lambda f: progress("fine-tune", f)
+        )
         records = []
         for m, (bucket, n, _) in enumerate(batch):
+            progress("measure", m / len(batch))
             member = {k: jnp.asarray(v[m]) for k, v in data.items()}
             mean = np.asarray(means_M[m])
             variance = np.asarray(solvable_posterior_variance(self.task, means_M[m], member, n))
