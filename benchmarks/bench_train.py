@@ -7,9 +7,13 @@ For each model, measured in one run on the same data and keys (after compilation
 - ensemble: one jit(vmap(scan)) over all members (``make_ensemble_trainer``);
 - (a) scan loop: a Python loop over members, each one jitted scan over its steps;
 - (b) step loop: a Python loop over members and steps, each step one jitted call.
+- the peer, for the transformers (when PyTorch is installed: ``pip install -e '.[bench]'``,
+  CPU wheel from https://download.pytorch.org/whl/cpu): the same model, loss and optimizer
+  in PyTorch (``torch_peer.py``, checked logit for logit and gradient for gradient against
+  the JAX model first), as (c) a plain per-model loop and (d) a torch.func vmap ensemble.
 Models: the quick preset's transformer, a tiny transformer (1 layer, width 16) and the
-solvable task's linear model. Achieved FLOP/s of the ensemble (XLA's cost analysis of the
-compiled program over the measured time) is set against a float32 matmul peak measured here.
+solvable task's linear model. Achieved FLOP/s of each (XLA's cost analysis of one ensemble
+step × steps, over the measured time) is set against a float32 matmul peak measured here.
 
 What masking steps costs (the quick transformer, one compiled program with a cap of
 ``--steps``): the same ensemble with every member at the cap, every member at a fifth of it
@@ -65,6 +69,25 @@ def solvable_case(members: int, rows: int):
     samples = [task.sample(rng, 1 + m % task.levels, rows) for m in range(members)]
     data = solvable_data(samples, rows)
     return jnp.asarray(task.pretrained_weights), data, solvable_map_loss(task)
+
+
+def measure_torch(params, data, model: ModelConfig, members, steps, repeats) -> dict:
+    """Model-steps per second of the PyTorch peer, loop and ensemble, after checking that it
+    computes the same logits and gradients as the JAX model."""
+    import torch_peer
+    from pacbound.model import apply
+    from pacbound.train import sequence_loss
+
+    tokens, mask = data["tokens"][0, :4], data["loss_mask"][0, :4]
+    logits = torch_peer.forward_matches(params, tokens, apply(params, tokens, model), model.heads)
+    grads = jax.grad(sequence_loss)(params, tokens, mask, model)
+    gradient = torch_peer.gradient_matches(grads, params, tokens, mask, model.heads)
+    config = OptimizerConfig(steps=steps, batch=16, learning_rate=1e-3, warmup_steps=0)
+    rates = {}
+    for name, make in (("loop", torch_peer.loop_trainer), ("vmap", torch_peer.ensemble_trainer)):
+        train = make(params, data["tokens"], data["loss_mask"], model.heads, steps, config)
+        rates[name] = members * steps / best_time(train, repeats)
+    return {**rates, "logit_error": logits, "gradient_error": gradient}
 
 
 def measure(name, params, data, step_loss, members, steps, repeats):
@@ -154,31 +177,56 @@ def main() -> None:
         vocab_size=quick.task.vocab_size, length=quick.task.length, layers=1, width=16, heads=2
     )
     cases = [
-        ("quick transformer", *language_case(quick.model, quick.task, args.members, 64)),
-        ("tiny transformer", *language_case(tiny, quick.task, args.members, 64)),
-        ("solvable linear", *solvable_case(args.members, 256)),
+        (
+            "quick transformer",
+            quick.model,
+            *language_case(quick.model, quick.task, args.members, 64),
+        ),
+        ("tiny transformer", tiny, *language_case(tiny, quick.task, args.members, 64)),
+        ("solvable linear", None, *solvable_case(args.members, 256)),
     ]
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = None
     peak = matmul_peak()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"jax {jax.__version__} on {jax.devices()[0].platform}"
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, "
+        f"torch {torch_version or 'not installed'}"
     )
     print(f"float32 matmul peak (1024², best of 5): {peak / 1e9:.1f} GFLOP/s")
     print(f"{args.members} members × {args.steps} steps each\n")
     print(
-        f"{'model':<18} {'ensemble':>12} {'(a) scan':>12} {'(b) step':>12} "
-        f"{'ens/(a)':>8} {'ens/(b)':>8} {'GFLOP/s':>9} {'of peak':>8}"
+        f"{'model':<18} {'ensemble':>9} {'(a) scan':>9} {'(b) step':>9} {'(c) torch':>9} "
+        f"{'(d) t.vmap':>10} {'ens/(a)':>7} {'ens/(b)':>7} {'ens/(c)':>7} {'ens/(d)':>7} "
+        f"{'GFLOP/s':>8} {'of peak':>7}"
     )
-    for name, params, data, step_loss in cases:
+    peers = []
+    for name, model, params, data, step_loss in cases:
         r = measure(name, params, data, step_loss, args.members, args.steps, args.repeats)
+        t = {"loop": float("nan"), "vmap": float("nan")}
+        if model is not None and torch_version:
+            t = measure_torch(params, data, model, args.members, args.steps, args.repeats)
+            peers.append((name, t, r["flops_per_s"] / r["ensemble"]))
         print(
-            f"{r['model']:<18} {r['ensemble']:>12.0f} {r['scan_loop']:>12.0f} "
-            f"{r['step_loop']:>12.0f} {r['ensemble'] / r['scan_loop']:>8.2f} "
-            f"{r['ensemble'] / r['step_loop']:>8.2f} {r['flops_per_s'] / 1e9:>9.2f} "
-            f"{r['flops_per_s'] / peak:>8.1%}"
+            f"{r['model']:<18} {r['ensemble']:>9.0f} {r['scan_loop']:>9.0f} "
+            f"{r['step_loop']:>9.0f} {t['loop']:>9.0f} {t['vmap']:>10.0f} "
+            f"{r['ensemble'] / r['scan_loop']:>7.2f} {r['ensemble'] / r['step_loop']:>7.2f} "
+            f"{r['ensemble'] / t['loop']:>7.2f} {r['ensemble'] / t['vmap']:>7.2f} "
+            f"{r['flops_per_s'] / 1e9:>8.2f} {r['flops_per_s'] / peak:>7.1%}"
+        )
+    for name, t, flops_per_model_step in peers:
+        print(
+            f"  {name}, PyTorch: logits within {t['logit_error']:.1e} and gradients within "
+            f"{t['gradient_error']:.1e} of JAX's; loop at "
+            f"{t['loop'] * flops_per_model_step / peak:.1%} and vmap at "
+            f"{t['vmap'] * flops_per_model_step / peak:.1%} of the matmul peak"
         )
     print("\n(model-steps per second; ratios measured in this run)")
-    masking = measure_masking(*cases[0][1:], args.members, args.steps, args.repeats)
+    masking = measure_masking(*cases[0][2:], args.members, args.steps, args.repeats)
     reference = next(iter(masking.values()))
     print(f"\nmasked steps, quick transformer, cap {args.steps} steps, one compiled program:")
     for name, seconds in masking.items():

@@ -467,6 +467,10 @@ def _runs(ranges) -> str:
     return ", ".join(f"n = {a}" if a == b else f"n = {a}–{b}" for a, b in ranges)
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
 def headlines(result: dict) -> list[str]:
     """The report's key findings, a line each (also the index's summary)."""
     truth, budgets = result["truth"], result["budgets"]
@@ -484,10 +488,10 @@ def headlines(result: dict) -> list[str]:
         + (f" ({len(inverted)} budgets)." if inverted else "."),
         f"- Certificates ({result['certificates']['bound']} bound, δ = "
         f"{result['certificates']['delta']}, exact KL and empirical risk) cover R_d(Q_S) on every "
-        f"draw of every cell: {result['coverage']['certificate']['all']} (smallest margin "
+        f"draw of every cell: {_yes(result['coverage']['certificate']['all'])} (smallest margin "
         f"{result['certificates']['smallest_margin']:.4f}); every shift term's bound covers "
         f"R_T(Q_S) on every draw: "
-        f"{all(result['coverage'][t]['all'] for t in result['bound_optimum'])}.",
+        f"{_yes(all(result['coverage'][t]['all'] for t in result['bound_optimum']))}.",
     ]
     for term, data in result["bound_optimum"].items():
         status = result["assumptions"][term]["status"]
@@ -606,7 +610,7 @@ def markdown(result: dict) -> str:
         if key.startswith("decreasing"):
             lines.append(
                 f"| {key.split(': ')[1]} | {data['share']:.0%} of {data['pairs']} | "
-                f"{data['largest_violation']:+.4f} | {data['d_star_monotone']} |"
+                f"{data['largest_violation']:+.4f} | {_yes(data['d_star_monotone'])} |"
             )
     lines += [
         "",

@@ -271,12 +271,12 @@ def _ensemble_programs(start, advance, shared_axes=None):
     return start_M, advance_M
 
 
-def _train_in_calls(programs, params, keys_M, data, n_M, steps_M, progress):
-    """Run the ensemble to its longest member's last step: in one call, or with ``progress``
-    in calls of PROGRESS_STEPS steps, reporting progress(fraction of steps done) after each.
-    The cut changes no number: each call continues the same while-loop."""
+def _train_in_calls(programs, params, keys_M, data, n_M, steps_M, longest, progress):
+    """Run the ensemble to its longest member's last step (``longest``, from the host-side
+    steps: across processes the sharded steps_M is not readable whole): in one call, or with
+    ``progress`` in calls of PROGRESS_STEPS steps, reporting progress(fraction of steps done)
+    after each. The cut changes no number: each call continues the same while-loop."""
     start_M, advance_M = programs
-    longest = int(np.max(np.asarray(steps_M)))
     state = start_M(params, keys_M)
     chunk = PROGRESS_STEPS if progress is not None else max(longest, 1)
     for stop in range(chunk, longest + chunk, chunk):
@@ -300,9 +300,10 @@ def make_ensemble_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
     def train(base_params, keys_M, data_M, n_M, progress=None):
         members = keys_M.shape[0]
         steps_M = optimizer_config.steps_for(np.asarray(n_M))
+        longest = int(steps_M.max())
         keys_M, data_M, n_M, steps_M = shard_ensemble((keys_M, data_M, n_M, steps_M))
         params_M, losses_MxS = _train_in_calls(
-            programs, base_params, keys_M, data_M, n_M, steps_M, progress
+            programs, base_params, keys_M, data_M, n_M, steps_M, longest, progress
         )
         return jax.tree.map(lambda x: x[:members], (params_M, losses_MxS))
 
@@ -339,6 +340,7 @@ def make_subspace_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
     def train(anchor, projection, keys_M, data_M, n_M, progress=None):
         members = keys_M.shape[0]
         steps_M = optimizer_config.steps_for(np.asarray(n_M))
+        longest = int(steps_M.max())
         keys_M, data_M, n_M, steps_M = shard_ensemble((keys_M, data_M, n_M, steps_M))
         # Per-member arrays are batched; the anchor and the projection are shared.
         axes = tuple(
@@ -347,7 +349,7 @@ def make_subspace_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
         data = {**data_M, "anchor": anchor, "projection": projection}
         w0 = jnp.zeros(projection.shape[1], anchor.dtype)
         w_M, losses_MxS = _train_in_calls(
-            programs(*projection.shape, axes), w0, keys_M, data, n_M, steps_M, progress
+            programs(*projection.shape, axes), w0, keys_M, data, n_M, steps_M, longest, progress
         )
         return jax.tree.map(lambda x: x[:members], (w_M, losses_MxS))
 
