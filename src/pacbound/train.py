@@ -27,8 +27,8 @@ Sharding: the ensemble axis is split over all devices (``jax.sharding``, one mes
 padded to a multiple of the device count. Across hosts, ``jax.distributed.initialize`` is
 called by the sweep when the config enables it (``[distributed]`` in the TOML); every process
 then runs the same sweep, the mesh spans every host's devices, results are gathered to every
-process, and process 0 alone writes the store. The multi-host path is written to JAX's
-documented API but has only been run with one process here.
+process, and process 0 alone writes the store. A test runs it as two processes on one
+machine (tests/test_sweep.py).
 """
 
 from __future__ import annotations
