@@ -92,21 +92,31 @@ def pretrain_level_weights(config: ExperimentConfig) -> np.ndarray:
     return level_vector(uniform_weights(low, high), levels)
 
 
+def level_shift_terms(levels, target, pretrain, buckets_BxK, share) -> dict[str, np.ndarray]:
+    """{term: B values}, exactly from level weights: the target's and pretraining's (K) and
+    each bucket's (BxK); W₁ on the levels rescaled to [0, 1]."""
+    unit = (np.array(levels, float) - levels[0]) / max(levels[-1] - levels[0], 1)
+    terms: dict[str, list[float]] = {t: [] for t in SHIFT_TERMS}
+    for train in buckets_BxK:
+        terms["tv"].append(float(tv_between_levels(target, train)))
+        terms["coverage"].append(float(coverage_tv(target, pretrain, train, share)))
+        terms["w1"].append(float(wasserstein1_levels(target, train, unit)))
+        terms["upward"].append(float(upward_shift(target, train)))
+    return {term: np.array(values) for term, values in terms.items()}
+
+
 def shift_terms(config: ExperimentConfig) -> dict[str, dict[str, float]]:
     """{term: {bucket: value}}, exactly from the level weights of target and buckets."""
     levels = config.levels
-    target = level_vector(config.grid.target_weights(), levels)
-    pretrain = pretrain_level_weights(config)
-    unit = (np.array(levels, float) - levels[0]) / max(levels[-1] - levels[0], 1)
-    share = config.compare.pretrain_share
-    terms: dict[str, dict[str, float]] = {t: {} for t in SHIFT_TERMS}
-    for bucket in config.grid.buckets:
-        train = level_vector(bucket.weights(), levels)
-        terms["tv"][bucket.name] = float(tv_between_levels(target, train))
-        terms["coverage"][bucket.name] = float(coverage_tv(target, pretrain, train, share))
-        terms["w1"][bucket.name] = float(wasserstein1_levels(target, train, unit))
-        terms["upward"][bucket.name] = float(upward_shift(target, train))
-    return terms
+    buckets = config.grid.buckets
+    terms = level_shift_terms(
+        levels,
+        level_vector(config.grid.target_weights(), levels),
+        pretrain_level_weights(config),
+        [level_vector(bucket.weights(), levels) for bucket in buckets],
+        config.compare.pretrain_share,
+    )
+    return {t: _named([b.name for b in buckets], values) for t, values in terms.items()}
 
 
 def build_table(config: ExperimentConfig, cells: list[Cell], base: dict) -> Table:

@@ -31,12 +31,16 @@ import numpy as np
 
 from pacbound import assumptions, predict
 from pacbound.certify import certificate_vacuous
+from pacbound.compare import level_shift_terms, level_vector
+from pacbound.config import uniform_weights
 from pacbound.numeric.bounds import generalization_bound
-from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
+from pacbound.numeric.lower import lower_to_numpy
 from pacbound.optimum import first_minimum
+from pacbound.symbolic import agreement
 from pacbound.tasks.skills import SkillLadder
 
-SHIFT_TERMS = ("tv", "coverage", "w1", "upward")
+# The noise of a mean paired difference over draws, as the predictions' tie tolerance.
+_paired_se = lower_to_numpy(agreement.paired_tie_tolerance, ("difference_variance", "seeds"))
 
 
 @dataclass(frozen=True)
@@ -86,17 +90,15 @@ class ExactConfig:
     def weights(self) -> dict[str, np.ndarray]:
         """Level weights of the target (K), of every bucket (BxK) and of pretraining (K: the
         skills the base knows)."""
-        levels = np.arange(1, self.task.levels + 1)
+        levels = tuple(range(1, self.task.levels + 1))
 
         def uniform(low, high):
-            inside = (levels >= low) & (levels <= high)
-            return inside / inside.sum()
+            return level_vector(uniform_weights(low, high), levels)
 
-        known = max(self.task.known, 1)
         return {
             "target": uniform(*self.target),
             "buckets": np.array([uniform(low, high) for low, high in self.buckets]),
-            "pretrain": uniform(1, known),
+            "pretrain": uniform(1, max(self.task.known, 1)),
         }
 
 
@@ -201,19 +203,12 @@ def compute(config: ExactConfig) -> Arrays:
 
 
 def shift_terms(config: ExactConfig) -> dict[str, np.ndarray]:
-    """{term: B values}, exactly from the level weights (as ``compare.shift_terms``)."""
+    """{term: B values}, exactly from the level weights (``compare.level_shift_terms``)."""
     w = config.weights()
-    levels = config.task.levels
-    unit = np.arange(levels) / (levels - 1)  # levels rescaled to [0, 1]
-    terms = {t: [] for t in SHIFT_TERMS}
-    for train in w["buckets"]:
-        terms["tv"].append(float(tv_between_levels(w["target"], train)))
-        terms["coverage"].append(
-            float(coverage_tv(w["target"], w["pretrain"], train, config.pretrain_share))
-        )
-        terms["w1"].append(float(wasserstein1_levels(w["target"], train, unit)))
-        terms["upward"].append(float(upward_shift(w["target"], train)))
-    return {t: np.array(v) for t, v in terms.items()}
+    levels = tuple(range(1, config.task.levels + 1))
+    return level_shift_terms(
+        levels, w["target"], w["pretrain"], w["buckets"], config.pretrain_share
+    )
 
 
 # --- the analysis --------------------------------------------------------------------------
@@ -226,7 +221,7 @@ def _paired_band(target_BxNxR: np.ndarray):
     best = first_minimum(mean)  # N
     draws = target_BxNxR.shape[-1]
     difference = target_BxNxR - target_BxNxR[best, np.arange(len(best))][None]
-    se = difference.std(-1, ddof=1) / np.sqrt(draws)
+    se = _paired_se(difference.var(-1, ddof=1), draws)
     band = mean - mean[best, np.arange(len(best))][None] <= 2 * se
     return mean, best, se, band
 
@@ -461,6 +456,11 @@ def run(config: ExactConfig) -> tuple[dict, dict, dict]:
 # --- the report ----------------------------------------------------------------------------
 
 
+def _header(*columns) -> list[str]:
+    """A Markdown table's header and rule lines."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def _runs(ranges) -> str:
     if not ranges:
         return "nowhere"
@@ -562,8 +562,7 @@ def markdown(result: dict) -> str:
         "Per budget: the true d*(n) (expected target risk, its band in brackets when wider), "
         "and the argmin over buckets of each shift term's certified bound on the target risk "
         "(in bold where it falls in the true band).\n",
-        "| n | true d*(n) | risk at d* | paired SE | " + " | ".join(result["bound_optimum"]) + " |",
-        "|---|---|---|---|" + "---|" * len(result["bound_optimum"]),
+        *_header("n", "true d*(n)", "risk at d*", "paired SE", *result["bound_optimum"]),
     ]
     mean = np.array(truth["mean"])
     se = np.array(truth["paired_se"])
@@ -585,8 +584,7 @@ def markdown(result: dict) -> str:
         "The bound's value at its choice is in parentheses. Paired SE: the Monte-Carlo standard "
         "error of the difference between the best and the runner-up bucket.\n",
         "## Shift terms and their assumptions\n",
-        "| term | " + " | ".join(names) + " | assumption | status |",
-        "|---|" + "---|" * (len(names) + 2),
+        *_header("term", *names, "assumption", "status"),
     ]
     for term, values in result["shift_terms"].items():
         check = result["assumptions"][term]
@@ -603,8 +601,9 @@ def markdown(result: dict) -> str:
         f" of {statics['kl_increasing']['pairs']} adjacent bucket pairs. Decreasing differences "
         "[B(d+1, n') − B(d, n')] − [B(d+1, n) − B(d, n)] ≤ 0 on adjacent buckets and budgets "
         "(sufficient for d*(n) non-decreasing, by Topkis):\n",
-        "| function | share of squares | largest violation | its argmin non-decreasing in n |",
-        "|---|---|---|---|",
+        *_header(
+            "function", "share of squares", "largest violation", "its argmin non-decreasing in n"
+        ),
     ]
     for key, data in statics.items():
         if key.startswith("decreasing"):
@@ -631,8 +630,7 @@ def markdown(result: dict) -> str:
         }
         lines += [
             f"n = {n}:\n",
-            "| bucket | " + " | ".join(columns) + " |",
-            "|---|" + "---|" * len(columns),
+            *_header("bucket", *columns),
         ]
         lowest = {name: int(np.argmin(values)) for name, values in columns.items()}
         for b, name in enumerate(names):
@@ -655,8 +653,7 @@ def markdown(result: dict) -> str:
         "covered in a cell is "
         + ", ".join(f"{k} {v:.3f}" for k, v in cert["coverage_min"].items())
         + ". Mean certificate per bucket (rows) and budget (columns, every fourth):\n",
-        "| bucket | " + " | ".join(str(budgets[i]) for i in range(0, len(budgets), 4)) + " |",
-        "|---|" + "---|" * len(range(0, len(budgets), 4)),
+        *_header("bucket", *(str(budgets[i]) for i in range(0, len(budgets), 4))),
     ]
     for b, name in enumerate(names):
         lines.append(
@@ -670,8 +667,7 @@ def markdown(result: dict) -> str:
         "The same predictors, protocols and metrics as for the transformer (`pacbound.predict`); "
         "draws play the part of seeds, resampled jointly because they are paired. Regret with "
         "its 95% bootstrap interval:\n",
-        "| predictor | kind | " + " | ".join(result["predictions"]) + " |",
-        "|---|---|" + "---|" * len(result["predictions"]),
+        *_header("predictor", "kind", *result["predictions"]),
     ]
     first = next(iter(result["predictions"].values()))["regret"]
     for name, row in first.items():
