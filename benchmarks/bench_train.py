@@ -4,7 +4,9 @@
 
 For each model, measured in one run on the same data and keys (after compilation, best of
 ``--repeats``):
-- ensemble: one jit(vmap(scan)) over all members (``make_ensemble_trainer``);
+- the engine (``make_ensemble_trainer``), one compiled program over all members, under
+  both member strategies: batched (vmap) and in sequence (lax.map); ``ens`` in the ratios is
+  the default strategy on this platform (``member_strategy``);
 - (a) scan loop: a Python loop over members, each one jitted scan over its steps;
 - (b) step loop: a Python loop over members and steps, each step one jitted call.
 - the peer, for the transformers (when PyTorch is installed: ``pip install -e '.[bench]'``,
@@ -36,12 +38,14 @@ from pacbound.model import ModelConfig, init_params
 from pacbound.tasks.base import mixture_dataset
 from pacbound.tasks.solvable import SolvableLinear
 from pacbound.train import (
+    MEMBER_STRATEGIES,
     OptimizerConfig,
     language_data,
     make_ensemble_trainer,
     make_optimizer,
     make_run,
     make_step,
+    member_strategy,
     minibatch_loss,
     solvable_data,
     solvable_map_loss,
@@ -97,10 +101,7 @@ def measure(name, params, data, step_loss, members, steps, repeats):
     keys = jax.random.split(jax.random.PRNGKey(1), members)
     n = np.full(members, next(iter(data.values())).shape[1], dtype=np.int32)
     data = jax.tree.map(jnp.asarray, data)
-    trainer = make_ensemble_trainer(step_loss, optimizer_config)
-
-    def ensemble():
-        jax.block_until_ready(trainer(params, keys, data, n))
+    trainers = {s: make_ensemble_trainer(step_loss, optimizer_config, s) for s in MEMBER_STRATEGIES}
 
     run = jax.jit(make_run(step_loss, optimizer_config))
     member_data = [jax.tree.map(lambda x, m=m: x[m], data) for m in range(members)]
@@ -130,16 +131,20 @@ def measure(name, params, data, step_loss, members, steps, repeats):
     analysis = lowered.compile().cost_analysis()
     analysis = analysis[0] if isinstance(analysis, list) else analysis
     flops = analysis.get("flops", float("nan")) * steps
-    t_ensemble = best_time(ensemble, repeats)
+    t_ensemble = {
+        s: best_time(lambda t=t: jax.block_until_ready(t(params, keys, data, n)), repeats)
+        for s, t in trainers.items()
+    }
     t_scan = best_time(scan_loop, repeats)
     t_step = best_time(step_loop, max(1, repeats // 2))
     model_steps = members * steps
     return {
         "model": name,
-        "ensemble": model_steps / t_ensemble,
+        **{s: model_steps / t for s, t in t_ensemble.items()},
+        "ensemble": model_steps / t_ensemble[member_strategy()],
         "scan_loop": model_steps / t_scan,
         "step_loop": model_steps / t_step,
-        "flops_per_s": flops / t_ensemble,
+        "flops_per_s": flops / t_ensemble[member_strategy()],
     }
 
 
@@ -198,9 +203,9 @@ def main() -> None:
         f"torch {torch_version or 'not installed'}"
     )
     print(f"float32 matmul peak (1024², best of 5): {peak / 1e9:.1f} GFLOP/s")
-    print(f"{args.members} members × {args.steps} steps each\n")
+    print(f"{args.members} members × {args.steps} steps each; ens = {member_strategy()}\n")
     print(
-        f"{'model':<18} {'ensemble':>9} {'(a) scan':>9} {'(b) step':>9} {'(c) torch':>9} "
+        f"{'model':<18} {'vmap':>9} {'map':>9} {'(a) scan':>9} {'(b) step':>9} {'(c) torch':>9} "
         f"{'(d) t.vmap':>10} {'ens/(a)':>7} {'ens/(b)':>7} {'ens/(c)':>7} {'ens/(d)':>7} "
         f"{'GFLOP/s':>8} {'of peak':>7}"
     )
@@ -212,7 +217,7 @@ def main() -> None:
             t = measure_torch(params, data, model, args.members, args.steps, args.repeats)
             peers.append((name, t, r["flops_per_s"] / r["ensemble"]))
         print(
-            f"{r['model']:<18} {r['ensemble']:>9.0f} {r['scan_loop']:>9.0f} "
+            f"{r['model']:<18} {r['vmap']:>9.0f} {r['map']:>9.0f} {r['scan_loop']:>9.0f} "
             f"{r['step_loop']:>9.0f} {t['loop']:>9.0f} {t['vmap']:>10.0f} "
             f"{r['ensemble'] / r['scan_loop']:>7.2f} {r['ensemble'] / r['step_loop']:>7.2f} "
             f"{r['ensemble'] / t['loop']:>7.2f} {r['ensemble'] / t['vmap']:>7.2f} "
@@ -228,7 +233,10 @@ def main() -> None:
     print("\n(model-steps per second; ratios measured in this run)")
     masking = measure_masking(*cases[0][2:], args.members, args.steps, args.repeats)
     reference = next(iter(masking.values()))
-    print(f"\nmasked steps, quick transformer, cap {args.steps} steps, one compiled program:")
+    print(
+        f"\nmasked steps, quick transformer, members batched (vmap), cap {args.steps} steps, "
+        "one compiled program:"
+    )
     for name, seconds in masking.items():
         print(
             f"  {name:<40} {1e3 * seconds:8.2f} ms per useful model-step "

@@ -216,6 +216,7 @@ def test_resuming_under_other_code_is_refused_unless_allowed(
     with Store(copy) as store:
         stored = store.experiment("tiny")["version"]
     assert stored == provenance.code_id()  # the code that computed it, hash and all
+    assert stored.endswith(" on cpu")  # and the platform whose programs ran it
     monkeypatch.setattr(provenance, "code_id", lambda: "9.9.9+0123456789abcdef")
     capsys.readouterr()
     assert _sweep(copy) == 2

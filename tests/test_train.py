@@ -23,6 +23,8 @@ from pacbound.train import (
     finetune,
     learning_rate,
     make_ensemble_trainer,
+    make_run,
+    member_strategy,
     minibatch_loss,
     pad_rows,
     pretrain,
@@ -62,6 +64,39 @@ def test_a_grid_of_one_shape_compiles_once(base):
         assert losses.shape == (3, OPTIMIZER.steps)
         assert np.all(np.isfinite(losses))
     assert trainer.compiled._cache_size() == 1
+
+
+def test_members_in_sequence_are_each_their_own_run_and_agree_with_batched_members(base):
+    """Under "map" each member's parameters and losses are, bit for bit, those of its run
+    compiled alone; batched ("vmap") members differ from them by float rounding only."""
+    keys = jax.random.split(jax.random.PRNGKey(5), 3)
+    budgets = [3, 9, 16]  # 2, 5 and 8 steps under the epochs policy
+    data = _padded(_datasets(budgets, seed=5), rows=16)
+    loss = minibatch_loss(MODEL, EPOCHS.batch)
+    in_sequence = make_ensemble_trainer(loss, EPOCHS, members="map")
+    params, losses = in_sequence(base, keys, data, np.array(budgets))
+    batched, batched_losses = make_ensemble_trainer(loss, EPOCHS, members="vmap")(
+        base, keys, data, np.array(budgets)
+    )
+    run = jax.jit(make_run(loss, EPOCHS))
+    for m, n in enumerate(budgets):
+        alone, alone_losses = run(
+            base, keys[m], {k: v[m] for k, v in data.items()}, n, EPOCHS.steps_for(n)
+        )
+        np.testing.assert_array_equal(losses[m], alone_losses)
+        for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(alone), strict=True):
+            np.testing.assert_array_equal(a[m], b)
+    np.testing.assert_allclose(batched_losses, losses, rtol=1e-4, atol=1e-5)
+    for a, b in zip(jax.tree.leaves(batched), jax.tree.leaves(params), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert in_sequence.compiled._cache_size() == 1
+
+
+def test_the_member_strategy_is_chosen_by_platform_and_checked():
+    assert member_strategy("cpu") == "map"
+    assert member_strategy("gpu") == member_strategy("tpu") == "vmap"
+    with pytest.raises(ValueError, match=r"^members = 'loop' is not one of vmap, map$"):
+        make_ensemble_trainer(minibatch_loss(MODEL, OPTIMIZER.batch), OPTIMIZER, members="loop")
 
 
 def test_rows_beyond_the_budget_are_never_read(base):

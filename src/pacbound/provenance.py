@@ -1,9 +1,10 @@
 """Which code produced a result: the package version and a hash of the source that made it.
 
-A store records, per experiment, the code that computed its cells (``code_id``: version and
-the hash of every module that produces results); a sweep that would resume it under other
-code is refused unless told to go on, which records both. The cached base model is keyed by
-the hash of the modules that pretrain it, so a change there retrains the base.
+A store records, per experiment, the code that computed its cells (``code_id``: version, the
+hash of every module that produces results, and the platform whose compiled programs ran
+them, as another platform's numbers differ in the last digits); a sweep that would resume
+it under other code is refused unless told to go on, which records both. The cached base
+model is keyed by the hash of the modules that pretrain it, so a change there retrains it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
+
+import jax
 
 from pacbound import __version__
 
@@ -46,5 +49,6 @@ def source_hash(parts: tuple[str, ...] = RESULT_MODULES) -> str:
 
 
 def code_id() -> str:
-    """``<version>+<source hash>``: what the store records beside each experiment."""
-    return f"{__version__}+{source_hash()}"
+    """``<version>+<source hash> on <platform>``: what the store records beside each
+    experiment (platform: JAX's backend, "cpu", "gpu" or "tpu")."""
+    return f"{__version__}+{source_hash()} on {jax.default_backend()}"

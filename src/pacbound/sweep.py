@@ -346,7 +346,11 @@ class SolvableRunner(_Runner):
         self.base_errors = dict(
             enumerate(self.task.level_risks(self.task.pretrained_weights, prior_variance), start=1)
         )
-        self.trainer = make_ensemble_trainer(solvable_map_loss(self.task), config.finetune)
+        # Batched on every device: a member is a vector of D numbers and no matmul, so one
+        # after another would only add a loop (benchmarks/bench_train.py).
+        self.trainer = make_ensemble_trainer(
+            solvable_map_loss(self.task), config.finetune, members="vmap"
+        )
 
     def _sample(self, cell):
         """n examples of the cell's bucket, levels allocated as the mixture weights say."""

@@ -3,8 +3,10 @@
 The engine is generic over the model: a training run is a pure function of a PRNG key, its
 data (a pytree whose arrays have a leading row axis N, padded to the largest budget) and
 its budget n (only rows < n are ever read). ``make_ensemble_trainer`` turns a per-step loss
-into one ``jit(vmap(...))`` over an ensemble axis M (seeds × budgets × buckets), so a grid
-of one shape is one compiled program, whatever the cells' budgets are.
+into one compiled program over an ensemble axis M (seeds × budgets × buckets), so a grid
+of one shape is one compiled program, whatever the cells' budgets are. Within it the
+members are batched (vmap, on accelerators) or run one after another (lax.map, on a CPU,
+where batched matmuls are slower): ``member_strategy``.
 
 Step policies (``OptimizerConfig.schedule``), chosen before any result is seen and named
 in each stored record:
@@ -18,13 +20,15 @@ in each stored record:
   often (800 epochs over 4 examples at 200 steps × batch 16).
 
 Minibatches are drawn uniformly with replacement from the run's own n examples. Runs of
-different lengths share one compiled program: the loop runs to the longest member of the
-ensemble and a member past its own step count is frozen (its parameters and optimizer state
-are selected unchanged, its loss recorded as NaN); ``steps`` only sizes the loss record.
-The sweep batches cells of one budget together, so the frozen steps cost (almost) nothing.
+different lengths share one compiled program: each member's while-loop stops at its own step
+count (batched, the loop runs to the longest member and a member past its own count is
+frozen: its parameters and optimizer state are selected unchanged); a member's losses past
+its count are NaN, and ``steps`` only sizes the loss record. The sweep batches cells of one
+budget together, so batched members waste (almost) no steps.
 
 Sharding: the ensemble axis is split over all devices (``jax.sharding``, one mesh axis),
-padded to a multiple of the device count. Across hosts, ``jax.distributed.initialize`` is
+padded to a multiple of the device count (members in sequence: shard_map, each device
+running its own members). Across hosts, ``jax.distributed.initialize`` is
 called by the sweep when the config enables it (``[distributed]`` in the TOML); every process
 then runs the same sweep, the mesh spans every host's devices, results are gathered to every
 process, and process 0 alone writes the store. A test runs it as two processes on one
@@ -260,15 +264,52 @@ def make_run(step_loss: Callable, config: OptimizerConfig):
     return run
 
 
-def _ensemble_programs(start, advance, shared_axes=None):
-    """jit(vmap) of a run's start and advance over the ensemble (its keys give the axis).
-    ``shared_axes``: the in_axes of data (default every entry per member)."""
-    data_axes = 0 if shared_axes is None else dict(shared_axes)
+#: How the members of an ensemble share its compiled program: "vmap" batches every operation
+#: over them (each matmul becomes one batched matmul), "map" runs them one after another
+#: (lax.map: each member's matmuls stay plain ones). XLA's CPU backend runs the batched
+#: matmuls of a transformer ensemble about 1.3× slower than one after another, while an
+#: accelerator needs the batch to be filled (benchmarks/bench_train.py).
+MEMBER_STRATEGIES = ("vmap", "map")
+
+
+def member_strategy(platform: str | None = None) -> str:
+    """The default strategy on ``platform`` (default: JAX's backend): "map" on a CPU,
+    "vmap" on an accelerator."""
+    return "map" if (platform or jax.default_backend()) == "cpu" else "vmap"
+
+
+def _ensemble_programs(start, advance, shared_axes=None, members: str | None = None):
+    """jit of a run's start and advance over the ensemble (its keys give the axis), its
+    members batched (``members = "vmap"``) or in sequence (``"map"``; default
+    ``member_strategy()``). ``shared_axes``: the in_axes of data (default every entry per
+    member; batched members only). In sequence, shard_map gives each device its own members
+    to run in turn; on one device a member's numbers are then those of its run compiled
+    alone, whatever the other members are."""
+    members = members or member_strategy()
+    if members not in MEMBER_STRATEGIES:
+        raise ValueError(f"members = {members!r} is not one of {', '.join(MEMBER_STRATEGIES)}")
     start_M = jax.jit(jax.vmap(lambda params, key: start(params), in_axes=(None, 0)))
-    advance_M = jax.jit(
-        jax.vmap(advance, in_axes=(0, 0, data_axes, 0, 0, None)), donate_argnums=(0,)
+    if members == "vmap":
+        data_axes = 0 if shared_axes is None else dict(shared_axes)
+        advance_M = jax.vmap(advance, in_axes=(0, 0, data_axes, 0, 0, None))
+        return start_M, jax.jit(advance_M, donate_argnums=(0,))
+    if shared_axes is not None:
+        raise ValueError('shared data needs members = "vmap"')
+
+    def in_sequence(state_M, keys_M, data_M, n_M, steps_M, stop):
+        def member(inputs):
+            return advance(*inputs, stop)
+
+        return jax.lax.map(member, (state_M, keys_M, data_M, n_M, steps_M))
+
+    split = PartitionSpec("ensemble")
+    advance_M = jax.shard_map(
+        in_sequence,
+        mesh=ensemble_mesh(),
+        in_specs=(split, split, split, split, split, PartitionSpec()),
+        out_specs=split,
     )
-    return start_M, advance_M
+    return start_M, jax.jit(advance_M, donate_argnums=(0,))
 
 
 def _train_in_calls(programs, params, keys_M, data, n_M, steps_M, longest, progress):
@@ -287,15 +328,18 @@ def _train_in_calls(programs, params, keys_M, data, n_M, steps_M, longest, progr
     return gather_ensemble((state[1], state[3]))
 
 
-def make_ensemble_trainer(step_loss: Callable, optimizer_config: OptimizerConfig):
+def make_ensemble_trainer(
+    step_loss: Callable, optimizer_config: OptimizerConfig, members: str | None = None
+):
     """train(base_params, keys_M, data_M, n_M, progress=None) -> (params_M, losses_MxS).
 
     Every member starts from the same base parameters; member m reads only rows < n_M[m] of
-    its own data and takes ``optimizer_config.steps_for(n_M[m])`` steps. One jit(vmap(...))
-    for the whole ensemble, its axis sharded over devices; ``progress(fraction)`` is called
-    every PROGRESS_STEPS steps when given.
+    its own data and takes ``optimizer_config.steps_for(n_M[m])`` steps. One compiled
+    program for the whole ensemble, its axis sharded over devices, its members batched or
+    in sequence (``members``, default ``member_strategy()``); ``progress(fraction)`` is
+    called every PROGRESS_STEPS steps when given.
     """
-    programs = _ensemble_programs(*make_advance(step_loss, optimizer_config))
+    programs = _ensemble_programs(*make_advance(step_loss, optimizer_config), members=members)
 
     def train(base_params, keys_M, data_M, n_M, progress=None):
         members = keys_M.shape[0]
@@ -335,7 +379,10 @@ def make_subspace_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
     def programs(dim: int, k: int, axes: tuple):
         rate = optimizer_config.subspace_rate or optimizer_config.learning_rate
         config = replace(optimizer_config, learning_rate=rate * math.sqrt(dim / k))
-        return _ensemble_programs(*make_advance(subspace_loss, config), axes)
+        # Batched on every device: the members share the projection, so P·w is one matmul
+        # over the ensemble (in sequence, each member would read all of P every step: 2×
+        # slower at k = 1024 on a CPU).
+        return _ensemble_programs(*make_advance(subspace_loss, config), axes, "vmap")
 
     def train(anchor, projection, keys_M, data_M, n_M, progress=None):
         members = keys_M.shape[0]
@@ -389,10 +436,15 @@ def shard_ensemble(tree):
     tree = jax.tree.map(pad, tree)
     if len(devices) == 1:
         return jax.tree.map(jnp.asarray, tree)
-    sharding = NamedSharding(Mesh(np.array(devices), ("ensemble",)), PartitionSpec("ensemble"))
+    sharding = NamedSharding(ensemble_mesh(), PartitionSpec("ensemble"))
     return jax.tree.map(
         lambda x: jax.make_array_from_callback(x.shape, sharding, lambda index: x[index]), tree
     )
+
+
+def ensemble_mesh() -> Mesh:
+    """One mesh axis, "ensemble", over every device of every process."""
+    return Mesh(np.array(jax.devices()), ("ensemble",))
 
 
 def gather_ensemble(tree):
