@@ -6,7 +6,8 @@ For each model, measured in one run on the same data and keys (after compilation
 ``--repeats``):
 - the engine (``make_ensemble_trainer``), one compiled program over all members, under
   both member strategies: batched (vmap) and in sequence (lax.map); ``ens`` in the ratios is
-  the default strategy on this platform (``member_strategy``);
+  the one the sweep uses (``member_strategy`` for the transformers, vmap for the linear
+  model);
 - (a) scan loop: a Python loop over members, each one jitted scan over its steps;
 - (b) step loop: a Python loop over members and steps, each step one jitted call.
 - the peer, for the transformers (when PyTorch is installed: ``pip install -e '.[bench]'``,
@@ -94,7 +95,9 @@ def measure_torch(params, data, model: ModelConfig, members, steps, repeats) -> 
     return {**rates, "logit_error": logits, "gradient_error": gradient}
 
 
-def measure(name, params, data, step_loss, members, steps, repeats):
+def measure(name, params, data, step_loss, members, steps, repeats, strategy):
+    """Model-steps/s of each way to train; "ensemble" (and the FLOP/s) is the engine under
+    ``strategy``, the one the sweep uses for this model."""
     optimizer_config = OptimizerConfig(steps=steps, batch=16, learning_rate=1e-3, warmup_steps=0)
     optimizer = make_optimizer(optimizer_config)
     total = jnp.int32(steps)
@@ -141,10 +144,10 @@ def measure(name, params, data, step_loss, members, steps, repeats):
     return {
         "model": name,
         **{s: model_steps / t for s, t in t_ensemble.items()},
-        "ensemble": model_steps / t_ensemble[member_strategy()],
+        "ensemble": model_steps / t_ensemble[strategy],
         "scan_loop": model_steps / t_scan,
         "step_loop": model_steps / t_step,
-        "flops_per_s": flops / t_ensemble[member_strategy()],
+        "flops_per_s": flops / t_ensemble[strategy],
     }
 
 
@@ -203,7 +206,10 @@ def main() -> None:
         f"torch {torch_version or 'not installed'}"
     )
     print(f"float32 matmul peak (1024², best of 5): {peak / 1e9:.1f} GFLOP/s")
-    print(f"{args.members} members × {args.steps} steps each; ens = {member_strategy()}\n")
+    print(
+        f"{args.members} members × {args.steps} steps each; ens = the strategy the sweep uses: "
+        f"{member_strategy()} for the transformers, vmap for the linear model\n"
+    )
     print(
         f"{'model':<18} {'vmap':>9} {'map':>9} {'(a) scan':>9} {'(b) step':>9} {'(c) torch':>9} "
         f"{'(d) t.vmap':>10} {'ens/(a)':>7} {'ens/(b)':>7} {'ens/(c)':>7} {'ens/(d)':>7} "
@@ -211,7 +217,9 @@ def main() -> None:
     )
     peers = []
     for name, model, params, data, step_loss in cases:
-        r = measure(name, params, data, step_loss, args.members, args.steps, args.repeats)
+        # The sweep batches the solvable model's members everywhere (pacbound.sweep).
+        strategy = member_strategy() if model is not None else "vmap"
+        r = measure(name, params, data, step_loss, args.members, args.steps, args.repeats, strategy)
         t = {"loop": float("nan"), "vmap": float("nan")}
         if model is not None and torch_version:
             t = measure_torch(params, data, model, args.members, args.steps, args.repeats)

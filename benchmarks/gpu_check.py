@@ -9,8 +9,8 @@ training benchmark, with steps/s and peak device memory.
    business; this times the fine-tuning engine): the batch once to compile, once timed;
    model-steps/s (the sum over its cells of the steps each takes, over the wall time) and
    cells/s.
-3. ``bench_train.py`` with ``--members`` members and ``--steps`` steps (the ensemble
-   against per-model loops), in this process.
+3. ``bench_train.py`` with ``--members`` members and ``--steps`` steps (the ensemble, its
+   members batched and in sequence, against per-model loops), in this process.
 Peak device memory (``memory_stats``, where the backend reports it) after each part.
 On a CPU it runs too (``--preset quick --pretrain-steps 20`` takes about a minute), which is
 how it is tested before an accelerator is at hand.
@@ -30,6 +30,9 @@ import jax
 import bench_train  # benchmarks/bench_train.py, beside this script
 from pacbound import config
 from pacbound.sweep import LanguageRunner, batches
+from pacbound.train import member_strategy
+
+STRATEGY_WORDS = {"vmap": "batched (vmap)", "map": "in sequence (lax.map)"}
 
 
 def peak_memory() -> str:
@@ -82,6 +85,7 @@ def main() -> None:
     print(f"jax {jax.__version__}: {len(jax.devices())} × {device.device_kind} ({device.platform})")
     if not accelerator:
         print("  no accelerator: running on the CPU")
+    print(f"  a full-weight ensemble's members run {STRATEGY_WORDS[member_strategy()]}")
     first_batch(args.preset, args.pretrain_steps)
     print()
     sys.argv = ["bench_train.py", "--members", str(args.members), "--steps", str(args.steps)]

@@ -266,9 +266,9 @@ def make_run(step_loss: Callable, config: OptimizerConfig):
 
 #: How the members of an ensemble share its compiled program: "vmap" batches every operation
 #: over them (each matmul becomes one batched matmul), "map" runs them one after another
-#: (lax.map: each member's matmuls stay plain ones). XLA's CPU backend runs the batched
-#: matmuls of a transformer ensemble about 1.3× slower than one after another, while an
-#: accelerator needs the batch to be filled (benchmarks/bench_train.py).
+#: (lax.map: each member's matmuls stay plain ones). XLA's CPU backend runs a transformer
+#: ensemble's batched matmuls slower than one after another (1.04–1.33× in
+#: benchmarks/bench_train.py), while an accelerator needs the batch to be filled.
 MEMBER_STRATEGIES = ("vmap", "map")
 
 
@@ -380,8 +380,8 @@ def make_subspace_trainer(step_loss: Callable, optimizer_config: OptimizerConfig
         rate = optimizer_config.subspace_rate or optimizer_config.learning_rate
         config = replace(optimizer_config, learning_rate=rate * math.sqrt(dim / k))
         # Batched on every device: the members share the projection, so P·w is one matmul
-        # over the ensemble (in sequence, each member would read all of P every step: 2×
-        # slower at k = 1024 on a CPU).
+        # over the ensemble (in sequence, each member would read all of P, d·k floats, twice
+        # every step).
         return _ensemble_programs(*make_advance(subspace_loss, config), axes, "vmap")
 
     def train(anchor, projection, keys_M, data_M, n_M, progress=None):
