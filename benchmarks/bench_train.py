@@ -40,6 +40,7 @@ from pacbound.tasks.base import mixture_dataset
 from pacbound.tasks.solvable import SolvableLinear
 from pacbound.train import (
     MEMBER_STRATEGIES,
+    SOLVABLE_MEMBERS,
     OptimizerConfig,
     language_data,
     make_ensemble_trainer,
@@ -208,7 +209,7 @@ def main() -> None:
     print(f"float32 matmul peak (1024², best of 5): {peak / 1e9:.1f} GFLOP/s")
     print(
         f"{args.members} members × {args.steps} steps each; ens = the strategy the sweep uses: "
-        f"{member_strategy()} for the transformers, vmap for the linear model\n"
+        f"{member_strategy()} for the transformers, {SOLVABLE_MEMBERS} for the linear model\n"
     )
     print(
         f"{'model':<18} {'vmap':>9} {'map':>9} {'(a) scan':>9} {'(b) step':>9} {'(c) torch':>9} "
@@ -217,8 +218,7 @@ def main() -> None:
     )
     peers = []
     for name, model, params, data, step_loss in cases:
-        # The sweep batches the solvable model's members everywhere (pacbound.sweep).
-        strategy = member_strategy() if model is not None else "vmap"
+        strategy = member_strategy() if model is not None else SOLVABLE_MEMBERS
         r = measure(name, params, data, step_loss, args.members, args.steps, args.repeats, strategy)
         t = {"loop": float("nan"), "vmap": float("nan")}
         if model is not None and torch_version:

@@ -47,6 +47,7 @@ from pacbound.tasks.base import (
     mixture_sample,
 )
 from pacbound.train import (
+    SOLVABLE_MEMBERS,
     language_data,
     language_trainer,
     make_ensemble_trainer,
@@ -346,10 +347,8 @@ class SolvableRunner(_Runner):
         self.base_errors = dict(
             enumerate(self.task.level_risks(self.task.pretrained_weights, prior_variance), start=1)
         )
-        # Batched on every device: a member is a vector of D numbers and no matmul, so one
-        # after another would only add a loop (benchmarks/bench_train.py).
         self.trainer = make_ensemble_trainer(
-            solvable_map_loss(self.task), config.finetune, members="vmap"
+            solvable_map_loss(self.task), config.finetune, members=SOLVABLE_MEMBERS
         )
 
     def _sample(self, cell):

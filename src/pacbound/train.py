@@ -297,10 +297,8 @@ def _ensemble_programs(start, advance, shared_axes=None, members: str | None = N
         raise ValueError('shared data needs members = "vmap"')
 
     def in_sequence(state_M, keys_M, data_M, n_M, steps_M, stop):
-        def member(inputs):
-            return advance(*inputs, stop)
-
-        return jax.lax.map(member, (state_M, keys_M, data_M, n_M, steps_M))
+        members_M = (state_M, keys_M, data_M, n_M, steps_M)
+        return jax.lax.map(lambda member: advance(*member, stop), members_M)
 
     split = PartitionSpec("ensemble")
     advance_M = jax.shard_map(
@@ -612,6 +610,12 @@ def load_params(path: Path, model_config: ModelConfig):
 
 
 # --- the exactly solvable task ---------------------------------------------------------
+
+
+#: The solvable task's ensembles are batched on every device: a member is a vector of D
+#: numbers and no matmul, so one after another would only add a loop
+#: (benchmarks/bench_train.py).
+SOLVABLE_MEMBERS = "vmap"
 
 
 def solvable_map_loss(task):
