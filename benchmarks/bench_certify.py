@@ -5,7 +5,7 @@
 For one batch of the quick grid (one budget, every bucket and seed), measured in one run
 (after compilation, best of ``--repeats``): fine-tuning the batch, measuring each cell (its
 errors on the held-out sets and its training set, as the sweep does) and certifying each
-cell (``pacbound.certify``: pilot, certificate and validity draws, target disagreement).
+cell (``pacbound.run.certify``: pilot, certificate and validity draws, target disagreement).
 Prints seconds per cell and the certificate's cost as a ratio to fine-tuning plus
 measurement. The base comes from the cache (pretrained once if absent, which takes a few
 minutes).
@@ -22,7 +22,7 @@ import jax
 from jax.flatten_util import ravel_pytree
 
 from pacbound import config
-from pacbound.sweep import LanguageRunner, batches, cell_seed
+from pacbound.run.sweep import LanguageRunner, batches, cell_seed
 from timing import best_time  # benchmarks/timing.py, beside this script
 
 

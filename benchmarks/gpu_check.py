@@ -29,7 +29,7 @@ import jax
 
 import bench_train  # benchmarks/bench_train.py, beside this script
 from pacbound import config
-from pacbound.sweep import LanguageRunner, batches
+from pacbound.run.sweep import LanguageRunner, batches
 from pacbound.train import member_strategy
 
 STRATEGY_WORDS = {"vmap": "batched (vmap)", "map": "in sequence (lax.map)"}

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 
-from pacbound.certify import CertifyConfig
 from pacbound.model import ModelConfig
 from pacbound.tasks.igsm import IGSMChain, IGSMLite
 from pacbound.tasks.solvable import SolvableLinear
@@ -53,6 +52,57 @@ class GridConfig:
 
     def target_weights(self) -> dict[int, Fraction]:
         return uniform_weights(*self.target)
+
+
+CERTIFY_FAMILIES = ("isotropic", "magnitude")
+
+
+@dataclass(frozen=True)
+class CertifyConfig:
+    """The ``[certify]`` table. Every choice the certificate may make is listed here, before
+    any data is drawn: the σ grid and the families (their product is the union bound)."""
+
+    enabled: bool = False
+    sigmas: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+    families: tuple[str, ...] = CERTIFY_FAMILIES
+    epsilon: float = 1e-3  # ε of the magnitude-aware scale g_i = |θ_pre,i| + ε
+    delta: float = 0.05
+    mc_share: float = 0.5  # share of δ spent on the Monte-Carlo step
+    pilot_draws: int = 16
+    draws: int = 256
+    validity_draws: int = 256
+    simultaneous: bool = False
+    chunk: int = 64  # θ draws evaluated by one compiled call
+    seed: int = 0
+
+    def __post_init__(self):
+        if not self.sigmas or min(self.sigmas) <= 0:
+            raise ValueError(f"sigmas = {list(self.sigmas)}: need at least one, all > 0")
+        unknown = set(self.families) - set(CERTIFY_FAMILIES)
+        if not self.families or unknown or len(set(self.families)) != len(self.families):
+            raise ValueError(
+                f"families = {list(self.families)}: allowed distinct values of {CERTIFY_FAMILIES}"
+            )
+        for name in ("delta", "mc_share"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name} = {getattr(self, name)} is out of range: allowed (0, 1)")
+        if not self.epsilon > 0:
+            raise ValueError(f"epsilon = {self.epsilon} is out of range: allowed (0, inf)")
+        for name in ("pilot_draws", "draws", "validity_draws", "chunk"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"{name} = {getattr(self, name)} is out of range: allowed [1, inf)"
+                )
+
+    def families_for(self, subspace: int) -> tuple[str, ...]:
+        """The families a learner can use: on w (subspace) only the isotropic one."""
+        return ("isotropic",) if subspace else self.families
+
+    def choices(self, subspace: int) -> int:
+        return len(self.sigmas) * len(self.families_for(subspace))
+
+    def cell_delta(self, cells: int) -> float:
+        return self.delta / cells if self.simultaneous else self.delta
 
 
 @dataclass(frozen=True)
@@ -333,3 +383,8 @@ def preset(name: str) -> ExperimentConfig:
 
 def preset_all(name: str) -> list[ExperimentConfig]:
     return load_all(preset_path(name))
+
+
+def learner_label(subspace: int) -> str:
+    """The fine-tuning learner in words: "full", or "subspace k = <k>"."""
+    return f"subspace k = {subspace}" if subspace else "full"

@@ -22,12 +22,12 @@ _ROOT = Path(__file__).parent
 #: The modules whose code decides a stored number (the reports are recomputed from the
 #: store, so the modules that only read it are not here).
 RESULT_MODULES = (
-    "certify.py",
     "config.py",
-    "measure.py",
     "model.py",
     "numeric",
-    "sweep.py",
+    "run/certify.py",
+    "run/measure.py",
+    "run/sweep.py",
     "symbolic",
     "tasks",
     "train.py",

@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
+from pacbound.numeric.argmin import first_minimum
 from pacbound.numeric.lower import lower_to_jax
 from pacbound.numeric.validate import check_range
-from pacbound.optimum import first_minimum
 from pacbound.symbolic.core import delta, n
 from pacbound.symbolic.difficulty import (
     DifficultyModel,

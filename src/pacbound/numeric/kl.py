@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
 from pacbound.numeric import elementary
-from pacbound.numeric.lower import lower_to_jax
+from pacbound.numeric.lambdify import lambdify
 from pacbound.numeric.validate import check_kl_inv_inputs
 from pacbound.symbolic.core import kl_binary_expr
 
@@ -46,7 +46,7 @@ from pacbound.symbolic.core import kl_binary_expr
 STEPS = 2
 _SERIES_REACH = 0.5 * math.log(2)  # where elementary.expm1_small is exact
 
-_kl_binary = lower_to_jax(kl_binary_expr, ("q", "p"))
+_kl_binary = lambdify(kl_binary_expr, ("q", "p"), "jax")
 
 
 def kl_binary(q, p):

@@ -3,8 +3,8 @@
 A measured difference of two cells' target errors whose noise is sub-Gaussian with variance
 proxy v (for test sampling alone, Hoeffding's lemma gives v = Σ_k w_T(k)²/m_k with m_k test
 problems of level k and target weight w_T(k)) has the wrong sign for a true difference Δ
-with probability at most exp(−Δ²/(2v)). pacbound.predict takes v from the runs themselves:
-the pooled variance of a difference of two cell means over seeds, which holds the test
+with probability at most exp(−Δ²/(2v)). pacbound.analysis.predict takes v from the runs
+themselves: the pooled variance of a difference of two cell means over seeds, which holds the test
 sampling and the training noise both.
 """
 

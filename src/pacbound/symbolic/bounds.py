@@ -204,7 +204,7 @@ lambda_optimal_at = _at(lambda_optimal, emp_risk, maurer_budget)
 mc_empirical_bound = KLInvUpper(mc_risk, mc_budget)
 
 
-#: The certificate of a trained network (``pacbound.certify``): δ is split, s·δ for the
+#: The certificate of a trained network (``pacbound.run.certify``): δ is split, s·δ for the
 #: Langford–Caruana step and (1 − s)·δ for the kl bound, whose share is divided again over
 #: the m posteriors (families × σ grid) the certificate may choose between after seeing the
 #: data (a union bound). With probability ≥ 1 − δ over the sample and the Monte-Carlo draws,

@@ -258,3 +258,27 @@ def _stationary_points(foc: sp.Expr) -> tuple[sp.Expr, ...]:
         if root.has(sp.LambertW):
             extended.append(root.replace(sp.LambertW, lambda x: sp.LambertW(x, -1)))
     return tuple(extended)
+
+
+def model_from_options(
+    family: str, generalization: str, params: dict, domain: tuple, terms: dict
+) -> DifficultyModel:
+    """A family's model, with any of its terms (``terms``: {"kl"|"shift"|"risk": text or
+    None}) replaced by a sympy expression in d whose other symbols take ``params`` values."""
+    if len(domain) != 2:
+        raise ValueError(f"--domain {domain} is not two numbers d_min,d_max")
+    overrides = {term: text for term, text in terms.items() if text}
+    if not overrides:
+        return family_model(family, generalization=generalization, params=params, domain=domain)
+    known = {k: v for k, v in params.items() if k in DEFAULT_PARAMS}
+    model = family_model(family, generalization=generalization, params=known, domain=domain)
+    replaced = {"kl": model.kl, "shift": model.shift, "risk": model.risk}
+    for term, text in overrides.items():
+        replaced[term] = parse_term(text, f"--{term}-expr")
+    return DifficultyModel(
+        **replaced,
+        generalization=generalization,
+        domain=domain,
+        params=dict(DEFAULT_PARAMS) | params,
+        name="custom",
+    )

@@ -13,6 +13,7 @@ committed file differs from its refreshed version, so the formulas there cannot 
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import sympy as sp
 
@@ -248,3 +249,7 @@ BLOCKS.update(
         "example-family": _example_family,
     }
 )
+
+# Each block is a pure function of the code; sympy takes seconds for some (closed forms,
+# simplification), and the Markdown, the LaTeX and the theory pages all render every one.
+BLOCKS = {name: cache(render) for name, render in BLOCKS.items()}

@@ -14,7 +14,7 @@ error on its own n examples, the in-distribution error (its bucket's mixture of 
 errors) and the target error (the target's mixture), the squared distance to the base
 weights, and for the solvable task the exact KL of its posterior to the prior. With a
 ``[certify]`` table the record also holds the cell's PAC-Bayes certificate beside the
-measured risk of its posterior (``pacbound.certify``), written in the same transaction.
+measured risk of its posterior (``pacbound.run.certify``), written in the same transaction.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from pacbound.certify import POOL_SEED, Certifier
 from pacbound.config import ExperimentConfig
-from pacbound.measure import (
+from pacbound.run.certify import POOL_SEED, Certifier
+from pacbound.run.measure import (
     make_error_counter,
     mixture_error,
     solvable_level_risks_mc,

@@ -1,11 +1,11 @@
 """The measured optimal difficulty and its uncertainty, drawn as the runs were drawn.
 
-Every cell (bucket, budget, seed) owns its data and its PRNG key (``sweep.cell_seed`` hashes
-all three), so cells in different buckets, or at different budgets, are independent: seed
-index s of one bucket has nothing in common with seed index s of another. The bootstrap
-therefore resamples the seeds of every (bucket, budget) on its own (unpaired). The base
-model is one fixed network scored on the same held-out sets as every cell; it is an arm
-without seed variation.
+Every cell (bucket, budget, seed) owns its data and its PRNG key
+(``pacbound.run.sweep.cell_seed`` hashes all three), so cells in different buckets, or at
+different budgets, are independent: seed index s of one bucket has nothing in common with
+seed index s of another. The bootstrap therefore resamples the seeds of every (bucket,
+budget) on its own (unpaired). The base model is one fixed network scored on the same
+held-out sets as every cell; it is an arm without seed variation.
 
 Inputs: ``error_BxNxS``, target errors over buckets (difficulty order) × budgets
 (ascending) × seeds. Bucket indices are returned; ``len(buckets)`` stands for the base where
@@ -20,6 +20,8 @@ from math import comb, factorial
 
 import numpy as np
 from sympy.utilities.iterables import multiset_permutations
+
+from pacbound.numeric.argmin import first_minimum
 
 RESAMPLES = 4000
 EXACT_ORDERINGS = 200_000  # the trend test enumerates up to this many orderings
@@ -48,26 +50,6 @@ def switch_index(optimum_N: np.ndarray, hardest: int) -> int:
     while index > 0 and optimum_N[index - 1] == hardest:
         index -= 1
     return index
-
-
-def tied_minima(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
-    """The one argmin of pacbound: a mask of the entries within ``tolerance`` of the minimum
-    along ``axis`` (NaN: never minimal; an all-NaN slice: all False). Every choice of a
-    bucket (measured optimum, a predictor's choice, a bound's argmin) goes through it, so
-    ties mean the same everywhere."""
-    if not np.isfinite(tolerance) or tolerance < 0:
-        raise ValueError(f"tolerance = {tolerance} is out of range: allowed [0, inf)")
-    values = np.asarray(values, float)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return np.zeros(values.shape, bool)
-    lowest = np.min(np.where(finite, values, np.inf), axis=axis, keepdims=True)
-    return finite & (values <= lowest + tolerance)
-
-
-def first_minimum(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
-    """The first (easiest) index among the tied minima along ``axis``."""
-    return np.argmax(tied_minima(values, tolerance, axis), axis=axis)
 
 
 def per_seed_argmin_counts(error_BxNxS: np.ndarray) -> np.ndarray:
@@ -171,7 +153,7 @@ def measure_optimum(
     interior_N = frequency_NxB[:, 1:-1].sum(axis=1) if buckets > 2 else np.zeros(count)
     base_RxAxN = np.full((len(means_RxBxN), 1, count), base_error)
     best_RxN = first_minimum(np.concatenate([means_RxBxN, base_RxAxN], axis=1), axis=1)
-    gains_RxBxN = base_error - means_RxBxN
+    gain_low_BxN, gain_high_BxN = percentile_interval(base_error - means_RxBxN, axis=0)
     differences_BxNxS = base_error - error_BxNxS
     better = np.array([[sign_flip_p_value(d) for d in row] for row in differences_BxNxS])
     worse = np.array([[sign_flip_p_value(-d) for d in row] for row in differences_BxNxS])
@@ -184,8 +166,8 @@ def measure_optimum(
         interior_N=interior_N,
         seed_counts_NxB=per_seed_argmin_counts(error_BxNxS),
         gain_NxB=(base_error - mean_BxN).T,
-        gain_low_NxB=np.percentile(gains_RxBxN, 2.5, axis=0).T,
-        gain_high_NxB=np.percentile(gains_RxBxN, 97.5, axis=0).T,
+        gain_low_NxB=gain_low_BxN.T,
+        gain_high_NxB=gain_high_BxN.T,
         better_p_NxB=better.T,
         worse_p_NxB=worse.T,
         any_better_p_N=np.array([holm_minimum(better[:, i]) for i in range(count)]),
@@ -219,3 +201,18 @@ def interval_of(frequency: np.ndarray, level: float = 0.95) -> tuple[int, int]:
     low = int(np.searchsorted(cumulative, tail + 1e-12))
     high = int(np.searchsorted(cumulative, 1 - tail - 1e-12))
     return low, min(high, len(frequency) - 1)
+
+
+def is_inverted_u(best: int, tied_B) -> bool:
+    """The inverted U at one budget: the optimal bucket ``best`` is an interior one and
+    neither end bucket is tied with it (``tied_B``: the buckets tied with the optimum, a
+    mask in difficulty order; the tolerance is the caller's measure of noise)."""
+    return bool(0 < best < len(tied_B) - 1 and not tied_B[0] and not tied_B[-1])
+
+
+def percentile_interval(values, level: float = 0.95, axis=None):
+    """The central ``level`` percentile interval of bootstrap draws along ``axis``: (low,
+    high) arrays, or floats with ``axis=None``."""
+    tail = round(50 * (1 - level), 10)  # 2.5 exactly at level 0.95
+    low, high = np.percentile(values, [tail, 100 - tail], axis=axis)
+    return low, high

@@ -58,12 +58,3 @@ def first_errors(params, model_config, dataset, level: int) -> Counter:
         role = solution_role(int(first - positions[0]), level)
         found[(role, token_kind(int(predictions[row, first])))] += 1
     return found
-
-
-def probe_table(found: Counter) -> str:
-    """The counter as a Markdown table, most frequent first."""
-    total = sum(found.values())
-    lines = ["| first wrong token | written instead | problems |", "|---|---|---|"]
-    for (role, kind), count in found.most_common():
-        lines.append(f"| {role} | {kind or '–'} | {count} ({count / total:.0%}) |")
-    return "\n".join(lines)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pacbound.predict import RunTable
+from pacbound.analysis.predict import RunTable
 
 ASSUMPTIONS = {
     "tv": "loss in [0, 1]",

@@ -14,7 +14,7 @@ Input: a CSV or JSON Lines file, one row per pilot run (``experiments/pilots-exa
 Every bucket needs a run at every budget in the file. A bad row is an error naming its line
 and field; nothing is guessed or dropped.
 
-The recommendation: each pilot-only predictor of ``pacbound.predict`` scored by its
+The recommendation: each pilot-only predictor of ``pacbound.analysis.predict`` scored by its
 forward-chaining regret on the pilots themselves (leave-one-budget-out with fewer than three
 budgets); the one with the lowest regret recommends (ties: the simpler, in the order listed).
 Its interval is a bootstrap over seeds: the share of resamples in which it picks each bucket.
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pacbound import predict
+from pacbound.analysis import predict
+from pacbound.numeric.argmin import lowest
 
 #: Predictors that need nothing at the budget N itself, simplest first (the tie order).
 PILOT_ONLY = ("hardest", "easiest", "middle", "nearest pilot", "curve fit", "two-gap fit")
@@ -177,7 +178,7 @@ def _regret(table, predictor, protocol: str) -> float | None:
 def _select(available, regrets: dict, rows: dict):
     """The predictor with the lowest regret among those that choose (the simpler on ties)."""
     usable = [p for p in available if rows[p.name]["choice"] is not None]
-    return min(usable, key=lambda p: regrets[p.name])
+    return lowest(usable, [regrets[p.name] for p in usable])
 
 
 def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: int = 0):
@@ -229,33 +230,3 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
         "pilot_budgets": [int(n) for n in table.budgets],
         "distance": _distance_text(budget, table.budgets),
     }
-
-
-def markdown(result: dict) -> str:
-    lines = [f"# Recommended bucket at n = {result['budget']}\n"]
-    frequency = result["bootstrap_frequency"]
-    chosen = "/".join(result["recommended"])
-    share = sum(frequency[b] for b in result["recommended"])
-    lines.append(
-        f"**{chosen}**, by {result['by']} (the lowest {result['protocol']} regret on the "
-        f"pilots). Chosen in {share:.0%} of {result['resamples']} bootstrap resamples of the "
-        "seeds, each repeating the whole procedure (the predictor picked by its regret on the "
-        f"resampled pilots, then its choice); 95% set: {', '.join(result['set_95'])}.\n"
-    )
-    lines.append(
-        f"Pilot budgets: {', '.join(map(str, result['pilot_budgets']))}; n is "
-        f"{result['distance']['where']}.\n"
-    )
-    if result["distance"]["warning"]:
-        lines.append(f"Warning: {result['distance']['warning']}.\n")
-    lines.append(f"| predictor | choice at n = {result['budget']} | regret on the pilots |")
-    lines.append("|---|---|---|")
-    for name, row in result["predictors"].items():
-        choice = "no prediction" if row["choice"] is None else "/".join(row["choice"])
-        regret = row["regret_on_pilots"]
-        lines.append(f"| {name} | {choice} | {'—' if regret is None else f'{regret:.3f}'} |")
-    lines.append(
-        f"\nTies: buckets within {result['tolerance']:.4f} (the seeds' noise of a difference "
-        "of two cell means) of the best are tied."
-    )
-    return "\n".join(lines) + "\n"

@@ -1,0 +1,177 @@
+"""The certificates of a stored experiment beside the risks they certify: per cell, per
+(bucket, budget), the share of valid cells and where certificates stop being vacuous.
+
+Data in (config, cells, the base's errors per level), a plain dict out; the report is
+``pacbound.report.certificates``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pacbound.analysis.table import bucket_base_error, certificate_informative
+from pacbound.config import learner_label
+from pacbound.numeric.bounds import certificate_bound
+from pacbound.numeric.testset import binomial_test_bound
+
+# --- the certificates of a stored experiment --------------------------------------------
+
+
+def network_test_bound(target_error: float, test_size: int, target_levels: int, delta: float):
+    """Langford's test-set bound on the fine-tuned network's own target risk, from its
+    errors on the held-out target problems (test_size per level, uniform target)."""
+    trials = test_size * target_levels
+    return float(binomial_test_bound(round(target_error * trials), trials, delta))
+
+
+def first_budget_below(risk, kl, draws, delta, choices, share, threshold, start):
+    """Per entry of ``risk`` and ``kl`` (arrays of one shape): the smallest budget n ≥
+    ``start`` at which a certificate with this Monte-Carlo risk and KL falls below
+    ``threshold`` (doubling, then bisecting, all entries at once); inf where none does up
+    to start·2³⁰."""
+    risk, kl = np.broadcast_arrays(np.asarray(risk, float), np.asarray(kl, float))
+
+    def below(n):
+        values = certificate_bound(risk, draws, kl, n, delta, choices, share)
+        return np.asarray(values) < threshold
+
+    doublings = start * 2.0 ** np.arange(31)
+    hits = np.moveaxis(below(doublings.reshape(-1, *[1] * risk.ndim)), 0, -1)
+    reached = hits.any(axis=-1)
+    first = np.where(reached, hits.argmax(axis=-1), 0)
+    high = np.where(reached, doublings[first], np.inf)
+    low = np.where(first > 0, doublings[np.maximum(first - 1, 0)] + 1, start)
+    low, high = np.where(reached, low, start), np.where(reached, high, start)
+    while np.any(low < high):  # invariant: the answer lies in [low, high]
+        middle = np.floor((low + high) / 2)
+        ok = below(middle)
+        low, high = np.where(ok, low, middle + 1), np.where(ok, middle, high)
+    return np.where(reached, high, np.inf)
+
+
+def _extrapolate(cells, c, delta, choices, threshold):
+    """The smallest budget beyond the grid at which some candidate posterior's certificate
+    would fall below ``threshold`` if its KL and pilot risk stayed at their values in these
+    cells (the grid's largest budget, where every candidate is piloted); the median over
+    the cells' seeds. None if no candidate gets there below 2³⁰ times the budget."""
+    reached = []
+    for cell in cells:
+        tried = [
+            x
+            for x in cell.record["certificate"].get("candidates", [])
+            if x["pilot_risk"] is not None
+        ]
+        if not tried:
+            reached.append(math.inf)
+            continue
+        budgets = first_budget_below(
+            [x["pilot_risk"] for x in tried],
+            [x["kl"] for x in tried],
+            c.draws,
+            delta,
+            choices,
+            c.mc_share,
+            threshold,
+            cell.budget,
+        )
+        reached.append(float(budgets.min()))
+    middle = float(np.median(reached)) if reached else math.inf
+    return None if math.isinf(middle) else int(middle)
+
+
+def summarize(config, cells, base: dict) -> dict:
+    """Every certificate of an experiment beside the risk it certifies, per cell and per
+    (bucket, budget), with the fraction of valid cells and where certificates become
+    non-vacuous (below the base's own error in the bucket)."""
+    c = config.certify
+    buckets = [b.name for b in config.grid.buckets]
+    bucket_base = {b: bucket_base_error(config, base, b) for b in buckets}
+    target_levels = config.grid.target[1] - config.grid.target[0] + 1
+    rows = []
+    for cell in sorted(cells, key=lambda x: (buckets.index(x.bucket), x.budget, x.seed)):
+        certificate = cell.record["certificate"]
+        measured = certificate["in_distribution"]
+        rows.append(
+            {
+                "bucket": cell.bucket,
+                "budget": cell.budget,
+                "seed": cell.seed,
+                **{k: certificate[k] for k in ("family", "sigma", "kl", "mc_risk", "floor")},
+                "certificate": certificate["certificate"],
+                "risk": measured["risk"],
+                "risk_low": measured["low"],
+                "risk_high": measured["high"],
+                "valid": certificate["certificate"] >= measured["risk"],
+                "violated": certificate["certificate"] < measured["low"],
+                "vacuous": not certificate_informative(
+                    certificate["certificate"], bucket_base[cell.bucket]
+                ),
+                "target_risk": certificate["target"]["risk"],
+                "target_low": certificate["target"]["low"],
+                "target_high": certificate["target"]["high"],
+                "target_test_bound": certificate["target"]["test_bound"],
+                "network_target_error": cell.record["target_error"],
+                "network_target_test_bound": network_test_bound(
+                    cell.record["target_error"],
+                    config.grid.test_size,
+                    target_levels,
+                    certificate["delta"],
+                ),
+            }
+        )
+    delta = cells[0].record["certificate"]["delta"]
+    choices = cells[0].record["certificate"]["choices"]
+    per_bucket = {}
+    for bucket in buckets:
+        mine = [r for r in rows if r["bucket"] == bucket]
+        budgets = sorted({r["budget"] for r in mine})
+        means = {
+            n: {
+                key: float(np.mean([r[key] for r in mine if r["budget"] == n]))
+                for key in ("certificate", "risk", "kl", "mc_risk", "floor", "target_risk")
+            }
+            for n in budgets
+        }
+        informative = [
+            n
+            for n in budgets
+            if certificate_informative(means[n]["certificate"], bucket_base[bucket])
+        ]
+        extrapolated = None
+        if not informative:
+            extrapolated = _extrapolate(
+                [x for x in cells if x.bucket == bucket and x.budget == budgets[-1]],
+                c,
+                delta,
+                choices,
+                bucket_base[bucket],
+            )
+        per_bucket[bucket] = {
+            "base_error": bucket_base[bucket],
+            "by_budget": {str(n): v for n, v in means.items()},
+            "non_vacuous_budgets": informative,
+            "first_non_vacuous": informative[0] if informative else None,
+            "extrapolated_non_vacuous": extrapolated,
+        }
+    valid = [r["valid"] for r in rows]
+    return {
+        "experiment": config.name,
+        "config_hash": config.hash(),
+        "learner": learner_label(config.finetune.subspace),
+        "delta": delta,
+        "simultaneous": c.simultaneous,
+        "choices": choices,
+        "mc_share": c.mc_share,
+        "draws": c.draws,
+        "validity_draws": c.validity_draws,
+        "sigmas": list(c.sigmas),
+        "families": list(c.families_for(config.finetune.subspace)),
+        "cells": rows,
+        "valid_fraction": float(np.mean(valid)),
+        "violated_count": int(sum(r["violated"] for r in rows)),
+        "mean_gap": float(np.mean([r["certificate"] - r["risk"] for r in rows])),
+        "vacuous_fraction": float(np.mean([r["vacuous"] for r in rows])),
+        "per_bucket": per_bucket,
+    }

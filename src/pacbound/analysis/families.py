@@ -1,0 +1,140 @@
+"""Experiments of one family side by side: bases of different strength, or learners (full
+fine-tuning and random subspaces) on one base. Data in (comparison results, certificate
+summaries), plain dicts out; ``pacbound.report.families`` renders them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def compare_bases(results: list[dict]) -> dict:
+    """Bases of one family side by side, weakest first: does a stronger base move the
+    optimum harder? Strength is the base's own target accuracy (measured, not fine-tuned);
+    the pretraining range is shown beside it, since a wider range need not give a more
+    accurate base. Bases are trained and fine-tuned independently, so the probability that
+    a stronger base switches to the hardest bucket at a smaller budget than a weaker one is
+    exact from their two bootstrap distributions."""
+    results = sorted(results, key=lambda r: -r["base_target_error"])
+    names = [*map(str, results[0]["budgets"]), "never"]
+    buckets = results[0]["buckets"]
+    bases = []
+    for result in results:
+        expected = [
+            sum(i * row["bootstrap_frequency"][b] for i, b in enumerate(buckets))
+            for row in result["per_budget"]
+        ]
+        bases.append(
+            {
+                "experiment": result["experiment"],
+                "pretrain_levels": result["pretrain_levels"],
+                "base_target_error": result["base_target_error"],
+                "optimum": [row["measured_optimum"] for row in result["per_budget"]],
+                "expected_optimum_index": expected,
+                "switch": result["switch"],
+                "trend": result["trend"],
+                "no_bucket_beats_base_budgets": result["no_bucket_beats_base_budgets"],
+            }
+        )
+    pairs = []
+    for weak, strong in zip(bases, bases[1:], strict=False):
+        f_weak = np.array([weak["switch"]["frequency"][k] for k in names])
+        f_strong = np.array([strong["switch"]["frequency"][k] for k in names])
+        joint = np.outer(f_strong, f_weak)  # [i, j]: strong switches at i, weak at j
+        pairs.append(
+            {
+                "weaker": weak["experiment"],
+                "stronger": strong["experiment"],
+                "p_stronger_switches_earlier": float(np.triu(joint, 1).sum()),
+                "p_same": float(np.trace(joint)),
+                "p_stronger_switches_later": float(np.tril(joint, -1).sum()),
+            }
+        )
+    switches = [names.index(b["switch"]["budget"]) for b in bases]
+    by_range = sorted(range(len(bases)), key=lambda i: tuple(bases[i]["pretrain_levels"][::-1]))
+    return {
+        "family": results[0]["family"],
+        "budgets": results[0]["budgets"],
+        "buckets": buckets,
+        "bases": bases,
+        "pairs": pairs,
+        # Non-increasing switch budget from the weakest to the strongest base.
+        "switch_earlier_with_strength": bool(np.all(np.diff(switches) <= 0)),
+        "switch_earlier_with_pretraining_range": bool(
+            np.all(np.diff([switches[i] for i in by_range]) <= 0)
+        ),
+    }
+
+
+def compare_learners(results: list[dict], summaries: dict[str, dict]) -> dict:
+    """Learners of one family side by side (full fine-tuning, k = 0, and random subspaces):
+    the intrinsic dimension (per bucket, the smallest k whose in-distribution gain over the
+    base at the largest budget reaches 90% of full fine-tuning's), where each learner's
+    certificates become non-vacuous (``summaries``: the certify summaries by experiment),
+    and whether the measured optimum still moves with n under each learner."""
+    results = sorted(results, key=lambda r: r["subspace"])
+    buckets = results[0]["buckets"]
+    full = next((r for r in results if r["subspace"] == 0), None)
+
+    def gain(result):
+        last = result["per_budget"][-1]
+        return {
+            b: last["base_in_distribution_error"][b] - last["in_distribution_error"][b]
+            for b in buckets
+        }
+
+    learners = []
+    for result in results:
+        summary = summaries.get(result["experiment"])
+        learners.append(
+            {
+                "experiment": result["experiment"],
+                "subspace": result["subspace"],
+                "gain_at_largest_budget": gain(result),
+                "gain_ratio": (
+                    {b: gain(result)[b] / gain(full)[b] for b in buckets if gain(full)[b] > 0}
+                    if full
+                    else {}
+                ),
+                "optimum": [row["measured_optimum"] for row in result["per_budget"]],
+                "switch": result["switch"],
+                "trend": result["trend"],
+                "optimum_gain": [
+                    [
+                        row["gain_over_base"][row["measured_optimum"]],
+                        *row["gain_interval"][row["measured_optimum"]],
+                    ]
+                    for row in result["per_budget"]
+                ],
+                "first_non_vacuous": (
+                    {
+                        b: v["first_non_vacuous"]
+                        or (
+                            f"≈{v['extrapolated_non_vacuous']:,} (extrapolated)"
+                            if v["extrapolated_non_vacuous"]
+                            else None
+                        )
+                        for b, v in summary["per_bucket"].items()
+                    }
+                    if summary
+                    else None
+                ),
+                "valid_fraction": summary["valid_fraction"] if summary else None,
+            }
+        )
+    intrinsic = {}
+    for b in buckets:
+        reached = [
+            learner["subspace"]
+            for learner in learners
+            if learner["subspace"] and learner["gain_ratio"].get(b, 0) >= 0.9
+        ]
+        intrinsic[b] = min(reached) if reached else None
+    return {
+        "family": results[0]["family"],
+        "budgets": results[0]["budgets"],
+        "largest_budget": results[0]["budgets"][-1],
+        "buckets": buckets,
+        "learners": learners,
+        "intrinsic_dimension": intrinsic,
+    }

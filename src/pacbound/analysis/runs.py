@@ -1,0 +1,116 @@
+"""Pilot runs as arrays: the target error of every (bucket, budget, seed), with whatever else
+was measured, and the tie tolerance their own noise gives (theory/predictions.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+
+from pacbound.numeric.lower import lower_to_numpy
+from pacbound.symbolic import agreement
+
+_tie_tolerance = lower_to_numpy(agreement.tie_tolerance, ("pooled_variance", "seeds"))
+paired_tie_tolerance = lower_to_numpy(
+    agreement.paired_tie_tolerance, ("difference_variance", "seeds")
+)
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """Runs as arrays over (bucket, budget, seed); NaN where a seed is missing."""
+
+    buckets: tuple[str, ...]  # difficulty order, easiest first
+    budgets: np.ndarray  # N, ascending
+    target_error: np.ndarray  # BxNxS
+    complexity: np.ndarray | None = None  # BxNxS: KL to the prior or ‖θ − θ_pre‖²
+    complexity_name: str = ""
+    # Per level (the task's levels, K of them): measured errors of each run, the base's, and
+    # the level weights of the target, of each bucket and of the pretraining mixture.
+    levels: tuple[int, ...] = ()
+    level_error: np.ndarray | None = None  # BxNxSxK
+    base_level_error: np.ndarray | None = None  # K
+    target_weights: np.ndarray | None = None  # K
+    bucket_weights: np.ndarray | None = None  # BxK
+    pretrain_weights: np.ndarray | None = None  # K
+    level_tolerance: float = 0.0  # noise of a difference of two per-level seed means
+    # Certified bound on the target per shift term (certificate + shift), BxNxS, and whether
+    # each bucket's certificate says anything (BxN); label-free at the budget itself.
+    bound: dict[str, np.ndarray] = field(default_factory=dict)
+    informative: np.ndarray | None = None
+    # The expected disagreement d_T(Q) of two posterior draws on target problems, BxNxS:
+    # of a posterior near the network, "label_free" (problem-only positions) and
+    # "teacher_forced" (every solution position); "certified": of the certified Q, teacher
+    # forced. And the certified Q's measured risk on its own bucket, BxNxS.
+    disagreement: dict[str, np.ndarray] = field(default_factory=dict)
+    in_bucket_risk: np.ndarray | None = None
+    fixed_tolerance: float | None = None  # a resample keeps its original table's tolerance
+    # Paired seeds: seed s of every cell comes from the same random numbers (common random
+    # numbers, as in the skill ladder), so a resample draws one set of seed indices for all
+    # cells and the tolerance is that of a paired difference of adjacent buckets.
+    paired: bool = False
+
+    def __post_init__(self):
+        budgets = np.asarray(self.budgets)
+        if np.any(np.diff(budgets) <= 0):
+            raise ValueError("budgets must be strictly increasing")
+        if self.target_error.shape[:2] != (len(self.buckets), len(budgets)):
+            raise ValueError("target_error must be buckets × budgets × seeds")
+        if np.isnan(self.target_error).all(axis=-1).any():
+            b, i = np.argwhere(np.isnan(self.target_error).all(axis=-1))[0]
+            raise ValueError(f"no run of bucket {self.buckets[b]!r} at n = {budgets[i]}")
+
+    @cached_property  # the table is frozen: computed once per table
+    def mean(self) -> np.ndarray:
+        """BxN seed means of the target error."""
+        return np.nanmean(self.target_error, axis=-1)
+
+    @cached_property
+    def tolerance(self) -> float:
+        """√(2·s²/S), or √(s_Δ²/S) for paired seeds: the noise of a difference of two cell
+        means (theory/predictions.md)."""
+        if self.fixed_tolerance is not None:
+            return self.fixed_tolerance
+        counts = np.sum(~np.isnan(self.target_error), axis=-1)
+        if counts.max() < 2:
+            return 0.0
+        if self.paired:
+            differences = np.diff(self.target_error, axis=0)  # adjacent buckets, BxNxS
+            variance = np.nanmean(np.nanvar(differences, axis=-1, ddof=1))
+            return float(paired_tie_tolerance(variance, counts.mean()))
+        deviations = self.target_error - self.mean[..., None]
+        pooled = np.nansum(deviations**2) / np.sum(np.maximum(counts - 1, 0))
+        return float(_tie_tolerance(pooled, counts.mean()))
+
+    def resampled(self, rng: np.random.Generator) -> RunTable:
+        """Each cell's seeds drawn with replacement on their own, every per-run array alike."""
+        present = ~np.isnan(self.target_error)
+        counts = present.sum(axis=-1, keepdims=True)
+        order = np.argsort(~present, axis=-1, kind="stable")  # present seeds first
+        if self.paired:  # one draw of seed indices for every cell
+            shape = self.target_error.shape
+            picks = np.broadcast_to(np.floor(rng.random(shape[-1]) * counts).astype(int), shape)
+        else:
+            picks = np.floor(rng.random(self.target_error.shape) * counts).astype(int)
+        index = np.take_along_axis(order, picks, axis=-1)
+
+        def draw(values):
+            if values is None:
+                return None
+            if values.ndim == 4:  # per level; seed means only (a report) stay as they are
+                if values.shape[2] != index.shape[-1]:
+                    return values
+                return np.take_along_axis(values, index[..., None], axis=2)
+            return np.take_along_axis(values, index, axis=-1)
+
+        return replace(
+            self,
+            fixed_tolerance=self.tolerance,
+            target_error=draw(self.target_error),
+            complexity=draw(self.complexity),
+            level_error=draw(self.level_error),
+            bound={term: draw(values) for term, values in self.bound.items()},
+            disagreement={kind: draw(v) for kind, v in self.disagreement.items()},
+            in_bucket_risk=draw(self.in_bucket_risk),
+        )

@@ -1,0 +1,228 @@
+"""One function per command: read the parsed arguments, make one pipeline call, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _default_db() -> Path:
+    from pacbound.store import DEFAULT_PATH
+
+    return DEFAULT_PATH
+
+
+def _existing_db(args) -> Path:
+    """The store named by --db (or the default), which must exist."""
+    db = args.db or _default_db()
+    if not db.is_file():
+        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    return db
+
+
+def _config_path(args) -> Path:
+    from pacbound import config
+
+    return args.config or config.preset_path(args.preset or "quick")
+
+
+def _experiments(args):
+    from pacbound.pipeline import experiments
+
+    return experiments(_config_path(args))
+
+
+def _cmd_bound(args) -> int:
+    from pacbound.pipeline import bound_rows
+    from pacbound.report.console import bound_table
+
+    options = ("mc_samples", "mc_delta_share", "lam", "catoni_grid")
+    inputs = {"emp_risk": args.emp_risk, "kl": args.kl, "n": args.n, "delta": args.delta}
+    inputs["shift_tv"] = args.shift_tv
+    terms = {("kl_div" if k == "kl" else k): v for k, v in inputs.items()}
+    rows = bound_rows(args.kind, **terms, **{name: getattr(args, name) for name in options})
+    if args.json:
+        inputs["mc_samples"] = args.mc_samples
+        inputs["mc_delta_share"] = args.mc_delta_share if args.mc_samples is not None else None
+        print(json.dumps({"inputs": inputs, "bounds": rows}, indent=2))
+    else:
+        print(bound_table(rows))
+        print("parameter: λ for the λ form, the chosen C for Catoni; vacuous: bound ≥ 1")
+    return 0
+
+
+def _model(args):
+    """The difficulty model of --family, --bound, --param, --domain and the --*-expr terms."""
+    from pacbound.symbolic.difficulty import model_from_options
+
+    params = {}
+    for pair in getattr(args, "param", []):
+        name, sep, value = pair.partition("=")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--param {pair!r} is not NAME=VALUE with a number")
+    terms = {term: getattr(args, f"{term}_expr", None) for term in ("kl", "shift", "risk")}
+    domain = tuple(getattr(args, "domain", (0.0, 1.0)))
+    return model_from_options(args.family, args.bound, params, domain, terms)
+
+
+def _cmd_optimum(args) -> int:
+    from pacbound.pipeline import optimum_rows
+    from pacbound.report.console import optimum_table
+
+    model = _model(args)
+    rows = optimum_rows(model, args.n, args.buckets)
+    if args.json:
+        info = {"family": model.name, "bound": args.bound, "params": model.params}
+        print(json.dumps({"model": info | {"domain": model.domain}, "optimum": rows}, indent=2))
+    else:
+        print(optimum_table(model, args.bound, rows))
+    return 0
+
+
+def _cmd_derive(args) -> int:
+    from pacbound.symbolic.render import render_family, render_latex, render_markdown
+
+    if args.family:
+        print(render_family(_model(args), latex_only=args.latex), end="")
+    elif args.write or args.check:
+        from pacbound.pipeline import derive
+
+        message, status = derive(args.write or args.check, write=bool(args.write))
+        print(message)
+        return status
+    else:
+        print(render_latex() if args.latex else render_markdown(), end="")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from pacbound.pipeline import sweep
+
+    db = args.db or _default_db()
+    sweep(_config_path(args), db, args.cache, args.quiet, args.allow_version_change)
+    return 0
+
+
+def _cmd_figs(args) -> int:
+    from pacbound.pipeline import figures
+
+    db = args.db or _default_db()
+    if args.db and not db.is_file():
+        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    draw = not getattr(args, "reports_only", False)  # reproduce draws everything
+    return _wrote(figures(db if db.is_file() else None, args.out, draw))
+
+
+def _cmd_reproduce(args) -> int:
+    from pacbound.pipeline import is_exact, reproduce_exact
+
+    path = _config_path(args)
+    if not is_exact(path):
+        _cmd_sweep(args)
+        args.db = args.db or _default_db()
+        return _cmd_figs(args)
+    name, paths, seconds = reproduce_exact(path, args.out)
+    _wrote(paths)
+    grid, analysis = seconds["grid"], seconds["analysis"]
+    print(f"{name}: grid computed in {grid:.1f} s, analysed in {analysis:.1f} s")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from pacbound.pipeline import compare
+    from pacbound.report.comparison import report_markdown
+
+    result = compare(_existing_db(args), args.name, args.out)
+    print(json.dumps(result, indent=1) if args.json else report_markdown(result), end="")
+    return 0
+
+
+def _cmd_certify(args) -> int:
+    from pacbound.pipeline import certify
+
+    db = args.db or _default_db()
+    options = (args.cache, args.quiet, args.allow_version_change, args.out)
+    for summary, cells, paths in certify(_config_path(args), db, *options):
+        print(
+            f"{summary['experiment']}: {summary['valid_fraction']:.1%} of {cells} certificates "
+            f"at or above the measured risk; {summary['vacuous_fraction']:.0%} vacuous"
+        )
+        _wrote(paths)
+    return 0
+
+
+def _cmd_probe(args) -> int:
+    from pacbound.pipeline import probe
+    from pacbound.report.probe import probe_report
+
+    experiments = _experiments(args)
+    if len(experiments) > 1:
+        names = ", ".join(e.name for e in experiments)
+        raise ValueError(f"the config holds several experiments ({names}): pass one base's file")
+    cache = args.cache or (args.db or _default_db()).parent / "cache"
+    cell = (args.bucket, args.budget, args.seed)
+    print(probe_report(probe(experiments[0], cache, cell, args.level)), end="")
+    return 0
+
+
+def _cmd_recommend(args) -> int:
+    from pacbound.analysis import recommend
+    from pacbound.report.recommend import recommendation_markdown
+
+    if args.pilots is not None:
+        if args.db or args.name:
+            raise ValueError("pilots: give a pilot file or --db/--name, not both")
+        table = recommend.read_pilots(args.pilots)
+    else:
+        from pacbound.pipeline import stored_runs
+
+        table = stored_runs(_existing_db(args), args.name)
+    result = recommend.recommend(table, args.budget)
+    print(json.dumps(result, indent=1) if args.json else recommendation_markdown(result), end="")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from pacbound.pipeline import predictions_from_report
+
+    if not args.report.is_file():
+        raise ValueError(f"report = {args.report}: no such file")
+    return _wrote(predictions_from_report(json.loads(args.report.read_text()), args.out)[1])
+
+
+def _cmd_export(args) -> int:
+    from pacbound.pipeline import export
+
+    text = export(_existing_db(args), args.name, args.format)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _wrote(paths) -> int:
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {
+    "bound": _cmd_bound,
+    "derive": _cmd_derive,
+    "optimum": _cmd_optimum,
+    "figs": _cmd_figs,
+    "sweep": _cmd_sweep,
+    "compare": _cmd_compare,
+    "reproduce": _cmd_reproduce,
+    "export": _cmd_export,
+    "probe": _cmd_probe,
+    "certify": _cmd_certify,
+    "recommend": _cmd_recommend,
+    "predict": _cmd_predict,
+}

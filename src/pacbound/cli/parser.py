@@ -1,0 +1,202 @@
+"""The command line: one subcommand per pipeline step, each argument checked by argparse
+(a bad one is a ``UsageError`` of one line)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pacbound.store import DEFAULT_PATH
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line, exit status 2."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of numbers: {text!r}"
+        ) from None
+
+
+def build_parser(description: str) -> argparse.ArgumentParser:
+    from pacbound.numeric.bounds import DEFAULT_MC_DELTA_SHARE, KINDS
+
+    parser = _Parser(prog="pacbound", description=description)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    bound = commands.add_parser(
+        "bound",
+        help="evaluate a PAC-Bayes two-gap bound and its terms",
+        description="R_T(Q) ≤ empirical + [MC correction] + generalization + extrapolation.",
+    )
+    bound.add_argument("--kind", required=True, choices=(*KINDS, "all"))
+    bound.add_argument("--emp-risk", type=float, required=True, help="R̂_S(Q) in [0, 1]")
+    bound.add_argument("--kl", type=float, required=True, help="KL(Q‖P) ≥ 0, in nats")
+    bound.add_argument("--n", type=float, required=True, help="sample size ≥ 1")
+    bound.add_argument("--delta", type=float, required=True, help="confidence level in (0, 1)")
+    bound.add_argument("--shift-tv", type=float, default=0.0, help="TV(D_T, D_d) in [0, 1]")
+    bound.add_argument(
+        "--mc-samples",
+        type=float,
+        default=None,
+        help="--emp-risk is a Monte-Carlo estimate over this many draws θ ~ Q",
+    )
+    bound.add_argument(
+        "--mc-delta-share",
+        type=float,
+        default=DEFAULT_MC_DELTA_SHARE,
+        help="share of delta spent on the Monte-Carlo step, in (0, 1)",
+    )
+    bound.add_argument("--lambda", dest="lam", type=float, default=None, help="λ in (0, 2)")
+    bound.add_argument(
+        "--catoni-grid", type=_float_list, default=None, help="comma-separated values C > 0"
+    )
+    bound.add_argument("--json", action="store_true", help="machine-readable output")
+
+    derive = commands.add_parser("derive", help="print the symbolic derivations")
+    derive.add_argument("--latex", action="store_true", help="plain LaTeX instead of Markdown")
+    derive.add_argument(
+        "--family", default=None, help="the optimal-difficulty derivation of KL-SHIFT[-RISK]"
+    )
+    derive.add_argument("--bound", choices=("mcallester", "kl"), default="mcallester")
+    target = derive.add_mutually_exclusive_group()
+    target.add_argument("--write", type=Path, help="refresh the generated blocks of FILE")
+    target.add_argument("--check", type=Path, help="exit 1 if FILE's generated blocks drift")
+    optimum = commands.add_parser(
+        "optimum", help="the bound-minimising difficulty d*(n) of a difficulty model"
+    )
+    optimum.add_argument(
+        "--family",
+        default="linear-exponential-constant",
+        help="KL-SHIFT[-RISK], e.g. linear-exponential-constant (the default)",
+    )
+    optimum.add_argument("--bound", choices=("mcallester", "kl"), default="mcallester")
+    optimum.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter value"
+    )
+    for term, meaning in (("kl", "K(d)"), ("shift", "T(d)"), ("risk", "R̂(d)")):
+        for command in (optimum, derive):
+            command.add_argument(
+                f"--{term}-expr", default=None, help=f"a sympy expression in d replacing {meaning}"
+            )
+    optimum.add_argument("--n", type=_float_list, required=True, help="budgets, e.g. 100,1000")
+    optimum.add_argument("--domain", type=_float_list, default=(0.0, 1.0), help="d_min,d_max")
+    optimum.add_argument("--buckets", type=_float_list, default=None, help="difficulties")
+    optimum.add_argument("--json", action="store_true", help="machine-readable output")
+
+    figs = commands.add_parser(
+        "figs", help="regenerate every figure (theory, and each experiment in the store)"
+    )
+    figs.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
+    figs.add_argument(
+        "--reports-only", action="store_true", help="the reports and the index, no figures"
+    )
+    _add_db_argument(figs)
+
+    compare = commands.add_parser("compare", help="predicted vs measured optimal difficulty")
+    _add_db_argument(compare)
+    compare.add_argument("--name", default=None, help="experiment, if the store holds several")
+    compare.add_argument("--out", type=Path, default=Path("paper_figs"), help="report folder")
+    compare.add_argument("--json", action="store_true", help="print the JSON, not Markdown")
+
+    reproduce = commands.add_parser("reproduce", help="sweep, compare and figs in one")
+    _add_run_arguments(reproduce)
+    reproduce.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
+
+    sweep = commands.add_parser("sweep", help="run an experiment's grid into the store")
+    _add_run_arguments(sweep)
+
+    certify = commands.add_parser(
+        "certify",
+        help="PAC-Bayes certificates of every cell, beside the risks they certify",
+        description="Sweep the experiment if needed (a config with a [certify] table stores "
+        "a certificate with every cell), then write <name>_certificates.md and .json: per "
+        "cell the certificate, the measured risk of its posterior, validity and vacuity.",
+    )
+    _add_run_arguments(certify)
+    certify.add_argument("--out", type=Path, default=Path("paper_figs"), help="report folder")
+
+    probe = commands.add_parser(
+        "probe",
+        help="retrain one cell and show where its solutions go wrong",
+        description="Fine-tune one cell of a chain-task experiment exactly as the sweep does "
+        "(the base from the cache), print the base's and the cell's error per level, and at "
+        "one level the first wrong token of each held-out problem and what was written there.",
+    )
+    _add_experiment_arguments(probe)
+    probe.add_argument("--bucket", required=True, help="a bucket of the experiment")
+    probe.add_argument("--budget", type=int, required=True, help="a budget of the experiment")
+    probe.add_argument("--seed", type=int, default=0, help="a seed of the experiment")
+    probe.add_argument("--level", type=int, required=True, help="the level to probe")
+
+    recommend = commands.add_parser(
+        "recommend",
+        help="which bucket to fine-tune on at a budget, from pilot runs",
+        description="Read pilot runs (a CSV or JSON Lines file, one row per run: bucket or "
+        "difficulty, n, seed, target_error / target_accuracy / level_<k>, optional distance; "
+        "see experiments/pilots-example.csv), or an experiment of a pacbound store, and "
+        "recommend a bucket at --budget: each pilot-only predictor's choice, the one with "
+        "the lowest forward-chaining regret on the pilots, its bootstrap interval over seeds, "
+        "and how far the budget lies from the pilots.",
+    )
+    recommend.add_argument("pilots", nargs="?", type=Path, help="pilot runs (.csv or .jsonl)")
+    recommend.add_argument("--budget", type=int, required=True, help="the budget n to choose for")
+    _add_db_argument(recommend)
+    recommend.add_argument("--name", default=None, help="experiment, if the store holds several")
+    recommend.add_argument("--json", action="store_true", help="print the JSON, not Markdown")
+
+    predictions = commands.add_parser(
+        "predict",
+        help="the predictions report of a committed comparison report",
+        description="Rebuild <name>_predictions.md, .json and .png from a committed "
+        "<name>_report.json (its per-seed target errors and per-level errors) and its preset, "
+        "for experiments whose store is not at hand. Stored experiments get theirs from "
+        "`pacbound figs`.",
+    )
+    predictions.add_argument("report", type=Path, help="a <name>_report.json")
+    predictions.add_argument("--out", type=Path, default=Path("paper_figs"), help="folder")
+
+    export = commands.add_parser("export", help="write the stored cells as a flat table")
+    _add_db_argument(export)
+    export.add_argument("--name", default=None, help="experiment name, if the store holds several")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
+    return parser
+
+
+def _add_db_argument(command) -> None:
+    command.add_argument("--db", type=Path, default=None, help=f"store (default {DEFAULT_PATH})")
+
+
+def _add_run_arguments(command) -> None:
+    """The arguments of a command that runs an experiment's grid."""
+    _add_experiment_arguments(command)
+    command.add_argument(
+        "--allow-version-change",
+        action="store_true",
+        help="resume an experiment that other pacbound code computed, recording both",
+    )
+    command.add_argument("--quiet", action="store_true", help="log lines, no progress bar")
+
+
+def _add_experiment_arguments(command) -> None:
+    which = command.add_mutually_exclusive_group()
+    which.add_argument(
+        "--preset", default=None, help="quick, solvable, exact, paper, … (default quick)"
+    )
+    which.add_argument("--config", type=Path, default=None, help="an experiment TOML file")
+    _add_db_argument(command)
+    command.add_argument(
+        "--cache", type=Path, default=None, help="cached base models (default: beside the store)"
+    )

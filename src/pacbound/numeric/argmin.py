@@ -1,0 +1,37 @@
+"""The one argmin of pacbound, with ties: every choice of a bucket goes through it.
+
+A NaN entry is never minimal; an all-NaN slice has no minimum (an all-False mask).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def tied_minima(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
+    """The one argmin of pacbound: a mask of the entries within ``tolerance`` of the minimum
+    along ``axis`` (NaN: never minimal; an all-NaN slice: all False). Every choice of a
+    bucket (measured optimum, a predictor's choice, a bound's argmin) goes through it, so
+    ties mean the same everywhere."""
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"tolerance = {tolerance} is out of range: allowed [0, inf)")
+    values = np.asarray(values, float)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape, bool)
+    lowest = np.min(np.where(finite, values, np.inf), axis=axis, keepdims=True)
+    return finite & (values <= lowest + tolerance)
+
+
+def first_minimum(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
+    """The first (easiest) index among the tied minima along ``axis``."""
+    return np.argmax(tied_minima(values, tolerance, axis), axis=axis)
+
+
+def lowest(keys, values, tolerance: float = 0.0):
+    """The first of ``keys`` (in their order) among the tied minima of ``values`` (None and
+    NaN never minimal); a ValueError when no value is finite."""
+    mask = tied_minima(np.array([np.nan if v is None else v for v in values], float), tolerance)
+    if not mask.any():
+        raise ValueError(f"values = {list(values)}: none is finite, nothing to choose")
+    return list(keys)[int(np.argmax(mask))]

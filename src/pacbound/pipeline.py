@@ -1,0 +1,353 @@
+"""The pipeline: store → analysis → report → files. Each command of ``pacbound.cli`` is one
+call here; the stages below it know nothing of each other's files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pacbound import config as configs
+from pacbound.analysis import assumptions, predict
+from pacbound.analysis.certificates import summarize
+from pacbound.analysis.comparison import compare_experiment
+from pacbound.analysis.families import compare_bases, compare_learners
+from pacbound.analysis.table import (
+    cell_arrays,
+    certificate_floors,
+    runs_from_arrays,
+    runs_from_report,
+)
+from pacbound.report import comparison as comparison_report
+from pacbound.report.certificates import certificates_markdown
+from pacbound.report.families import write_bases_report, write_learners_report
+from pacbound.report.markdown import write_pair
+from pacbound.report.predictions import write_predictions
+from pacbound.store import Store
+
+
+def comparison(experiment, cells, base: dict) -> dict:
+    """The comparison of one experiment as its report's JSON holds it."""
+    return comparison_report.document(compare_experiment(experiment, cells, base), experiment)
+
+
+def stored_experiments(store: Store, names=None) -> list[tuple]:
+    """(config, cells, comparison) of each finished experiment in ``names`` (default: every
+    one in the store); unfinished ones are skipped with a line on stderr."""
+    found = []
+    for name in store.names() if names is None else names:
+        experiment = configs.from_dict(store.experiment(name)["config"])
+        cells = store.cells(name)
+        if len(cells) < len(experiment.cells):
+            print(
+                f"{name}: {len(cells)}/{len(experiment.cells)} cells stored, skipped",
+                file=sys.stderr,
+            )
+            continue
+        found.append((experiment, cells, comparison(experiment, cells, store.base(name))))
+    return found
+
+
+def certificates(
+    experiment, cells, base: dict, out: Path, draw: bool = True
+) -> tuple[dict, list[Path]]:
+    """The certificate summary of one experiment, its report and (``draw``) its figures."""
+    from pacbound.report.figures import certificate_by_budget, certificate_vs_risk
+
+    summary = summarize(experiment, cells, base)
+    paths = list(write_certificates(summary, out))
+    if not draw:
+        return summary, paths
+    floors = certificate_floors(experiment, sorted(experiment.grid.budgets))
+    paths += certificate_by_budget(summary, floors, out, experiment.name)
+    paths += certificate_vs_risk([summary], out, experiment.name)
+    return summary, paths
+
+
+def write_certificates(summary: dict, out: Path) -> tuple[Path, Path]:
+    stem = f"{summary['experiment']}_certificates"
+    return write_pair(out, stem, certificates_markdown(summary), summary)
+
+
+def family_reports(
+    results: list[dict], summaries: list[dict], out: Path, draw: bool = True
+) -> list[Path]:
+    """Experiments of one family side by side: learners of one base (their subspaces
+    differ), or bases of different strength (with a figure, if ``draw``)."""
+    from pacbound.report.figures import optimum_by_base
+
+    families, paths = {}, []
+    for result in results:
+        if result["family"]:
+            families.setdefault(result["family"], []).append(result)
+    by_name = {summary["experiment"]: summary for summary in summaries}
+    for group in families.values():
+        if len(group) < 2:
+            continue
+        if len({result["subspace"] for result in group}) > 1:
+            paths += write_learners_report(compare_learners(group, by_name), out)
+            continue
+        bases = compare_bases(group)
+        paths += write_bases_report(bases, out)
+        paths += optimum_by_base(bases, out) if draw else []
+    return paths
+
+
+def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
+    """Every figure and report: the theory's, and each experiment's, from the store at ``db``
+    when there is one, else from the report JSONs already in ``out`` (the experiments' own
+    figures need their cells); then the index. ``draw=False``: the reports and the index
+    only."""
+    from pacbound.report.figures import certificate_vs_risk, experiment_figures, theory_figures
+    from pacbound.report.index import write_index
+
+    paths = theory_figures(out) if draw else []
+    results, summaries = [], []
+    if db is not None:
+        with Store(db) as store:
+            for experiment, cells, result in stored_experiments(store):
+                paths += experiment_figures(experiment, cells, result, out) if draw else []
+                paths += comparison_report.write_report(result, out)
+                results.append(result)
+                if experiment.certify.enabled:
+                    base = store.base(experiment.name)
+                    summary, written = certificates(experiment, cells, base, out, draw)
+                    paths += written
+                    summaries.append(summary)
+        if len(summaries) > 1 and draw:
+            paths += certificate_vs_risk(summaries, out, "learners")
+    else:
+        for path in sorted(out.glob("*_certificates.json")):
+            summaries.append(json.loads(path.read_text()))
+            paths += write_certificates(summaries[-1], out)
+        for path in sorted(out.glob("*_report.json")):
+            results.append(json.loads(path.read_text()))
+            paths += comparison_report.write_report(results[-1], out)
+    paths += family_reports(results, summaries, out, draw)
+    paths.append(write_index(out))
+    return paths
+
+
+def reproduce_exact(path: Path, out: Path) -> tuple[str, list[Path], dict]:
+    """The exact experiment of a preset file: computed, analysed, written, indexed; (its name,
+    the paths written, seconds of each stage)."""
+    from pacbound.analysis import exact
+    from pacbound.report import exact as exact_report
+    from pacbound.report.index import write_index
+
+    experiment = exact.load(path)
+    result, evaluation, seconds = exact.run(experiment)
+    paths = exact_report.write(result, evaluation, out)
+    paths.append(write_index(out))
+    return experiment.name, paths, seconds
+
+
+def predictions_from_report(result: dict, out: Path) -> tuple[dict, list[Path]]:
+    """The predictions report of a committed comparison report (whose store is not at hand),
+    checked against its preset's config hash; (predictions, written paths)."""
+    from pacbound.report.figures import predictions_by_budget
+
+    name = result["experiment"]
+    try:
+        experiments = configs.preset_all(result.get("family") or name)
+    except (FileNotFoundError, ValueError):
+        raise ValueError(f"report {name!r}: no preset of that name to read its grid from") from None
+    found = [e for e in experiments if e.name == name]
+    if not found or found[0].hash() != result["config_hash"]:
+        raise ValueError(
+            f"report {name!r}: its preset no longer has config {result['config_hash']}; "
+            "regenerate the report from its store"
+        )
+    table = runs_from_report(result, found[0])
+    evaluation = predict.summarize_evaluation(predict.evaluate(table))
+    checks = assumptions.check(table)
+    predictions = {"experiment": name, "buckets": list(table.buckets), "assumptions": checks}
+    predictions |= evaluation
+    paths = list(write_predictions(name, table.buckets, checks, evaluation, out))
+    paths += predictions_by_budget(predictions, predictions["buckets"], out, name)
+    return predictions, paths
+
+
+def stored_runs(db: Path, name: str | None) -> predict.RunTable:
+    """An experiment of a store as the predictors' runs."""
+    with Store(db) as store:
+        name = store.experiment(name)["name"]
+        experiment = configs.from_dict(store.experiment(name)["config"])
+        base = store.base(name)
+        arrays = cell_arrays(experiment, store.cells(name), base)
+    return runs_from_arrays(experiment, arrays, base)
+
+
+def bound_rows(kind: str, **inputs) -> list[dict]:
+    """The two-gap bound of one kind (or of every kind, ``"all"``) and its terms, a row each;
+    ``inputs``: the arguments of ``evaluate_bound``."""
+    from pacbound.numeric.bounds import KINDS, evaluate_bound
+    from pacbound.report.console import BOUND_COLUMNS
+
+    rows = []
+    for name in KINDS if kind == "all" else (kind,):
+        terms = evaluate_bound(name, **inputs)
+        row = {"kind": name, **{column: float(getattr(terms, column)) for column in BOUND_COLUMNS}}
+        parameter = float(terms.parameter)
+        row["parameter"] = None if parameter != parameter else parameter  # NaN → none
+        row["vacuous"] = bool(terms.vacuous)
+        rows.append(row)
+    return rows
+
+
+def optimum_rows(model, budgets, buckets=None) -> list[dict]:
+    """d*(n) of a difficulty model at each budget, with the bound and its terms there."""
+    from pacbound.numeric.difficulty import bound_function, optimal_difficulty, term_functions
+
+    d_star = optimal_difficulty(model, budgets, buckets=buckets)
+    terms, bound = term_functions(model), bound_function(model)
+    rows = []
+    for n_value, d_value in zip(budgets, d_star, strict=True):
+        row = {"n": n_value, "d_star": float(d_value), "bound": float(bound(d_value, n_value))}
+        row |= {name: float(f(d_value, n_value)) for name, f in terms.items()}
+        rows.append(row)
+    return rows
+
+
+def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
+    """One chain-task cell fine-tuned as the sweep does (its base from the cache): the base's
+    and the cell's error per level, and at ``level`` where each model's held-out solutions
+    first go wrong."""
+    from dataclasses import replace
+
+    import jax
+
+    from pacbound.run.probe import first_errors
+    from pacbound.run.sweep import LanguageRunner
+
+    if experiment.task_kind != "igsm-chain":
+        raise ValueError(f"task kind = {experiment.task_kind!r}: the probe reads igsm-chain only")
+    if cell not in experiment.cells:
+        raise ValueError(
+            f"cell {cell} is not in the grid: buckets {[b.name for b in experiment.grid.buckets]}"
+            f", budgets {list(experiment.grid.budgets)}, seeds {list(experiment.grid.seeds)}"
+        )
+    if level not in experiment.levels:
+        raise ValueError(f"level = {level} is out of range: allowed {experiment.levels}")
+    # One member, not a padded ensemble: a cell's run does not depend on its batch.
+    experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
+    runner = LanguageRunner(experiment, cache, lambda phase: None)
+    params_M, *_ = runner.finetune_batch([cell])
+    tuned = jax.tree.map(lambda x: x[0], params_M)
+    test = runner.tests[level]
+    return {
+        "experiment": experiment.name,
+        "cell": cell,
+        "level": level,
+        "levels": list(experiment.levels),
+        "errors": {"base": runner.base_errors, "fine-tuned": runner.level_errors(tuned)},
+        "first_errors": {
+            name: first_errors(params, experiment.model, test, level)
+            for name, params in (("base", runner.base), ("fine-tuned", tuned))
+        },
+    }
+
+
+def export(db: Path, name: str | None, fmt: str) -> str:
+    """The stored cells of an experiment as a flat CSV or JSON table."""
+    import csv
+    import io
+
+    from pacbound.store import flat_rows
+
+    with Store(db) as store:
+        rows = flat_rows(store.cells(store.experiment(name)["name"]))
+    if fmt == "json":
+        return json.dumps(rows, indent=1) + "\n"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["bucket"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def experiments(path: Path):
+    """The experiments of a config file: one, or one per base; an exact file is refused."""
+    if is_exact(path):
+        raise ValueError(
+            f"{path} is an exact experiment (no sweep, no store): run `pacbound reproduce` on it"
+        )
+    return configs.load_all(path)
+
+
+def is_exact(path: Path) -> bool:
+    """Whether a config file describes an exact experiment (``pacbound.analysis.exact``)."""
+    from pacbound.analysis import exact
+
+    return Path(path).is_file() and exact.is_exact_file(path)
+
+
+def sweep(path: Path, db: Path, cache: Path | None, quiet: bool, allow_version_change: bool):
+    """Every experiment of a config file swept into the store; a line per experiment."""
+    from pacbound.run.progress import ProgressBar
+    from pacbound.run.sweep import run_sweep
+
+    cache = cache or db.parent / "cache"
+    lines = []
+    for experiment in experiments(path):
+        bar = ProgressBar(quiet, experiment.name)
+        with Store(db) as store:
+            try:
+                computed = run_sweep(experiment, store, cache, bar, allow_version_change)
+            finally:
+                bar.close()
+        total = len(experiment.cells)
+        lines.append(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
+        print(lines[-1])
+    return lines
+
+
+def certify(path: Path, db: Path, cache, quiet: bool, allow_version_change: bool, out: Path):
+    """Sweep a config with a [certify] table, then write each experiment's certificates
+    report and figures; (summary, cells, paths) per experiment."""
+    found = experiments(path)
+    for experiment in found:
+        if not experiment.certify.enabled:
+            raise ValueError(f"experiment {experiment.name!r} has no [certify] table")
+    sweep(path, db, cache, quiet, allow_version_change)
+    done = []
+    with Store(db) as store:
+        for experiment in found:
+            cells = store.cells(experiment.name)
+            summary, paths = certificates(experiment, cells, store.base(experiment.name), out)
+            done.append((summary, len(cells), paths))
+    return done
+
+
+def compare(db: Path, name: str | None, out: Path) -> dict:
+    """The comparison of one finished experiment of a store, its report written to ``out``."""
+    with Store(db) as store:
+        name = store.experiment(name)["name"]
+        found = stored_experiments(store, [name])
+    if not found:
+        raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
+    result = found[0][2]
+    comparison_report.write_report(result, out)
+    return result
+
+
+def derive(path: Path, write: bool) -> tuple[str, int]:
+    """Refresh (``write``) or check the generated blocks of a theory page: (message, exit
+    status)."""
+    from pacbound.symbolic.render import refresh_generated
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    fresh = refresh_generated(text)
+    if write:
+        path.write_text(fresh)
+        return f"refreshed {path}", 0
+    if fresh != text:
+        return (
+            f"{path}: generated blocks differ from the code; run pacbound derive --write {path}",
+            1,
+        )
+    return f"{path}: up to date", 0

@@ -1,0 +1,156 @@
+"""The reports of experiments side by side: base strength (``<family>_bases``) and learners
+(``<family>_learners``)."""
+
+from __future__ import annotations
+
+from pacbound.config import learner_label
+from pacbound.report.markdown import write_pair
+
+
+def bases_markdown(comparison: dict) -> str:
+    """The base-strength comparison as a Markdown report."""
+    return f"# Base strength: {comparison['family']}\n\n" + bases_body(comparison)
+
+
+def bases_body(comparison: dict) -> str:
+    """The report below its title (also the index's section)."""
+    buckets, lines = comparison["buckets"], []
+    lines.append(
+        "Each base is its own experiment (same task, fine-tuning schedule, grid and seeds); "
+        "reports: "
+        + ", ".join(f"`{b['experiment']}_report.md`" for b in comparison["bases"])
+        + ".\n"
+    )
+    lines.append(
+        "| base (pretrained on) | base target error | "
+        + " | ".join(f"n = {n}" for n in comparison["budgets"])
+        + " | switch [95%] |"
+    )
+    lines.append("|---|---|" + "---|" * (len(comparison["budgets"]) + 1))
+    for base in comparison["bases"]:
+        optima = " | ".join(
+            f"{o} ({e:.2f})"
+            for o, e in zip(base["optimum"], base["expected_optimum_index"], strict=True)
+        )
+        switch = base["switch"]
+        lines.append(
+            f"| {base['experiment']} ({base['pretrain_levels'][0]}–"
+            f"{base['pretrain_levels'][1]}) | {base['base_target_error']:.3f} | {optima} | "
+            f"{switch['budget']} [{switch['interval_95'][0]}, {switch['interval_95'][1]}] |"
+        )
+    lines.append(
+        "\nCells: the measured optimum and, in brackets, its expected bucket index under the "
+        f"bootstrap (0 = {buckets[0]}, {len(buckets) - 1} = {buckets[-1]}).\n"
+    )
+    lines.append(
+        "Bases are ordered by their own target error (weakest first). "
+        + (
+            "The switch budget falls as the base gets stronger"
+            if comparison["switch_earlier_with_strength"]
+            else "The switch budget does not fall monotonically as the base gets stronger"
+        )
+        + "; ordered by pretraining range instead, it "
+        + ("falls too." if comparison["switch_earlier_with_pretraining_range"] else "does not.")
+        + "\n"
+    )
+    for pair in comparison["pairs"]:
+        lines.append(
+            f"- {pair['stronger']} against {pair['weaker']}: P(switches to {buckets[-1]} at a "
+            f"smaller budget) = {pair['p_stronger_switches_earlier']:.2f}, P(same budget) = "
+            f"{pair['p_same']:.2f}, P(larger) = {pair['p_stronger_switches_later']:.2f}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_bases_report(comparison: dict, folder) -> tuple:
+    """<folder>/<family>_bases.md and .json."""
+    stem = f"{comparison['family']}_bases"
+    return write_pair(folder, stem, bases_markdown(comparison), comparison)
+
+
+def _learner_name(learner: dict) -> str:
+    return learner_label(learner["subspace"]).removeprefix("subspace ")
+
+
+def learners_markdown(comparison: dict) -> str:
+    """The learner comparison as a Markdown report."""
+    return f"# Learners: {comparison['family']}\n\n" + learners_body(comparison)
+
+
+def learners_body(comparison: dict) -> str:
+    """The report below its title (also the index's section)."""
+    c, lines = comparison, []
+    buckets = c["buckets"]
+    lines.append(
+        "Full fine-tuning (k = 0) and fine-tuning in random k-dimensional subspaces, same "
+        "base, grid and seeds; reports: "
+        + ", ".join(f"`{x['experiment']}_report.md`" for x in c["learners"])
+        + ".\n"
+    )
+    lines.append(f"## Intrinsic dimension (in-distribution gain at n = {c['largest_budget']})\n")
+    lines.append("| learner | " + " | ".join(f"gain {b} (× full)" for b in buckets) + " |")
+    lines.append("|---|" + "---|" * len(buckets))
+    for x in c["learners"]:
+        cells = " | ".join(
+            f"{x['gain_at_largest_budget'][b]:+.3f}"
+            + (f" ({x['gain_ratio'][b]:.2f})" if b in x["gain_ratio"] else "")
+            for b in buckets
+        )
+        lines.append(f"| {_learner_name(x)} | {cells} |")
+    lines.append(
+        "\nIntrinsic dimension (smallest k of the grid reaching 90% of full fine-tuning's "
+        "gain): "
+        + ", ".join(
+            f"{b}: {'beyond the grid' if k is None else k}"
+            for b, k in c["intrinsic_dimension"].items()
+        )
+        + ".\n"
+    )
+    lines.append("## Certificates: first budget below the base's own error\n")
+    lines.append("| learner | valid cells | " + " | ".join(buckets) + " |")
+    lines.append("|---|---|" + "---|" * len(buckets))
+    for x in c["learners"]:
+        name = _learner_name(x)
+        if x["first_non_vacuous"] is None:
+            lines.append(f"| {name} | — | " + " | ".join("—" for _ in buckets) + " |")
+            continue
+        cells = " | ".join(
+            "never" if x["first_non_vacuous"][b] is None else str(x["first_non_vacuous"][b])
+            for b in buckets
+        )
+        lines.append(f"| {name} | {x['valid_fraction']:.0%} | {cells} |")
+    lines.append("\n## Does the difficulty tradeoff survive? (measured optimum per budget)\n")
+    lines.append(
+        "Each cell: the measured optimal bucket and its target-error gain over the base "
+        "(95% bootstrap interval); an optimum whose gain interval holds 0 ranks buckets "
+        "that barely moved the base.\n"
+    )
+    lines.append(
+        "| learner | " + " | ".join(f"n = {n}" for n in c["budgets"]) + " | switch [95%] | "
+        "trend ρ (p) |"
+    )
+    lines.append("|---|" + "---|" * (len(c["budgets"]) + 2))
+    for x in c["learners"]:
+        name = _learner_name(x)
+        switch, trend = x["switch"], x["trend"]
+        rho = (
+            "constant"
+            if trend["spearman"] is None
+            else f"{trend['spearman']:.2f} ({trend['permutation_p']:.2g})"
+        )
+        lines.append(
+            f"| {name} | "
+            + " | ".join(
+                f"{o} {g:+.3f} ({lo:+.3f}, {hi:+.3f})"
+                for o, (g, lo, hi) in zip(x["optimum"], x["optimum_gain"], strict=True)
+            )
+            + f" | {switch['budget']} [{switch['interval_95'][0]}, {switch['interval_95'][1]}] "
+            f"| {rho} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_learners_report(comparison: dict, folder) -> tuple:
+    """<folder>/<family>_learners.md and .json."""
+    stem = f"{comparison['family']}_learners"
+    return write_pair(folder, stem, learners_markdown(comparison), comparison)

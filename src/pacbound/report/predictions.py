@@ -1,0 +1,148 @@
+"""The predictions report (``<name>_predictions.md`` and ``.json``): every predictor under
+every protocol, with the verdicts, from ``pacbound.analysis.predict.evaluate``'s summary."""
+
+from __future__ import annotations
+
+from pacbound.analysis.predict import VALIDATION_SIZES, validation_size_matching
+from pacbound.report.markdown import shown, write_pair
+
+
+def _with_interval(row: dict, name: str, digits: int = 2) -> str:
+    interval = row.get("interval", {}).get(name)
+    text = shown(row[name], digits)
+    if interval is None or row[name] is None:
+        return text
+    return f"{text} [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+
+
+def label(name: str, checks: dict | None) -> str:
+    """A predictor's name, marked when its shift term's assumption is violated."""
+    term = name.removeprefix("bound: ")
+    if checks and name.startswith("bound: ") and checks.get(term, {}).get("status") == "violated":
+        return f"{name} (assumption violated)"
+    return name
+
+
+def verdict_text(protocol: dict) -> str:
+    v = protocol["verdict"]
+    rows = protocol["predictors"]
+    text = (
+        f"best by regret: **{v['best']}** ({rows[v['best']]['regret_all']:.3f}); best baseline: "
+        f"**{v['best_baseline']}** ({rows[v['best_baseline']]['regret_all']:.3f})"
+    )
+    if v["best_theory"] is None:
+        return text + "; no theory-derived predictor has the information it needs here"
+    low, high = v["difference_interval"] or (float("nan"), float("nan"))
+    beats = "beats" if v["theory_beats_baseline"] else "does not beat"
+    return (
+        text + f"; the best theory-derived predictor, **{v['best_theory']}**, {beats} it beyond "
+        f"the intervals (paired regret difference {v['difference']:+.3f}, 95% interval "
+        f"[{low:+.3f}, {high:+.3f}])"
+    )
+
+
+def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> str:
+    """The predictions report: assumptions, predictor × protocol table, validation sizes,
+    choices per budget, verdict."""
+    lines = [f"# Predicting the optimal difficulty: {name}\n"]
+    if evaluation.get("paired"):
+        noise = "√(s_Δ²/S), the noise of a paired difference of two cell means over seeds"
+        resampling = "the seeds of every cell drawn together, as they are paired"
+    else:
+        noise = "√(2·s²/S), the noise of a difference of two cell means over seeds"
+        resampling = "each cell's seeds on their own"
+    lines.append(
+        f"Tie tolerance {evaluation['tolerance']:.4f} ({noise}): buckets within it of the "
+        "lowest are tied, in the measurement and in every predictor's choice; a tie is a "
+        f"uniform pick. Intervals: 95% bootstrap over seeds ({evaluation['resamples']} "
+        f"resamples, {resampling}, every predictor refitted). Regret: target error of the "
+        "chosen bucket minus the best, mean over held-out budgets, a budget without a "
+        "prediction counted as a uniform pick. Exact and within one: over the budgets with "
+        "a prediction. τ: Kendall's τ_b of scores against measured errors along difficulty "
+        "(per budget) and along n (per bucket); granulated τ their mean (Jiang et al., ICLR "
+        "2020). Sign agreement: Hoeffding-weighted pairs within one budget and across budgets.\n"
+    )
+    if checks:
+        lines.append("## Assumptions of the shift terms, on the measured per-level errors\n")
+        lines.append("| term | assumption | status | where, how much |")
+        lines.append("|---|---|---|---|")
+        for term, check in checks.items():
+            lines.append(
+                f"| {term} | {check['assumption']} | {check['status']} | {check['detail']} |"
+            )
+        lines.append("")
+    first = next(iter(evaluation["protocols"].values()))
+    lines.append("## Predictors\n")
+    lines.append("| predictor | kind | uses |")
+    lines.append("|---|---|---|")
+    for predictor, row in first["predictors"].items():
+        lines.append(f"| {label(predictor, checks)} | {row['kind']} | {row['uses']} |")
+    lines.append("")
+    for protocol, data in evaluation["protocols"].items():
+        held = ", ".join(map(str, data["held_out_budgets"]))
+        lines.append(f"## {protocol} (held-out n: {held})\n")
+        lines.append(
+            "| predictor | predicted | exact | within one | regret | τ difficulty | τ n | "
+            "granulated τ | sign within | sign across | m matching |"
+        )
+        lines.append("|---|" + "---|" * 10)
+        for predictor, row in data["predictors"].items():
+            matching = validation_size_matching(data["validation"], row["regret_all"])
+            lines.append(
+                f"| {label(predictor, checks)} | {row['predicted']}/{row['held_out']} | "
+                f"{_with_interval(row, 'exact')} | {_with_interval(row, 'within_one')} | "
+                f"{_with_interval(row, 'regret_all', 3)} | {shown(row.get('tau_difficulty'))} | "
+                f"{shown(row.get('tau_budget'))} | {_with_interval(row, 'granulated_tau')} | "
+                f"{shown(row.get('sign_within'))} | {shown(row.get('sign_across'))} | "
+                f"{'> ' + str(VALIDATION_SIZES[-1]) if matching is None else matching} |"
+            )
+        lines.append(
+            "\nm matching: the fewest labelled target problems per bucket (scored on the "
+            "runs at the held-out budget) whose choice has at most the predictor's regret. "
+            "Labelled validation by m: "
+            + ", ".join(
+                f"m = {v['m']}: exact {v['exact']:.2f}, regret {v['regret']:.3f}"
+                for v in data["validation"]
+            )
+            + ".\n"
+        )
+        lines.append(f"Verdict ({protocol}): {verdict_text(data)}.\n")
+    if "domain_adaptation" in evaluation:
+        terms = evaluation["domain_adaptation"]
+        lines.append("## The full domain-adaptation bound (Germain et al., ICML 2016)\n")
+        lines.append(
+            "R_T(G_Q) ≤ ½·d_T(Q) + β_q·e_S(Q)^(1−1/q) + η, with q = ∞ here. β is a density "
+            "ratio of target to bucket on the bucket's levels; η is the target mass outside "
+            "them times the worst risk there (1), a term no data can shrink. Per bucket: "
+            + ", ".join(f"{b}: β_∞ = {t['beta']:.2f}, η = {t['eta']:.2f}" for b, t in terms.items())
+            + ". So the bound is at least min η = "
+            f"{min(t['eta'] for t in terms.values()):.2f} for every run"
+            + (
+                "; its value over the runs spans "
+                f"{evaluation['domain_adaptation_bound']['min']:.3f} to "
+                f"{evaluation['domain_adaptation_bound']['max']:.3f}."
+                if "domain_adaptation_bound" in evaluation
+                else "."
+            )
+            + " With buckets that leave target levels out, η decides: the bound says which "
+            "bucket covers the most target mass, and nothing finer.\n"
+        )
+    lines.append("## Choices per held-out budget (leave-one-budget-out)\n")
+    lobo = evaluation["protocols"]["leave-one-budget-out"]["predictors"]
+    names = list(lobo)
+    lines.append("| n | measured | " + " | ".join(names) + " |")
+    lines.append("|---|---|" + "---|" * len(names))
+    for n, measured in evaluation["measured"].items():
+        cells = []
+        for predictor in names:
+            chosen = lobo[predictor]["choices"].get(n)
+            cells.append("no prediction" if chosen is None else "/".join(chosen))
+        lines.append(f"| {n} | {'/'.join(measured)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_predictions(name: str, buckets, checks: dict | None, evaluation: dict, folder):
+    """<folder>/<name>_predictions.md and .json from an evaluation summary."""
+    data = {"experiment": name, "buckets": list(buckets), "assumptions": checks, **evaluation}
+    markdown = predictions_markdown(name, evaluation, checks)
+    return write_pair(folder, f"{name}_predictions", markdown, data)
