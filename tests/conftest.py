@@ -1,7 +1,15 @@
-"""Shared test settings: one hypothesis profile sized for the 2-core CI machine."""
+"""Shared test settings and fixtures.
+
+- One hypothesis profile sized for the 2-core CI machine.
+- One base-model cache for the whole session: every tiny experiment pretrains its base once.
+- One swept tiny store and one certified tiny store, built once and only read by the tests
+  that use them (a test that writes to a store makes its own).
+"""
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # deadline=None: the first call of a jitted function compiles, which takes far longer than
@@ -16,3 +24,64 @@ settings.register_profile(
 # A deeper run for local checks: HYPOTHESIS_PROFILE=thorough python -m pytest
 settings.register_profile("thorough", deadline=None, max_examples=2000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session")
+def tiny() -> Path:
+    """The tiny chain-task experiment: 2 buckets × 2 budgets × 3 seeds, in seconds."""
+    return DATA / "tiny.toml"
+
+
+@pytest.fixture(scope="session")
+def tiny_certify() -> Path:
+    """The tiny experiment certified, under full fine-tuning and a k = 8 subspace."""
+    return DATA / "tiny_certify.toml"
+
+
+@pytest.fixture(scope="session")
+def paper_figs() -> Path:
+    """The committed reports and figures."""
+    return ROOT / "paper_figs"
+
+
+@pytest.fixture(scope="session")
+def base_cache(tmp_path_factory) -> Path:
+    """One cache of pretrained bases for every test that sweeps (keyed by config hash)."""
+    return tmp_path_factory.mktemp("base-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory, tiny, base_cache) -> Path:
+    """The tiny experiment swept once into a store (read-only for its users)."""
+    from pacbound.cli import main
+
+    db = tmp_path_factory.mktemp("tiny-store") / "results.sqlite"
+    argv = ["sweep", "--config", str(tiny), "--db", str(db), "--cache", str(base_cache)]
+    assert main([*argv, "--quiet"]) == 0
+    return db
+
+
+@pytest.fixture(scope="session")
+def certified_store(tmp_path_factory, tiny_certify, base_cache) -> tuple[Path, Path]:
+    """(store, report folder) of ``pacbound certify`` on the tiny certified experiments."""
+    from pacbound.cli import main
+
+    folder = tmp_path_factory.mktemp("certified")
+    db, out = folder / "results.sqlite", folder / "figs"
+    argv = ["certify", "--config", str(tiny_certify), "--db", str(db), "--out", str(out)]
+    assert main([*argv, "--cache", str(base_cache), "--quiet"]) == 0
+    return db, out
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Tests that read a session store run on one worker (pytest-xdist), so each store is
+    built once per run, not once per worker."""
+    for item in items:
+        for store in ("certified_store", "tiny_store"):
+            if store in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(store))
+                break

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from pacbound import config
+from pacbound.config import CertifyConfig
 from pacbound.model import apply, init_params
 
 
@@ -119,3 +120,14 @@ def test_a_bad_certify_table_names_the_argument(table, message):
     raw = config.preset("quick").raw
     with pytest.raises(ValueError, match=message):
         config.from_dict(dict(raw, certify=table))
+
+
+def test_certify_config_counts_its_choices_and_rejects_bad_values():
+    c = CertifyConfig(sigmas=(0.1, 1.0, 3.0))
+    assert c.choices(0) == 6  # 3 σ × 2 families
+    assert c.choices(32) == 3  # on w only the isotropic family
+    assert CertifyConfig(simultaneous=True).cell_delta(50) == pytest.approx(0.05 / 50)
+    with pytest.raises(ValueError, match="families"):
+        CertifyConfig(families=("laplace",))
+    with pytest.raises(ValueError, match="sigmas"):
+        CertifyConfig(sigmas=(0.0,))

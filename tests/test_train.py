@@ -12,8 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pacbound.measure import make_error_counter, solvable_level_risks_mc, squared_distance
 from pacbound.model import ModelConfig
+from pacbound.run.measure import make_error_counter, solvable_level_risks_mc, squared_distance
 from pacbound.tasks.base import mixture_dataset
 from pacbound.tasks.igsm import IGSMChain
 from pacbound.tasks.solvable import SolvableLinear

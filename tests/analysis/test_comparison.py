@@ -1,39 +1,13 @@
-"""compare on hand-made tables with known answers, and its figures and report end to end."""
+"""The comparison on hand-made cells with known answers, and the exact shift terms."""
 
-import json
 from dataclasses import replace
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pacbound import config
-from pacbound.cli import main
-from pacbound.compare import (
-    bases_markdown,
-    compare,
-    compare_bases,
-    is_inverted_u,
-    shift_terms,
-)
-from pacbound.optimum import first_minimum, tied_minima
+from pacbound.analysis.table import shift_terms
+from pacbound.pipeline import comparison as compare
 from pacbound.store import Cell
-
-TINY = Path(__file__).parent / "data" / "tiny.toml"
-
-
-def test_inverted_u_and_ties():
-    assert is_inverted_u(np.array([0.5, 0.7, 0.6]))
-    assert not is_inverted_u(np.array([0.5, 0.6, 0.7]))
-    assert not is_inverted_u(np.array([0.7, 0.7, 0.6]))
-    # The one argmin: every entry within the tolerance of the minimum, NaN never minimal.
-    assert tied_minima(np.array([0.3, 0.1, 0.1 + 1e-12])).tolist() == [False, True, False]
-    assert tied_minima(np.array([0.3, 0.1, 0.1 + 1e-12]), 1e-9).tolist() == [False, True, True]
-    assert tied_minima(np.array([np.nan, 0.2, 0.25]), 0.05).tolist() == [False, True, True]
-    assert not tied_minima(np.array([np.nan, np.nan])).any()
-    assert first_minimum(np.array([[0.2, 0.1], [0.2, 0.3]]), axis=0).tolist() == [0, 0]
-    with pytest.raises(ValueError, match="tolerance"):
-        tied_minima(np.array([0.1]), -1.0)
 
 
 def _synthetic_cells(experiment, target_error, certificate=None):
@@ -58,8 +32,8 @@ def _synthetic_cells(experiment, target_error, certificate=None):
     return cells
 
 
-def test_compare_recovers_a_known_optimum_path():
-    tiny = config.load(TINY)
+def test_compare_recovers_a_known_optimum_path(tiny):
+    tiny = config.load(tiny)
     # Five seeds, so that an exact sign-flip test can reach p = 1/32 ≤ 0.05.
     experiment = replace(tiny, grid=replace(tiny.grid, seeds=(0, 1, 2, 3, 4)))
     # easy is best at n = 2, hard at n = 5; seeds add small noise that never flips it.
@@ -110,97 +84,10 @@ def test_compare_recovers_a_known_optimum_path():
     assert not any(name.startswith("bound") for name in bare_predictors)
 
 
-def test_shift_terms_are_exact_for_the_tiny_grid():
-    experiment = config.load(TINY)  # target uniform on 2, 3, 4; easy = {2, 3}, hard = {4}
+def test_shift_terms_are_exact_for_the_tiny_grid(tiny):
+    experiment = config.load(tiny)  # target uniform on 2, 3, 4; easy = {2, 3}, hard = {4}
     terms = shift_terms(experiment)
     assert terms["tv"]["easy"] == pytest.approx(1 / 3)
     assert terms["tv"]["hard"] == pytest.approx(2 / 3)
     assert terms["upward"]["hard"] == pytest.approx(0.0)
     assert terms["upward"]["easy"] == pytest.approx(1 / 3)
-
-
-def test_reproduce_writes_every_figure_and_the_report(tmp_path, capsys, monkeypatch):
-    out, db = tmp_path / "figs", tmp_path / "r.sqlite"
-    argv = ["reproduce", "--config", str(TINY), "--db", str(db), "--out", str(out), "--quiet"]
-    assert main(argv) == 0
-    for stem in (
-        "theory_landscape",
-        "tiny_gain_heatmap",
-        "tiny_accuracy_by_bucket",
-        "tiny_optimum_by_budget",
-        "tiny_gap_decomposition",
-        "tiny_level_gain",
-    ):
-        for suffix in (".png", ".pdf"):
-            assert (out / f"{stem}{suffix}").stat().st_size > 1000, stem
-    index = (out / "README.md").read_text()
-    assert "tiny_gain_heatmap.png" in index and "Switch budget" in index
-    report = (out / "tiny_report.md").read_text()
-    assert "| base |" in report
-    assert "no certificates, so the bound predicts nothing" in report
-    # figs without the store keeps every committed report's section in the index.
-    monkeypatch.chdir(tmp_path)
-    assert main(["figs", "--out", str(out)]) == 0
-    assert (out / "README.md").read_text() == index
-    capsys.readouterr()
-    assert main(["compare", "--db", str(db), "--out", str(out), "--json"]) == 0
-    assert '"certificate_source"' in capsys.readouterr().out
-    assert main(["compare", "--db", str(db), "--sigma", "0.3"]) == 2
-    assert "unrecognized arguments" in capsys.readouterr().err
-
-
-def _base_result(name, levels, base_error, switch_frequency):
-    budgets = [4, 8, 16]
-    names = [*map(str, budgets), "never"]
-    best = names[int(np.argmax(switch_frequency))]
-    return {
-        "experiment": name,
-        "family": "fam",
-        "budgets": budgets,
-        "buckets": ["easy", "hard"],
-        "pretrain_levels": levels,
-        "base_target_error": base_error,
-        "per_budget": [
-            {"measured_optimum": "easy", "bootstrap_frequency": {"easy": 1.0, "hard": 0.0}}
-        ]
-        * 3,
-        "switch": {
-            "budget": best,
-            "frequency": dict(zip(names, switch_frequency, strict=True)),
-            "interval_95": [best, best],
-        },
-        "trend": {},
-        "no_bucket_beats_base_budgets": [],
-    }
-
-
-def test_bases_are_ordered_by_strength_and_switches_compared_exactly():
-    # The widest pretraining range is not the most accurate base here, as can happen.
-    weak = _base_result("w", [2, 4], 0.7, [0, 0, 0.5, 0.5])
-    wide = _base_result("x", [2, 6], 0.5, [0, 0.5, 0.5, 0])
-    strong = _base_result("s", [2, 5], 0.4, [1.0, 0, 0, 0])
-    comparison = compare_bases([strong, wide, weak])
-    assert [b["experiment"] for b in comparison["bases"]] == ["w", "x", "s"]
-    first, second = comparison["pairs"]
-    # x switches at 8 or 16 (½ each), w at 16 or never (½ each): x earlier unless both 16.
-    assert first["p_stronger_switches_earlier"] == pytest.approx(0.75)
-    assert first["p_same"] == pytest.approx(0.25)
-    assert second["p_stronger_switches_earlier"] == pytest.approx(1.0)
-    assert comparison["switch_earlier_with_strength"] is True
-    # By range (2–4, 2–5, 2–6) the switches are 16, 4, 8: not monotone.
-    assert comparison["switch_earlier_with_pretraining_range"] is False
-    assert "falls as the base gets stronger" in bases_markdown(comparison)
-
-
-def test_predict_rebuilds_the_predictions_of_a_committed_report(tmp_path, capsys):
-    report = Path(__file__).parent.parent / "paper_figs" / "extended-b24_report.json"
-    assert main(["predict", str(report), "--out", str(tmp_path)]) == 0
-    text = (tmp_path / "extended-b24_predictions.md").read_text()
-    assert "## Assumptions of the shift terms" in text and "| curve fit |" in text
-    assert "no theory-derived predictor has the information" in text  # no certificates
-    assert (tmp_path / "extended-b24_predictions.png").stat().st_size > 1000
-    # A report whose preset no longer has its config is refused.
-    changed = json.loads(report.read_text()) | {"config_hash": "0" * 16}
-    (tmp_path / "old.json").write_text(json.dumps(changed))
-    assert main(["predict", str(tmp_path / "old.json"), "--out", str(tmp_path)]) == 2
-    assert "no longer has config 0000000000000000" in capsys.readouterr().err

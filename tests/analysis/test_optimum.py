@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from pacbound.optimum import (
+from pacbound.analysis.optimum import (
     distinct_resamples,
     holm_minimum,
     interval_of,
+    is_inverted_u,
     measure_optimum,
     orderings,
     per_seed_argmin_counts,
@@ -131,3 +132,10 @@ def test_base_as_an_arm_and_the_inverted_u():
     assert result.any_better_p_N.tolist() == pytest.approx([1.0, 3 / 32])
     assert result.gain_NxB[1].tolist() == pytest.approx([-0.15, 0.15, 0.05])
     assert result.switch == 2  # hard is never optimal
+
+
+def test_inverted_u_needs_an_interior_optimum_untied_with_both_ends():
+    assert is_inverted_u(1, np.array([False, True, False]))
+    assert not is_inverted_u(2, np.array([False, False, True]))  # the hardest is best
+    assert not is_inverted_u(1, np.array([True, True, False]))  # an end tied with the best
+    assert not is_inverted_u(0, np.array([True, False]))  # two buckets have no interior

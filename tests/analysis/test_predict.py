@@ -1,4 +1,5 @@
-"""Predictors, metrics and assumption checks on hand-made tables with answers computed by hand."""
+"""Predictors, metrics and assumption checks on hand-made tables with answers computed by hand,
+and the two-gap fit on the exact skill ladder."""
 
 import math
 from dataclasses import replace
@@ -7,8 +8,10 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from pacbound import assumptions, predict
+from pacbound.analysis import assumptions, exact, predict
 from pacbound.numeric.bounds import generalization_bound
+from pacbound.report.predictions import label
+from pacbound.tasks.skills import SkillLadder
 
 
 def _table(mean_BxN, budgets, seeds=2, buckets=None, **extra):
@@ -58,42 +61,45 @@ def test_curve_fit_extrapolates_a_line_in_log_n_to_the_crossing_computed_by_hand
     assert _choice("curve fit", table, [0], 32) is None  # a line needs two pilot budgets
 
 
-def _two_gap_table():
-    """Runs that follow the two-gap model exactly, with constants c = (0.1, 0.5, 0.02)."""
-    levels = (1, 2, 3, 4)
-    target = np.full(4, 0.25)
-    buckets = np.array([[0.5, 0.5, 0, 0], [0, 0, 1.0, 0]])  # easy = {1, 2}, hard = {3}
-    base = np.array([0.0, 0.2, 0.8, 1.0])
-    budgets = np.array([2, 4, 8, 16, 32])
-    complexity = np.array([2 * budgets**0.5, 5 * budgets**0.8])  # power laws in n
-    mass = np.array([0.5, 0.25])  # target mass inside each bucket
-    outside = np.array([0.25 * (0.8 + 1.0), 0.25 * (0.0 + 0.2 + 1.0)])
-    c0, c1, c2 = 0.1, 0.5, 0.02
-    error = (
-        outside[:, None]
-        + c0 * mass[:, None]
-        + c1 * mass[:, None] * np.sqrt(complexity / budgets)
-        + c2 * (1 - mass[:, None]) * np.sqrt(complexity)
-    )
-    table = _table(
-        error,
-        budgets,
-        complexity=np.repeat(complexity[..., None], 2, axis=-1),
-        levels=levels,
-        base_level_error=base,
-        target_weights=target,
-        bucket_weights=buckets,
-    )
-    return table, error
+def test_the_two_gap_fit_extrapolates_the_switch_to_hard_data_on_the_exact_ladder():
+    """Oracle: the exact skill ladder (``pacbound.analysis.exact``), Bayesian linear regression
+    with exact risks, not the two-gap formula. Two skills, the base right on skill 1 and
+    blind on skill 2 (its level-2 error is 0.70); bucket 1-1 (level-1 problems, nearly
+    noiseless, use skill 1 only) and bucket 2-2 (level-2 problems, noise σ = 3, use both
+    skills); target uniform on both levels. Easy data never teaches skill 2, so the easy
+    bucket's target error stays near ½·R_base(2) at every n; hard data teaches it, but its
+    noise costs a variance ∝ 1/n: the hard bucket loses at small n and wins at large n (the
+    switch, near n ≈ 256 here, is derived by hand in tests/analysis/test_exact.py).
 
-
-def test_the_two_gap_fit_recovers_its_model_on_a_held_out_budget():
-    table, error = _two_gap_table()
+    Fitted on pilots at n = 8 … 64, where the easy bucket wins at every budget, the two-gap
+    fit must still choose hard at the held-out n = 1024 … 4096: its model keeps the base's
+    error on target levels outside a bucket (the easy bucket's floor) and shrinks the
+    in-bucket gap with n (the hard bucket's), so a closing gap can only be extrapolated to a
+    switch. The nearest-pilot winner, which carries the pilots' verdict forward, gets it wrong
+    (the check can fail); and the fit's choice never moves back to easier data as n grows."""
+    task = SkillLadder(levels=2, known=1, noise_max=3.0, noise_power=4.0, loss_scale=1.0)
+    budgets = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+    ladder = exact.ExactConfig(
+        name="switch", task=task, width=1, budgets=budgets, draws=64, target=(1, 2)
+    )
+    table = exact.exact_runs(ladder, exact.compute(ladder), {}, None)
+    assert table.buckets == ("1-1", "2-2")
+    pilots, held_out = np.arange(4), np.arange(7, 10)  # n = 8 … 64; n = 1024 … 4096
+    # The measured optimum, beyond the tie tolerance: easy at every pilot, hard held out.
+    hard_minus_easy = table.mean[1] - table.mean[0]
+    assert np.all(hard_minus_easy[pilots] > table.tolerance)
+    assert np.all(hard_minus_easy[held_out] < -table.tolerance)
+    for i in held_out:
+        n = float(budgets[i])
+        assert _choice("two-gap fit", table, pilots, n).tolist() == [1], n
+        assert _choice("nearest pilot", table, pilots, n).tolist() == [0], n
+    # Its choice direction: along n it only ever moves to harder data, easy at the smallest.
+    chosen = [_choice("two-gap fit", table, pilots, float(n)) for n in budgets]
+    assert chosen[0].tolist() == [0]
+    hardest = [int(c.max()) for c in chosen]
+    assert hardest == sorted(hardest)
     two_gap = _predictor("two-gap fit", table)
-    # Fitted on the four smaller budgets, it predicts n = 32 exactly.
-    scores = two_gap.scores(table, np.arange(4), 32.0, None)
-    assert scores == pytest.approx(error[:, 4], abs=1e-9)
-    assert two_gap.scores(table, np.arange(1), 32.0, None) is None  # one pilot: no fit
+    assert two_gap.scores(table, np.arange(1), 4096.0, None) is None  # one pilot: no fit
 
 
 def test_a_certified_bound_switches_where_the_textbook_formula_says():
@@ -266,6 +272,6 @@ def test_assumptions_hold_on_smooth_rising_risks_and_fail_on_jumps_and_drops():
 
 def test_a_violated_term_is_labelled_in_the_report():
     checks = {"w1": {"status": "violated"}, "tv": {"status": "valid"}}
-    assert predict.label("bound: w1", checks) == "bound: w1 (assumption violated)"
-    assert predict.label("bound: tv", checks) == "bound: tv"
-    assert predict.label("curve fit", checks) == "curve fit"
+    assert label("bound: w1", checks) == "bound: w1 (assumption violated)"
+    assert label("bound: tv", checks) == "bound: tv"
+    assert label("curve fit", checks) == "curve fit"

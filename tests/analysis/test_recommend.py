@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pacbound.analysis.recommend import PilotError, read_pilots, recommend
 from pacbound.cli import main
-from pacbound.recommend import PilotError, read_pilots, recommend
 
-EXAMPLE = Path(__file__).parent.parent / "experiments" / "pilots-example.csv"
+EXAMPLE = Path(__file__).parents[2] / "experiments" / "pilots-example.csv"
 
 
 def _write(path: Path, header: str, rows: list[str]) -> Path:

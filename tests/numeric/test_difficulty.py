@@ -17,6 +17,9 @@ from pacbound.numeric.difficulty import (
 from pacbound.numeric.lower import lower_to_jax
 from pacbound.symbolic import difficulty as D
 
+# The closed forms take sympy a minute: the tests that solve them share one worker.
+pytestmark = pytest.mark.xdist_group("closed-forms")
+
 BUDGETS = np.geomspace(10, 1e6, 13)
 
 

@@ -75,6 +75,7 @@ def _dense_grid(rng, size):
     return q, c
 
 
+@pytest.mark.slow  # 1,800 mpmath references at 50 digits
 def test_fixed_step_count_converges_on_a_dense_grid():
     """STEPS is enough across the whole domain, both inverses, float64."""
     q, c = _dense_grid(np.random.default_rng(7), 300)

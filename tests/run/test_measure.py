@@ -1,14 +1,20 @@
 """One teacher-forced pass gives the same 0-1 loss as real greedy decoding."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pacbound.measure import (
+from pacbound.run.measure import (
+    _solvable_loss,
     greedy_solution_correct,
     prediction_disagreement,
     teacher_forced_correct,
 )
+from pacbound.symbolic import solvable as S
 from pacbound.tasks.igsm import IGSMLite
 
 TASK = IGSMLite(modulus=5, names=12, max_level=3)
@@ -83,3 +89,11 @@ def test_disagreement_is_found_at_the_positions_where_the_argmax_differs():
     assert first_three.tolist() == [False, True]
     _, none = prediction_disagreement(logits_a, logits_b, mask, 0)
     assert none.tolist() == [False, False]
+
+
+@given(st.floats(-3.0, 3.0), st.floats(0.1, 2.0))
+def test_the_solvable_loss_equals_sympy(residual, scale):
+    """The solvable task's lowered loss against sympy's evalf."""
+    point = {S.residual: residual, S.loss_scale: scale}
+    loss = float(S.loss.subs(point).evalf(30))
+    assert math.isclose(float(_solvable_loss(residual, scale)), loss, rel_tol=1e-12, abs_tol=1e-15)

@@ -1,14 +1,10 @@
 """The probe: roles of solution tokens, and the command on a tiny experiment."""
 
-from pathlib import Path
-
 import pytest
 
 from pacbound.cli import main
-from pacbound.probe import solution_role, token_kind
+from pacbound.run.probe import solution_role, token_kind
 from pacbound.tasks.igsm import _VALUE_BASE, ANSWER, EOS, IGSMChain
-
-TINY = Path(__file__).parent / "data" / "tiny.toml"
 
 
 def test_solution_roles_follow_the_chain_layout():
@@ -24,8 +20,9 @@ def test_solution_roles_follow_the_chain_layout():
     assert token_kind(_VALUE_BASE) == "value"
 
 
-def test_probe_prints_levels_and_first_errors(tmp_path, capsys):
-    argv = ["probe", "--config", str(TINY), "--db", str(tmp_path / "r.sqlite")]
+@pytest.mark.e2e
+def test_probe_prints_levels_and_first_errors(tiny, base_cache, capsys):
+    argv = ["probe", "--config", str(tiny), "--cache", str(base_cache)]
     assert main([*argv, "--bucket", "hard", "--budget", "5", "--level", "3"]) == 0
     out = capsys.readouterr().out
     assert "| base |" in out and "| fine-tuned |" in out
@@ -46,7 +43,7 @@ def test_probe_prints_levels_and_first_errors(tmp_path, capsys):
         (["--bucket", "hard", "--budget", "5", "--level", "9"], "level = 9 is out of range"),
     ],
 )
-def test_probe_bad_arguments(tmp_path, capsys, extra, message):
-    argv = ["probe", "--config", str(TINY), "--db", str(tmp_path / "r.sqlite"), *extra]
+def test_probe_bad_arguments(tiny, tmp_path, capsys, extra, message):
+    argv = ["probe", "--config", str(tiny), "--db", str(tmp_path / "r.sqlite"), *extra]
     assert main(argv) == 2
     assert message in capsys.readouterr().err

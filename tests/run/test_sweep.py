@@ -1,7 +1,6 @@
 """The sweep through the real CLI into a real SQLite file: resume after SIGKILL, bad files."""
 
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -16,11 +15,18 @@ from pacbound import config
 from pacbound.cli import main
 from pacbound.store import Store
 
-TINY = Path(__file__).parent / "data" / "tiny.toml"
+TINY = Path(__file__).parents[1] / "data" / "tiny.toml"
 
 
-def _sweep(db, *extra):
-    return main(["sweep", "--config", str(TINY), "--db", str(db), "--quiet", *extra])
+@pytest.fixture
+def sweep(base_cache):
+    """``pacbound sweep`` of the tiny experiment into ``db``, the session's bases cached."""
+
+    def run(db, *extra):
+        argv = ["sweep", "--config", str(TINY), "--db", str(db), "--cache", str(base_cache)]
+        return main([*argv, "--quiet", *extra])
+
+    return run
 
 
 def _exported(db, capsys):
@@ -32,11 +38,10 @@ def _exported(db, capsys):
     return rows
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    db = tmp_path_factory.mktemp("clean") / "results.sqlite"
-    assert _sweep(db) == 0
-    return db
+@pytest.fixture
+def finished(tiny_store):
+    """The session's swept tiny store: read here, never written."""
+    return tiny_store
 
 
 def test_a_sweep_stores_every_cell_with_its_measurements(finished):
@@ -64,9 +69,9 @@ def test_a_sweep_stores_every_cell_with_its_measurements(finished):
         assert 0 <= record["train_error"] <= 1 and record["sq_distance"] > 0
 
 
-def test_a_rerun_skips_finished_cells(finished, capsys):
+def test_a_rerun_skips_finished_cells(finished, sweep, capsys):
     capsys.readouterr()
-    assert _sweep(finished) == 0
+    assert sweep(finished) == 0
     assert "0 cells computed" in capsys.readouterr().out
 
 
@@ -91,10 +96,13 @@ def test_export_csv_has_one_row_per_cell(finished, tmp_path):
 
 
 @pytest.mark.slow  # a subprocess killed and resumed
-def test_a_run_killed_mid_grid_resumes_to_the_uninterrupted_result(finished, tmp_path, capsys):
+def test_a_run_killed_mid_grid_resumes_to_the_uninterrupted_result(
+    finished, sweep, base_cache, tmp_path, capsys
+):
     db = tmp_path / "killed.sqlite"
     command = [sys.executable, "-m", "pacbound.cli", "sweep", "--config", str(TINY)]
-    process = subprocess.Popen([*command, "--db", str(db), "--quiet"], stderr=subprocess.DEVNULL)
+    command += ["--cache", str(base_cache), "--db", str(db), "--quiet"]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     stored, deadline = 0, time.time() + 300
     while time.time() < deadline and process.poll() is None:
         if db.exists():
@@ -113,7 +121,7 @@ def test_a_run_killed_mid_grid_resumes_to_the_uninterrupted_result(finished, tmp
         partial = len(store.cells("tiny"))
     assert partial < 12
     capsys.readouterr()
-    assert _sweep(db) == 0
+    assert sweep(db) == 0
     assert f"{12 - partial} cells computed" in capsys.readouterr().out
     assert _exported(db, capsys) == _exported(finished, capsys)
 
@@ -197,95 +205,6 @@ def test_two_processes_killed_mid_grid_resume_to_the_one_process_result(finished
                 assert value == other[key], key
 
 
-def test_another_config_under_the_same_name_is_an_error(finished, tmp_path, capsys):
-    changed = tmp_path / "changed.toml"
-    changed.write_text(TINY.read_text().replace("seeds = [0, 1, 2]", "seeds = [0, 1]"))
-    capsys.readouterr()
-    assert main(["sweep", "--config", str(changed), "--db", str(finished), "--quiet"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert "already holds experiment 'tiny'" in error and "\n" not in error
-
-
-def test_resuming_under_other_code_is_refused_unless_allowed(
-    finished, tmp_path, capsys, monkeypatch
-):
-    from pacbound import provenance
-
-    copy = tmp_path / "copy.sqlite"
-    copy.write_bytes(finished.read_bytes())
-    with Store(copy) as store:
-        stored = store.experiment("tiny")["version"]
-    assert stored == provenance.code_id()  # the code that computed it, hash and all
-    assert stored.endswith(" on cpu")  # and the platform whose programs ran it
-    monkeypatch.setattr(provenance, "code_id", lambda: "9.9.9+0123456789abcdef")
-    capsys.readouterr()
-    assert _sweep(copy) == 2
-    error = capsys.readouterr().err.strip()
-    assert f"computed by pacbound {stored}; this is 9.9.9+0123456789abcdef" in error
-    assert "--allow-version-change" in error and "\n" not in error
-    assert _sweep(copy, "--allow-version-change") == 0
-    with Store(copy) as store:
-        assert store.experiment("tiny")["version"] == f"{stored}; 9.9.9+0123456789abcdef"
-    assert _sweep(copy) == 0  # both are recorded now: no question asked again
-
-
-def test_the_source_hash_follows_the_source(tmp_path, monkeypatch):
-    from pacbound import provenance
-
-    for name, text in (("a.py", "x = 1\n"), ("sub/b.py", "y = 2\n")):
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).write_text(text)
-    monkeypatch.setattr(provenance, "_ROOT", tmp_path)
-    provenance.source_hash.cache_clear()
-    before = provenance.source_hash(("a.py", "sub"))
-    (tmp_path / "sub" / "b.py").write_text("y = 3\n")
-    provenance.source_hash.cache_clear()
-    assert provenance.source_hash(("a.py", "sub")) != before
-    assert provenance.source_hash(("a.py",)) == provenance.source_hash(("a.py",))
-    provenance.source_hash.cache_clear()
-
-
-@pytest.mark.parametrize(
-    "content, message",
-    [
-        (b"not a database at all, just text" * 10, "not a pacbound store"),
-        (None, "another program"),
-    ],
-)
-def test_corrupt_or_foreign_files_are_one_line_errors(tmp_path, capsys, content, message):
-    db = tmp_path / "other.sqlite"
-    if content is None:
-        with sqlite3.connect(db) as connection:
-            connection.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-            connection.execute("INSERT INTO meta VALUES ('format', 'something-else')")
-    else:
-        db.write_bytes(content)
-    before = db.read_bytes()
-    for argv in (
-        ["sweep", "--config", str(TINY), "--db", str(db), "--quiet"],
-        ["export", "--db", str(db)],
-    ):
-        capsys.readouterr()
-        assert main(argv) == 2
-        error = capsys.readouterr().err.strip()
-        assert message in error and "\n" not in error
-    # Refused without being touched: same bytes, no journal files beside it.
-    assert db.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite"]
-
-
-def test_an_sqlite_file_without_our_tables_is_foreign(tmp_path, capsys):
-    db = tmp_path / "foreign.sqlite"
-    with sqlite3.connect(db) as connection:
-        connection.execute("CREATE TABLE people (name TEXT)")
-    before = db.read_bytes()
-    capsys.readouterr()
-    assert main(["export", "--db", str(db)]) == 2
-    assert "not a pacbound store" in capsys.readouterr().err
-    assert db.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.sqlite"]
-
-
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -295,8 +214,8 @@ def test_an_sqlite_file_without_our_tables_is_foreign(tmp_path, capsys):
         (["export", "--format", "xml"], "invalid choice"),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path):
-    os.chdir(tmp_path)
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     error = capsys.readouterr().err.strip()
     assert message in error and "\n" not in error
@@ -331,13 +250,13 @@ def test_the_stored_config_rebuilds_the_same_experiment(finished):
     assert [b.name for b in rebuilt.grid.buckets] == ["easy", "hard"]
 
 
-def test_progress_moves_within_a_batch(tmp_path, capsys, monkeypatch):
+def test_progress_moves_within_a_batch(sweep, tmp_path, capsys, monkeypatch):
     """The log of a quiet sweep reports fractions of a batch's cells as its training steps
     advance, then the measurement, before the batch is stored."""
     from pacbound import train
 
     monkeypatch.setattr(train, "PROGRESS_STEPS", 1)
-    assert _sweep(tmp_path / "r.sqlite") == 0
+    assert sweep(tmp_path / "r.sqlite") == 0
     lines = capsys.readouterr().err.splitlines()
     done = [float(line.split(": ")[1].split("/")[0]) for line in lines if "] fine-tune: " in line]
     assert any(d != int(d) for d in done)  # a fraction of a batch: within-batch progress

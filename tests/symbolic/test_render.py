@@ -6,7 +6,10 @@ import pytest
 
 from pacbound.symbolic.render import BLOCKS, refresh_generated, render_latex, render_markdown
 
-THEORY = Path(__file__).resolve().parents[1] / "theory"
+# The closed forms take sympy a minute: the tests that solve them share one worker.
+pytestmark = pytest.mark.xdist_group("closed-forms")
+
+THEORY = Path(__file__).resolve().parents[2] / "theory"
 
 
 def test_committed_theory_pages_match_the_code():

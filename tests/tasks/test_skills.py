@@ -1,15 +1,11 @@
 """The skill ladder's closed forms against integration, high-precision quadrature and
-simulation; the exact experiment's certificates against the exact risks; and the mechanism's
-switch against a budget derived by hand."""
-
-import dataclasses
+simulation."""
 
 import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
 
-from pacbound import exact
 from pacbound.symbolic import gaussian as G
 from pacbound.symbolic import skills as S
 from pacbound.tasks.skills import SkillLadder
@@ -220,134 +216,3 @@ def test_bad_parameters_are_one_line_errors():
         SkillLadder(assumed_noise=0.0)
     with pytest.raises(ValueError, match="level is out of range"):
         TASK.sample(np.random.default_rng(0), np.array([7]))
-
-
-# --- the exact experiment ---------------------------------------------------------------------
-
-SMALL = exact.ExactConfig(
-    name="small",
-    task=SkillLadder(levels=6, known=2, noise_max=2.0),
-    width=2,
-    budgets=(1, 4, 16, 64, 256),
-    draws=32,
-    target=(1, 6),
-    resamples=10,
-)
-
-
-@pytest.fixture(scope="module")
-def small_run():
-    arrays = exact.compute(SMALL)
-    result, evaluation = exact.analyse(SMALL, arrays)
-    return arrays, result, evaluation
-
-
-def test_every_certificate_and_bound_covers_the_exact_realized_risk_in_every_cell(small_run):
-    _, result, _ = small_run
-    for name, coverage in result["coverage"].items():
-        assert coverage["min"] >= 1 - SMALL.delta, name
-    assert result["coverage"]["certificate"]["all"]
-    assert result["certificates"]["smallest_margin"] > 0
-
-
-def test_expected_risk_over_training_sets_against_brute_force(small_run):
-    """One cell (bucket 3-4, n = 16): the grid's mean target risk against training sets,
-    posterior draws and target problems all simulated afresh."""
-    arrays, result, _ = small_run
-    task, b, i, n = SMALL.task, 2, 2, 16
-    target = SMALL.weights()["target"]
-    computed = arrays.noise_averaged_level_risk[b, i] @ target
-    rng = np.random.default_rng(11)
-    losses = []
-    for _ in range(4000):
-        x, y = task.sample(rng, rng.integers(3, 5, n))
-        mean, covariance = task.posterior(x.T @ x, x.T @ y)
-        theta = rng.multivariate_normal(mean, covariance, size=8)
-        xs, ys = task.sample(rng, rng.integers(1, 7, 8))
-        losses.append(1 - np.exp(-((ys - np.sum(xs * theta, 1)) ** 2) / 2))
-    losses = np.concatenate(losses)
-    se = np.hypot(losses.std() / np.sqrt(4000 * 8), computed.std() / np.sqrt(len(computed)))
-    assert abs(losses.mean() - computed.mean()) < 4 * se
-    assert result["truth"]["mean"][b][i] == pytest.approx(computed.mean())
-
-
-def test_paired_draws_resample_together(small_run):
-    arrays, _, _ = small_run
-    table = exact.run_table(SMALL, arrays, {}, None)
-    resample = table.resampled(np.random.default_rng(0))
-    # One set of draw indices for every cell: the differences between buckets keep their pairs.
-    first = np.argmin(np.abs(table.target_error[0, 2][:, None] - resample.target_error[0, 2]), 0)
-    np.testing.assert_allclose(resample.target_error[1, 2], table.target_error[1, 2][first])
-
-
-def _hand_switch_budget(task: SkillLadder) -> float:
-    """Two levels, the base right on skill 1 and blind on skill 2; buckets {1} and {2},
-    target uniform over both. To first order in the posterior's spread v (E[(a + u²)^{-1/2}]
-    ≈ a^{-1/2} − E[u²]/(2a^{3/2})), with s_k = σ_a² + σ_k²:
-    - easy: coordinate 1 stays unbiased with spread s_1·E[1/χ²_n] = s_1/(n − 2); coordinate 2
-      keeps the prior N(0, σ_p²), so level 2 keeps the risk 1 − E[τ/√(a_2 + u²)], u ~ N(1, σ_p²);
-    - hard: both coordinates are learned, with spread s_2·E[(XᵀX)⁻¹] = s_2/(n − 3) each
-      (inverse Wishart, 2 × 2).
-    Hard wins once ½τ(v_hard − v_easy)/(a_1^{3/2}) + τ·v_hard/a_2^{3/2} (its extra noise on both
-    levels) falls below the level-2 gain τ/√a_2 − E[τ/√(a_2 + u²)]; solved for n. The next
-    term of the expansion, +3·E[q²]/(8a^{5/2}), lowers the hard bucket's excess, so the exact
-    crossing comes a few percent earlier (about 7% here); the test allows 10%."""
-    tau, sigma = task.loss_scale, task.noise_std
-    a1, a2 = tau**2 + sigma**2
-    s1, s2 = task.assumed_noise**2 + sigma**2
-    mp.mp.dps = 20
-    density = lambda u: mp.npdf(u, 1, task.prior_std)  # noqa: E731
-    blind = mp.quad(lambda u: tau / mp.sqrt(a2 + u**2) * density(u), [-mp.inf, 1, mp.inf])
-    gain = tau / np.sqrt(a2) - float(blind)
-
-    def excess(n):
-        v_easy, v_hard = s1 / (n - 2), s2 / (n - 3)
-        return tau * (v_hard - v_easy) / (2 * a1**1.5) + tau * v_hard / a2**1.5 - gain
-
-    return float(mp.findroot(excess, 100.0))
-
-
-def test_the_switch_to_hard_data_happens_at_the_budget_derived_by_hand():
-    task = SkillLadder(levels=2, known=1, noise_max=3.0, noise_power=4.0, loss_scale=1.0)
-    hand = _hand_switch_budget(task)
-    assert 100 < hand < 1000  # in the regime where the first-order expansion holds
-    budgets = tuple(int(n) for n in np.unique(np.geomspace(hand / 2, hand * 2, 13).round()))
-    config = exact.ExactConfig(
-        name="switch", task=task, width=1, budgets=budgets, draws=400, target=(1, 2)
-    )
-    arrays = exact.compute(config)
-    target = arrays.noise_averaged_level_risk @ config.weights()["target"]
-    difference = (target[1] - target[0]).mean(-1)  # hard − easy, per budget
-    assert difference[0] > 0 > difference[-1]  # easy first, hard later
-    crossing = np.flatnonzero(np.diff(np.sign(difference)))[0]
-    low, high = np.log(budgets[crossing]), np.log(budgets[crossing + 1])
-    d_low, d_high = difference[crossing], difference[crossing + 1]
-    switch = np.exp(low + (high - low) * d_low / (d_low - d_high))
-    assert switch == pytest.approx(hand, rel=0.1)
-
-
-def test_config_errors_name_the_argument():
-    with pytest.raises(ValueError, match=r"width = 6 is out of range: allowed \[1, 5\]"):
-        dataclasses.replace(SMALL, width=6)
-    with pytest.raises(ValueError, match=r"target = \[0, 6\] is out of range"):
-        dataclasses.replace(SMALL, target=(0, 6))
-
-
-def test_reproduce_runs_an_exact_preset_file_and_indexes_it(tmp_path, capsys):
-    from pacbound import cli
-
-    preset = exact.load(exact.__file__.replace("src/pacbound/exact.py", "experiments/exact.toml"))
-    assert preset.task == SkillLadder() and len(preset.budgets) >= 20 and len(preset.buckets) >= 8
-    config = tmp_path / "tiny.toml"
-    config.write_text(
-        'name = "tiny"\nkind = "exact"\n[task]\nlevels = 4\nknown = 1\n'
-        "[grid]\nwidth = 2\nbudgets = [2, 8, 32]\ndraws = 8\ntarget = [1, 4]\n"
-        "[theory]\nresamples = 5\n"
-    )
-    out = tmp_path / "figs"
-    assert cli.main(["reproduce", "--config", str(config), "--out", str(out)]) == 0
-    for name in ("tiny_model.md", "tiny_model.json", "tiny_predictions.md", "tiny_optimum.png"):
-        assert (out / name).is_file()
-    assert "Exact experiment: `tiny`" in (out / "README.md").read_text()
-    assert cli.main(["sweep", "--config", str(config), "--db", str(tmp_path / "r.sqlite")]) == 2
-    assert "is an exact experiment (no sweep, no store)" in capsys.readouterr().err

@@ -1,9 +1,14 @@
 """The exactly solvable task against brute force and simulation."""
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pacbound.tasks.solvable import SolvableLinear
+from pacbound.symbolic import solvable as S
+from pacbound.tasks.solvable import SolvableLinear, _expected_kept
 
 TASK = SolvableLinear(levels=5, group=3)
 
@@ -88,3 +93,13 @@ def test_gaussian_kl_forms_agree():
     assert diagonal == pytest.approx(np.sum((theta_q - theta_p) ** 2) / (2 * sigma**2), rel=1e-12)
     assert isotropic == pytest.approx(diagonal, rel=1e-12)
     assert float(diagonal_gaussian_kl(jnp.zeros(3), jnp.ones(3), jnp.zeros(3), jnp.ones(3))) == 0
+
+
+@given(st.floats(-3.0, 3.0), st.floats(1e-6, 10.0), st.floats(0.1, 2.0))
+def test_the_expected_kept_mass_equals_sympy(mean, variance, scale):
+    """The lowered expectation of exp(−r²/2τ²) over a Gaussian residual against sympy."""
+    point = {S.residual_mean: mean, S.residual_variance: variance, S.loss_scale: scale}
+    kept = float(S.expected_kept.subs(point).evalf(30))
+    assert math.isclose(
+        float(_expected_kept(mean, variance, scale)), kept, rel_tol=1e-13, abs_tol=1e-300
+    )

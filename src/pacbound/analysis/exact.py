@@ -253,7 +253,7 @@ def budget_runs(budgets, mask) -> list[list[int]]:
     return runs
 
 
-def run_table(config: ExactConfig, arrays: Arrays, bounds, informative) -> predict.RunTable:
+def exact_runs(config: ExactConfig, arrays: Arrays, bounds, informative) -> predict.RunTable:
     """The exact grid as the predictors' input: draws are seeds, paired across cells."""
     w = config.weights()
     return predict.RunTable(
@@ -291,7 +291,7 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
     base_bucket = w["buckets"] @ arrays.base_level_risk
     base_target = float(w["target"] @ arrays.base_level_risk)
     informative = informative_mask(certificate.mean(-1), base_bucket)
-    table = run_table(config, arrays, bounds, informative)
+    table = exact_runs(config, arrays, bounds, informative)
     mean, best, se, band = _paired_band(table.target_error)
     truth = {
         "d_star": [names[b] for b in best],

@@ -62,7 +62,7 @@ def document(result: dict, config: ExperimentConfig) -> dict:
     return out
 
 
-def _verdict(row: dict) -> str:
+def _versus_base(row: dict) -> str:
     """Whether fine-tuning beat not fine-tuning at this budget, with its p-value."""
     better, worse = row["buckets_better_than_base"], row["buckets_worse_than_base"]
     text = f"{', '.join(better)} better" if better else "none better"
@@ -111,7 +111,7 @@ def measured_lines(result: dict) -> list[str]:
         lines.append(
             f"| {row['budget']} | {row['steps']} | {row['base_target_error']:.3f} | {errors} | "
             f"{best} ({row['bootstrap_frequency'][best]:.0%}{tie}) | {counts} | "
-            f"{row['interior_probability']:.2f} | {_verdict(row)} |"
+            f"{row['interior_probability']:.2f} | {_versus_base(row)} |"
         )
     lines.append(
         "\nIn brackets: the 95% bootstrap interval of the gain over the base (base error − "

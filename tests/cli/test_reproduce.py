@@ -1,0 +1,58 @@
+"""End to end through the pacbound command: the main job on the tiny experiment, and the
+predictions of a committed report rebuilt."""
+
+import json
+
+import pytest
+
+from pacbound.cli import main
+
+
+@pytest.mark.e2e
+def test_reproduce_writes_every_figure_and_the_report(
+    tiny, base_cache, tmp_path, capsys, monkeypatch
+):
+    out, db = tmp_path / "figs", tmp_path / "r.sqlite"
+    argv = ["reproduce", "--config", str(tiny), "--db", str(db), "--out", str(out), "--quiet"]
+    assert main([*argv, "--cache", str(base_cache)]) == 0
+    for stem in (
+        "theory_landscape",
+        "theory_optimum",
+        "tiny_gain_heatmap",
+        "tiny_accuracy_by_bucket",
+        "tiny_optimum_by_budget",
+        "tiny_gap_decomposition",
+        "tiny_level_gain",
+    ):
+        for suffix in (".png", ".pdf"):
+            assert (out / f"{stem}{suffix}").stat().st_size > 1000, stem
+    index = (out / "README.md").read_text()
+    assert "tiny_gain_heatmap.png" in index and "Switch budget" in index
+    assert "theory_landscape.png" in index and "theory_optimum.png" in index
+    report = (out / "tiny_report.md").read_text()
+    assert "| base |" in report
+    assert "no certificates, so the bound predicts nothing" in report
+    # figs without the store keeps every committed report's section in the index.
+    monkeypatch.chdir(tmp_path)
+    assert main(["figs", "--reports-only", "--out", str(out)]) == 0
+    assert (out / "README.md").read_text() == index
+    capsys.readouterr()
+    assert main(["compare", "--db", str(db), "--out", str(out), "--json"]) == 0
+    assert '"certificate_source"' in capsys.readouterr().out
+    assert main(["compare", "--db", str(db), "--sigma", "0.3"]) == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_predict_rebuilds_the_predictions_of_a_committed_report(paper_figs, tmp_path, capsys):
+    report = paper_figs / "extended-b24_report.json"
+    assert main(["predict", str(report), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "extended-b24_predictions.md").read_text()
+    assert "## Assumptions of the shift terms" in text and "| curve fit |" in text
+    assert "no theory-derived predictor has the information" in text  # no certificates
+    assert (tmp_path / "extended-b24_predictions.png").stat().st_size > 1000
+    # A report whose preset no longer has its config is refused.
+    changed = json.loads(report.read_text()) | {"config_hash": "0" * 16}
+    (tmp_path / "old.json").write_text(json.dumps(changed))
+    assert main(["predict", str(tmp_path / "old.json"), "--out", str(tmp_path)]) == 2
+    assert "no longer has config 0000000000000000" in capsys.readouterr().err

@@ -1,0 +1,209 @@
+"""The rendering layer on small hand-made inputs, each against Markdown written out by hand:
+the shared helpers, the recommendation, the probe, the base comparison, the certificates'
+summary and the plain-text bound table."""
+
+import json
+
+from pacbound.report.certificates import summary_lines
+from pacbound.report.console import bound_table
+from pacbound.report.families import bases_body, bases_markdown
+from pacbound.report.markdown import header, rule, shown, write_pair, yes_no
+from pacbound.report.predictions import label, verdict_text
+from pacbound.report.probe import probe_report
+from pacbound.report.recommend import recommendation_markdown
+
+
+def test_helpers():
+    assert rule(3) == "|---|---|---|"
+    assert header("n", "bucket") == ["| n | bucket |", "|---|---|"]
+    assert shown(None) == "—" and shown(0.125) == "0.12" and shown(0.125, 3) == "0.125"
+    assert yes_no(True) == "yes" and yes_no(False) == "no"
+
+
+def test_a_report_pair_is_markdown_and_json_with_indent_one(tmp_path):
+    markdown, data = write_pair(tmp_path / "new", "x_report", "# x\n", {"a": [1, 2]})
+    assert markdown.read_text() == "# x\n"
+    assert data.read_text() == '{\n "a": [\n  1,\n  2\n ]\n}\n'
+    assert json.loads(data.read_text()) == {"a": [1, 2]}
+
+
+def test_the_recommendation():
+    result = {
+        "budget": 64,
+        "recommended": ["medium"],
+        "by": "middle",
+        "protocol": "forward-chaining",
+        "bootstrap_frequency": {"easy": 0.0, "medium": 0.75, "hard": 0.25},
+        "set_95": ["medium", "hard"],
+        "resamples": 400,
+        "tolerance": 0.0123,
+        "predictors": {
+            "hardest": {"choice": ["hard"], "regret_on_pilots": 0.016},
+            "two-gap fit": {"choice": None, "regret_on_pilots": None},
+        },
+        "pilot_budgets": [4, 8, 16, 32],
+        "distance": {"where": "inside the pilot budgets (4–32)", "factor": 1.0, "warning": None},
+    }
+    assert recommendation_markdown(result) == (
+        "# Recommended bucket at n = 64\n\n"
+        "**medium**, by middle (the lowest forward-chaining regret on the pilots). Chosen in "
+        "75% of 400 bootstrap resamples of the seeds, each repeating the whole procedure (the "
+        "predictor picked by its regret on the resampled pilots, then its choice); 95% set: "
+        "medium, hard.\n\n"
+        "Pilot budgets: 4, 8, 16, 32; n is inside the pilot budgets (4–32).\n\n"
+        "| predictor | choice at n = 64 | regret on the pilots |\n"
+        "|---|---|---|\n"
+        "| hardest | hard | 0.016 |\n"
+        "| two-gap fit | no prediction | — |\n\n"
+        "Ties: buckets within 0.0123 (the seeds' noise of a difference of two cell means) of "
+        "the best are tied.\n"
+    )
+    warned = result | {"distance": {"where": "far", "factor": 8.0, "warning": "beyond"}}
+    assert "\nWarning: beyond.\n" in recommendation_markdown(warned)
+
+
+def test_the_probe():
+    from collections import Counter
+
+    probe = {
+        "experiment": "tiny",
+        "cell": ("hard", 5, 0),
+        "level": 3,
+        "levels": [2, 3],
+        "errors": {"base": {2: 0.5, 3: 1.0}, "fine-tuned": {2: 0.25, 3: 0.875}},
+        "first_errors": {
+            "base": Counter({("step 1 value", "value"): 3, ("EOS", None): 1}),
+            "fine-tuned": Counter({("answer value", "value"): 4}),
+        },
+    }
+    assert probe_report(probe) == (
+        "# tiny: cell hard/n=5/seed 0\n\n"
+        "| model | 2 | 3 |\n|---|---|---|\n"
+        "| base | 0.50 | 1.00 |\n| fine-tuned | 0.25 | 0.88 |\n\n"
+        "Level 3, base: the first wrong token of each held-out problem\n\n"
+        "| first wrong token | written instead | problems |\n|---|---|---|\n"
+        "| step 1 value | value | 3 (75%) |\n| EOS | – | 1 (25%) |\n\n"
+        "Level 3, fine-tuned: the first wrong token of each held-out problem\n\n"
+        "| first wrong token | written instead | problems |\n|---|---|---|\n"
+        "| answer value | value | 4 (100%) |\n"
+    )
+
+
+def test_the_base_comparison():
+    comparison = {
+        "family": "fam",
+        "budgets": [4, 8],
+        "buckets": ["easy", "hard"],
+        "bases": [
+            {
+                "experiment": "fam-b1",
+                "pretrain_levels": [2, 4],
+                "base_target_error": 0.7,
+                "optimum": ["easy", "hard"],
+                "expected_optimum_index": [0.0, 0.75],
+                "switch": {"budget": "8", "interval_95": ["4", "never"]},
+            }
+        ],
+        "pairs": [
+            {
+                "weaker": "fam-b0",
+                "stronger": "fam-b1",
+                "p_stronger_switches_earlier": 0.5,
+                "p_same": 0.25,
+                "p_stronger_switches_later": 0.25,
+            }
+        ],
+        "switch_earlier_with_strength": True,
+        "switch_earlier_with_pretraining_range": False,
+    }
+    body = (
+        "Each base is its own experiment (same task, fine-tuning schedule, grid and seeds); "
+        "reports: `fam-b1_report.md`.\n\n"
+        "| base (pretrained on) | base target error | n = 4 | n = 8 | switch [95%] |\n"
+        "|---|---|---|---|---|\n"
+        "| fam-b1 (2–4) | 0.700 | easy (0.00) | hard (0.75) | 8 [4, never] |\n\n"
+        "Cells: the measured optimum and, in brackets, its expected bucket index under the "
+        "bootstrap (0 = easy, 1 = hard).\n\n"
+        "Bases are ordered by their own target error (weakest first). The switch budget falls "
+        "as the base gets stronger; ordered by pretraining range instead, it does not.\n\n"
+        "- fam-b1 against fam-b0: P(switches to hard at a smaller budget) = 0.50, P(same "
+        "budget) = 0.25, P(larger) = 0.25.\n"
+    )
+    assert bases_body(comparison) == body
+    assert bases_markdown(comparison) == "# Base strength: fam\n\n" + body
+
+
+def test_the_certificates_summary():
+    summary = {
+        "cells": [{}, {}, {}, {}],
+        "valid_fraction": 0.75,
+        "violated_count": 0,
+        "mean_gap": 0.25,
+        "vacuous_fraction": 0.5,
+        "per_bucket": {
+            "easy": {
+                "base_error": 0.4,
+                "first_non_vacuous": 8,
+                "non_vacuous_budgets": [8, 16],
+                "extrapolated_non_vacuous": None,
+            },
+            "hard": {
+                "base_error": 0.9,
+                "first_non_vacuous": None,
+                "non_vacuous_budgets": [],
+                "extrapolated_non_vacuous": 12345,
+            },
+        },
+    }
+    assert summary_lines(summary) == [
+        "- Valid cells (certificate ≥ measured risk of Q): 75.0% of 4; cells whose certificate "
+        "lies below the measured risk's 95% interval: 0. Mean gap certificate − measured risk: "
+        "0.250.",
+        "- Vacuous cells (certificate not below the base's own error in the bucket): 50%.",
+        "- easy: non-vacuous (below the base's 0.400) from n = 8; at n = 8, 16.",
+        "- hard: vacuous at every budget of the grid (base error 0.900); **extrapolated** "
+        "non-vacuous from n ≈ 12,345 (median over seeds) if some candidate posterior's KL and "
+        "pilot risk stayed at their values at the largest budget.",
+    ]
+
+
+def test_predictor_labels_and_verdicts():
+    checks = {"w1": {"status": "violated"}, "tv": {"status": "valid"}}
+    assert label("bound: w1", checks) == "bound: w1 (assumption violated)"
+    assert label("bound: tv", checks) == "bound: tv" and label("curve fit", checks) == "curve fit"
+    protocol = {
+        "verdict": {
+            "best": "nearest pilot",
+            "best_baseline": "nearest pilot",
+            "best_theory": "two-gap fit",
+            "difference": 0.05,
+            "difference_interval": [0.01, 0.09],
+            "theory_beats_baseline": False,
+        },
+        "predictors": {"nearest pilot": {"regret_all": 0.001}, "two-gap fit": {}},
+    }
+    assert verdict_text(protocol) == (
+        "best by regret: **nearest pilot** (0.001); best baseline: **nearest pilot** (0.001); "
+        "the best theory-derived predictor, **two-gap fit**, does not beat it beyond the "
+        "intervals (paired regret difference +0.050, 95% interval [+0.010, +0.090])"
+    )
+
+
+def test_the_bound_table_aligns_its_columns():
+    row = {
+        "kind": "kl",
+        "bound": 0.17207,
+        "empirical": 0.05,
+        "mc_correction": 0.0,
+        "generalization": 0.02207,
+        "extrapolation": 0.1,
+        "parameter": None,
+        "vacuous": False,
+    }
+    assert bound_table([row]) == (
+        "kind  bound     empirical  mc_correction  generalization  extrapolation  parameter  "
+        "vacuous\n"
+        "----  --------  ---------  -------------  --------------  -------------  ---------  "
+        "-------\n"
+        "kl    0.172070  0.050000   0.000000       0.022070        0.100000                  no"
+    )
