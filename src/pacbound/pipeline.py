@@ -26,6 +26,106 @@ from pacbound.report.markdown import write_pair
 from pacbound.report.predictions import write_predictions
 from pacbound.store import Store
 
+# --- running an experiment ---------------------------------------------------------------
+
+
+def experiments(path: Path):
+    """The experiments of a config file: one, or one per base; an exact file is refused."""
+    if is_exact(path):
+        raise ValueError(
+            f"{path} is an exact experiment (no sweep, no store): run `pacbound reproduce` on it"
+        )
+    return configs.load_all(path)
+
+
+def is_exact(path: Path) -> bool:
+    """Whether a config file describes an exact experiment (``pacbound.analysis.exact``)."""
+    from pacbound.analysis import exact
+
+    return Path(path).is_file() and exact.is_exact_file(path)
+
+
+def sweep(
+    path: Path, db: Path, cache: Path | None, quiet: bool, allow_version_change: bool, say=None
+) -> None:
+    """Every experiment of a config file swept into the store; ``say`` (e.g. print) hears a
+    line per experiment as it finishes."""
+    from pacbound.run.progress import ProgressBar
+    from pacbound.run.sweep import run_sweep
+
+    cache = cache or db.parent / "cache"
+    for experiment in experiments(path):
+        bar = ProgressBar(quiet, experiment.name)
+        with Store(db) as store:
+            try:
+                computed = run_sweep(experiment, store, cache, bar, allow_version_change)
+            finally:
+                bar.close()
+        total = len(experiment.cells)
+        if say:
+            say(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
+
+
+def certify(
+    path: Path, db: Path, cache, quiet: bool, allow_version_change: bool, out: Path, say=None
+):
+    """Sweep a config with a [certify] table (``say``: as for ``sweep``), then write each
+    experiment's certificates report and figures; (summary, cells, paths) per experiment."""
+    found = experiments(path)
+    for experiment in found:
+        if not experiment.certify.enabled:
+            raise ValueError(f"experiment {experiment.name!r} has no [certify] table")
+    sweep(path, db, cache, quiet, allow_version_change, say)
+    done = []
+    with Store(db) as store:
+        for experiment in found:
+            cells = store.cells(experiment.name)
+            summary, paths = certificates(experiment, cells, store.base(experiment.name), out)
+            done.append((summary, len(cells), paths))
+    return done
+
+
+def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
+    """One chain-task cell fine-tuned as the sweep does (its base from the cache): the base's
+    and the cell's error per level, and at ``level`` where each model's held-out solutions
+    first go wrong."""
+    from dataclasses import replace
+
+    import jax
+
+    from pacbound.run.probe import first_errors
+    from pacbound.run.sweep import LanguageRunner
+
+    if experiment.task_kind != "igsm-chain":
+        raise ValueError(f"task kind = {experiment.task_kind!r}: the probe reads igsm-chain only")
+    if cell not in experiment.cells:
+        raise ValueError(
+            f"cell {cell} is not in the grid: buckets {[b.name for b in experiment.grid.buckets]}"
+            f", budgets {list(experiment.grid.budgets)}, seeds {list(experiment.grid.seeds)}"
+        )
+    if level not in experiment.levels:
+        raise ValueError(f"level = {level} is out of range: allowed {experiment.levels}")
+    # One member, not a padded ensemble: a cell's run does not depend on its batch.
+    experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
+    runner = LanguageRunner(experiment, cache, lambda phase: None)
+    params_M, *_ = runner.finetune_batch([cell])
+    tuned = jax.tree.map(lambda x: x[0], params_M)
+    test = runner.tests[level]
+    return {
+        "experiment": experiment.name,
+        "cell": cell,
+        "level": level,
+        "levels": list(experiment.levels),
+        "errors": {"base": runner.base_errors, "fine-tuned": runner.level_errors(tuned)},
+        "first_errors": {
+            name: first_errors(params, experiment.model, test, level)
+            for name, params in (("base", runner.base), ("fine-tuned", tuned))
+        },
+    }
+
+
+# --- reports from the store or from committed reports --------------------------------------
+
 
 def comparison(experiment, cells, base: dict) -> dict:
     """The comparison of one experiment as its report's JSON holds it."""
@@ -47,6 +147,18 @@ def stored_experiments(store: Store, names=None) -> list[tuple]:
             continue
         found.append((experiment, cells, comparison(experiment, cells, store.base(name))))
     return found
+
+
+def compare(db: Path, name: str | None, out: Path) -> dict:
+    """The comparison of one finished experiment of a store, its report written to ``out``."""
+    with Store(db) as store:
+        name = store.experiment(name)["name"]
+        found = stored_experiments(store, [name])
+    if not found:
+        raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
+    result = found[0][2]
+    comparison_report.write_report(result, out)
+    return result
 
 
 def certificates(
@@ -179,6 +291,27 @@ def stored_runs(db: Path, name: str | None) -> predict.RunTable:
     return runs_from_arrays(experiment, arrays, base)
 
 
+def export(db: Path, name: str | None, fmt: str) -> str:
+    """The stored cells of an experiment as a flat CSV or JSON table."""
+    import csv
+    import io
+
+    from pacbound.store import flat_rows
+
+    with Store(db) as store:
+        rows = flat_rows(store.cells(store.experiment(name)["name"]))
+    if fmt == "json":
+        return json.dumps(rows, indent=1) + "\n"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["bucket"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+# --- the theory's commands -----------------------------------------------------------------
+
+
 def bound_rows(kind: str, **inputs) -> list[dict]:
     """The two-gap bound of one kind (or of every kind, ``"all"``) and its terms, a row each;
     ``inputs``: the arguments of ``evaluate_bound``."""
@@ -208,128 +341,6 @@ def optimum_rows(model, budgets, buckets=None) -> list[dict]:
         row |= {name: float(f(d_value, n_value)) for name, f in terms.items()}
         rows.append(row)
     return rows
-
-
-def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
-    """One chain-task cell fine-tuned as the sweep does (its base from the cache): the base's
-    and the cell's error per level, and at ``level`` where each model's held-out solutions
-    first go wrong."""
-    from dataclasses import replace
-
-    import jax
-
-    from pacbound.run.probe import first_errors
-    from pacbound.run.sweep import LanguageRunner
-
-    if experiment.task_kind != "igsm-chain":
-        raise ValueError(f"task kind = {experiment.task_kind!r}: the probe reads igsm-chain only")
-    if cell not in experiment.cells:
-        raise ValueError(
-            f"cell {cell} is not in the grid: buckets {[b.name for b in experiment.grid.buckets]}"
-            f", budgets {list(experiment.grid.budgets)}, seeds {list(experiment.grid.seeds)}"
-        )
-    if level not in experiment.levels:
-        raise ValueError(f"level = {level} is out of range: allowed {experiment.levels}")
-    # One member, not a padded ensemble: a cell's run does not depend on its batch.
-    experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
-    runner = LanguageRunner(experiment, cache, lambda phase: None)
-    params_M, *_ = runner.finetune_batch([cell])
-    tuned = jax.tree.map(lambda x: x[0], params_M)
-    test = runner.tests[level]
-    return {
-        "experiment": experiment.name,
-        "cell": cell,
-        "level": level,
-        "levels": list(experiment.levels),
-        "errors": {"base": runner.base_errors, "fine-tuned": runner.level_errors(tuned)},
-        "first_errors": {
-            name: first_errors(params, experiment.model, test, level)
-            for name, params in (("base", runner.base), ("fine-tuned", tuned))
-        },
-    }
-
-
-def export(db: Path, name: str | None, fmt: str) -> str:
-    """The stored cells of an experiment as a flat CSV or JSON table."""
-    import csv
-    import io
-
-    from pacbound.store import flat_rows
-
-    with Store(db) as store:
-        rows = flat_rows(store.cells(store.experiment(name)["name"]))
-    if fmt == "json":
-        return json.dumps(rows, indent=1) + "\n"
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["bucket"])
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def experiments(path: Path):
-    """The experiments of a config file: one, or one per base; an exact file is refused."""
-    if is_exact(path):
-        raise ValueError(
-            f"{path} is an exact experiment (no sweep, no store): run `pacbound reproduce` on it"
-        )
-    return configs.load_all(path)
-
-
-def is_exact(path: Path) -> bool:
-    """Whether a config file describes an exact experiment (``pacbound.analysis.exact``)."""
-    from pacbound.analysis import exact
-
-    return Path(path).is_file() and exact.is_exact_file(path)
-
-
-def sweep(path: Path, db: Path, cache: Path | None, quiet: bool, allow_version_change: bool):
-    """Every experiment of a config file swept into the store; a line per experiment."""
-    from pacbound.run.progress import ProgressBar
-    from pacbound.run.sweep import run_sweep
-
-    cache = cache or db.parent / "cache"
-    lines = []
-    for experiment in experiments(path):
-        bar = ProgressBar(quiet, experiment.name)
-        with Store(db) as store:
-            try:
-                computed = run_sweep(experiment, store, cache, bar, allow_version_change)
-            finally:
-                bar.close()
-        total = len(experiment.cells)
-        lines.append(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
-        print(lines[-1])
-    return lines
-
-
-def certify(path: Path, db: Path, cache, quiet: bool, allow_version_change: bool, out: Path):
-    """Sweep a config with a [certify] table, then write each experiment's certificates
-    report and figures; (summary, cells, paths) per experiment."""
-    found = experiments(path)
-    for experiment in found:
-        if not experiment.certify.enabled:
-            raise ValueError(f"experiment {experiment.name!r} has no [certify] table")
-    sweep(path, db, cache, quiet, allow_version_change)
-    done = []
-    with Store(db) as store:
-        for experiment in found:
-            cells = store.cells(experiment.name)
-            summary, paths = certificates(experiment, cells, store.base(experiment.name), out)
-            done.append((summary, len(cells), paths))
-    return done
-
-
-def compare(db: Path, name: str | None, out: Path) -> dict:
-    """The comparison of one finished experiment of a store, its report written to ``out``."""
-    with Store(db) as store:
-        name = store.experiment(name)["name"]
-        found = stored_experiments(store, [name])
-    if not found:
-        raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
-    result = found[0][2]
-    comparison_report.write_report(result, out)
-    return result
 
 
 def derive(path: Path, write: bool) -> tuple[str, int]:

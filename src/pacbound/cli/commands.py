@@ -104,7 +104,7 @@ def _cmd_sweep(args) -> int:
     from pacbound.pipeline import sweep
 
     db = args.db or _default_db()
-    sweep(_config_path(args), db, args.cache, args.quiet, args.allow_version_change)
+    sweep(_config_path(args), db, args.cache, args.quiet, args.allow_version_change, print)
     return 0
 
 
@@ -146,7 +146,7 @@ def _cmd_certify(args) -> int:
     from pacbound.pipeline import certify
 
     db = args.db or _default_db()
-    options = (args.cache, args.quiet, args.allow_version_change, args.out)
+    options = (args.cache, args.quiet, args.allow_version_change, args.out, print)
     for summary, cells, paths in certify(_config_path(args), db, *options):
         print(
             f"{summary['experiment']}: {summary['valid_fraction']:.1%} of {cells} certificates "

@@ -146,13 +146,16 @@ _BLOCK = re.compile(
 )
 
 
-def refresh_generated(text: str) -> str:
-    """``text`` with every generated block rewritten from the code."""
+def refresh_generated(text: str, only=None) -> str:
+    """``text`` with every generated block (or those named in ``only``) rewritten from the
+    code."""
 
     def replace(match: re.Match) -> str:
         name = match.group("name")
         if name not in BLOCKS:
             raise ValueError(f"generated block {name!r} is unknown: allowed {', '.join(BLOCKS)}")
+        if only is not None and name not in only:
+            return match.group(0)
         return f"{match.group('start')}\n{BLOCKS[name]()}\n{match.group('end')}"
 
     return _BLOCK.sub(replace, text)
