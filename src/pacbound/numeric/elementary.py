@@ -8,7 +8,7 @@ ln m = 2·atanh(s) with s = (m − 1)/(m + 1), |s| ≤ 0.1716, by its Taylor ser
 2s + 2s³/3 + …, whose ten terms reach 4e-18. ``exp_and_expm1`` gives both eˣ and eˣ − 1
 for x ≤ 0 from one reduction x = k·ln 2 + r, |r| ≤ ln2/2, and one Taylor polynomial in r,
 and ``expm1_small`` is that polynomial alone, for the solver's last step. Measured against
-mpmath (tests/test_elementary.py), every function here is within 2 ulp.
+mpmath (tests/numeric/test_elementary.py), every function here is within 2 ulp.
 
 Fusion. XLA fuses an expensive operation (a divide, or its own exp or log) into its
 consumers only when it has one user; with several it is written out to memory, and the
