@@ -312,15 +312,15 @@ def export(db: Path, name: str | None, fmt: str) -> str:
 # --- the theory's commands -----------------------------------------------------------------
 
 
-def bound_rows(kind: str, **inputs) -> list[dict]:
+def bound_rows(kind: str, *values, **options) -> list[dict]:
     """The two-gap bound of one kind (or of every kind, ``"all"``) and its terms, a row each;
-    ``inputs``: the arguments of ``evaluate_bound``."""
+    ``values`` and ``options``: the arguments of ``evaluate_bound`` after the kind."""
     from pacbound.numeric.bounds import KINDS, evaluate_bound
     from pacbound.report.console import BOUND_COLUMNS
 
     rows = []
     for name in KINDS if kind == "all" else (kind,):
-        terms = evaluate_bound(name, **inputs)
+        terms = evaluate_bound(name, *values, **options)
         row = {"kind": name, **{column: float(getattr(terms, column)) for column in BOUND_COLUMNS}}
         parameter = float(terms.parameter)
         row["parameter"] = None if parameter != parameter else parameter  # NaN → none

@@ -37,11 +37,10 @@ def _cmd_bound(args) -> int:
     from pacbound.pipeline import bound_rows
     from pacbound.report.console import bound_table
 
-    options = ("mc_samples", "mc_delta_share", "lam", "catoni_grid")
     inputs = {"emp_risk": args.emp_risk, "kl": args.kl, "n": args.n, "delta": args.delta}
     inputs["shift_tv"] = args.shift_tv
-    terms = {("kl_div" if k == "kl" else k): v for k, v in inputs.items()}
-    rows = bound_rows(args.kind, **terms, **{name: getattr(args, name) for name in options})
+    options = {name: getattr(args, name) for name in ("mc_delta_share", "lam", "catoni_grid")}
+    rows = bound_rows(args.kind, *inputs.values(), mc_samples=args.mc_samples, **options)
     if args.json:
         inputs["mc_samples"] = args.mc_samples
         inputs["mc_delta_share"] = args.mc_delta_share if args.mc_samples is not None else None
