@@ -69,20 +69,25 @@ def sweep(
 def certify(
     path: Path, db: Path, cache, quiet: bool, allow_version_change: bool, out: Path, say=None
 ):
-    """Sweep a config with a [certify] table (``say``: as for ``sweep``), then write each
-    experiment's certificates report and figures; (summary, cells, paths) per experiment."""
+    """Sweep a config with a [certify] table, then write each experiment's certificates
+    report and figures; ``say`` (e.g. print) hears each experiment's lines as it is done."""
+    say = say or (lambda line: None)
     found = experiments(path)
     for experiment in found:
         if not experiment.certify.enabled:
             raise ValueError(f"experiment {experiment.name!r} has no [certify] table")
     sweep(path, db, cache, quiet, allow_version_change, say)
-    done = []
     with Store(db) as store:
         for experiment in found:
             cells = store.cells(experiment.name)
             summary, paths = certificates(experiment, cells, store.base(experiment.name), out)
-            done.append((summary, len(cells), paths))
-    return done
+            say(
+                f"{experiment.name}: {summary['valid_fraction']:.1%} of {len(cells)} "
+                f"certificates at or above the measured risk; "
+                f"{summary['vacuous_fraction']:.0%} vacuous"
+            )
+            for written in paths:
+                say(f"wrote {written}")
 
 
 def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
@@ -231,14 +236,26 @@ def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
             paths += certificate_vs_risk(summaries, out, "learners")
     else:
         for path in sorted(out.glob("*_certificates.json")):
-            summaries.append(json.loads(path.read_text()))
-            paths += write_certificates(summaries[-1], out)
+            summary, written = _committed(path, write_certificates, out)
+            summaries.append(summary)
+            paths += written
         for path in sorted(out.glob("*_report.json")):
-            results.append(json.loads(path.read_text()))
-            paths += comparison_report.write_report(results[-1], out)
+            result, written = _committed(path, comparison_report.write_report, out)
+            results.append(result)
+            paths += written
     paths += family_reports(results, summaries, out, draw)
     paths.append(write_index(out))
     return paths
+
+
+def _committed(path: Path, write, out: Path) -> tuple[dict, list[Path]]:
+    """A committed report's JSON and the files ``write`` makes of it again; a file that is not
+    such a report is a one-line error naming it."""
+    data = json.loads(path.read_text())
+    try:
+        return data, list(write(data, out))
+    except (KeyError, TypeError, IndexError) as error:
+        raise ValueError(f"{path}: not a report this version can render ({error!r})") from None
 
 
 def reproduce_exact(path: Path, out: Path) -> tuple[str, list[Path], dict]:
@@ -312,15 +329,15 @@ def export(db: Path, name: str | None, fmt: str) -> str:
 # --- the theory's commands -----------------------------------------------------------------
 
 
-def bound_rows(kind: str, *values, **options) -> list[dict]:
+def bound_rows(kind: str, **arguments) -> list[dict]:
     """The two-gap bound of one kind (or of every kind, ``"all"``) and its terms, a row each;
-    ``values`` and ``options``: the arguments of ``evaluate_bound`` after the kind."""
+    ``arguments``: ``evaluate_bound``'s, by name."""
     from pacbound.numeric.bounds import KINDS, evaluate_bound
     from pacbound.report.console import BOUND_COLUMNS
 
     rows = []
     for name in KINDS if kind == "all" else (kind,):
-        terms = evaluate_bound(name, *values, **options)
+        terms = evaluate_bound(name, **arguments)
         row = {"kind": name, **{column: float(getattr(terms, column)) for column in BOUND_COLUMNS}}
         parameter = float(terms.parameter)
         row["parameter"] = None if parameter != parameter else parameter  # NaN → none

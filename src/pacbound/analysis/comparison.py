@@ -16,8 +16,8 @@ import numpy as np
 
 from pacbound.analysis import assumptions, optimum, predict
 from pacbound.analysis.table import (
-    _named,
     bucket_base_error,
+    by_name,
     cell_arrays,
     certificate_floors,
     runs_from_arrays,
@@ -55,9 +55,9 @@ def compare_experiment(
             "budget": n,
             "steps": int(config.finetune.steps_for(n)),
             "base_target_error": base_target,
-            "target_error": _named(buckets, errors),
-            "target_error_seeds": _named(buckets, table.target_error[:, i, :]),
-            "in_distribution_error": _named(
+            "target_error": by_name(buckets, errors),
+            "target_error_seeds": by_name(buckets, table.target_error[:, i, :]),
+            "in_distribution_error": by_name(
                 buckets, table.terms["in_distribution_error"][:, i].mean(axis=-1)
             ),
             "base_in_distribution_error": {b: bucket_base_error(config, base, b) for b in buckets},
@@ -66,25 +66,25 @@ def compare_experiment(
             "measured_tied": [
                 b for b, t in zip(buckets, tied_minima(errors, runs.tolerance), strict=True) if t
             ],
-            "bootstrap_frequency": _named(buckets, m.frequency_NxB[i]),
-            "per_seed_argmin_counts": _named(buckets, m.seed_counts_NxB[i]),
+            "bootstrap_frequency": by_name(buckets, m.frequency_NxB[i]),
+            "per_seed_argmin_counts": by_name(buckets, m.seed_counts_NxB[i]),
             "inverted_u": optimum.is_inverted_u(int(m.optimum_N[i]), tied_minima(errors)),
             "interior_probability": float(m.interior_N[i]),
-            "gain_over_base": _named(buckets, m.gain_NxB[i]),
+            "gain_over_base": by_name(buckets, m.gain_NxB[i]),
             "gain_interval": {
                 b: [float(lo), float(hi)]
                 for b, lo, hi in zip(buckets, m.gain_low_NxB[i], m.gain_high_NxB[i], strict=True)
             },
-            "better_than_base_p": _named(buckets, m.better_p_NxB[i]),
-            "worse_than_base_p": _named(buckets, m.worse_p_NxB[i]),
+            "better_than_base_p": by_name(buckets, m.better_p_NxB[i]),
+            "worse_than_base_p": by_name(buckets, m.worse_p_NxB[i]),
             "some_bucket_beats_base_p": float(m.any_better_p_N[i]),
             "buckets_better_than_base": better,
             "buckets_worse_than_base": worse,
-            "best_arm_frequency": _named((*buckets, "base"), m.best_arm_frequency_NxA[i]),
+            "best_arm_frequency": by_name((*buckets, "base"), m.best_arm_frequency_NxA[i]),
             "level_errors": {
                 "base": {str(k): base_levels[k] for k in config.levels},
                 **{
-                    b: _named(map(str, config.levels), table.level_error[j, i].mean(axis=0))
+                    b: by_name(map(str, config.levels), table.level_error[j, i].mean(axis=0))
                     for j, b in enumerate(buckets)
                 },
             },
@@ -93,12 +93,12 @@ def compare_experiment(
             "bound": {},
         }
         if table.certificate is not None:
-            row["certificate"] = _named(buckets, table.certificate[:, i].mean(axis=-1))
-            row["certificate_informative"] = _named(buckets, table.informative[:, i])
+            row["certificate"] = by_name(buckets, table.certificate[:, i].mean(axis=-1))
+            row["certificate_informative"] = by_name(buckets, table.informative[:, i])
             row["floor"] = {name: values[i] for name, values in floors.items()}
         for predictor in predict.certified_predictors(table.bound):
             term = predictor.name.removeprefix("bound: ")
-            row["bound"][term] = _named(buckets, table.bound[term][:, i].mean(axis=-1))
+            row["bound"][term] = by_name(buckets, table.bound[term][:, i].mean(axis=-1))
             # Label-free at the budget itself: the same choice under every protocol.
             chosen = predict.choice(predictor.scores(runs, None, n, i), runs.tolerance)
             row["predicted_optimum"][term] = (
@@ -134,7 +134,7 @@ def compare_experiment(
         },
         "switch": {
             "budget": switch_names[m.switch],
-            "frequency": _named(switch_names, m.switch_frequency),
+            "frequency": by_name(switch_names, m.switch_frequency),
             "interval_95": [switch_names[low], switch_names[high]],
         },
         "trend": {

@@ -31,6 +31,7 @@ import numpy as np
 
 from pacbound.analysis import assumptions, predict
 from pacbound.analysis.optimum import is_inverted_u
+from pacbound.analysis.runs import paired_tie_tolerance
 from pacbound.analysis.table import (
     certified_bounds,
     informative_mask,
@@ -41,8 +42,6 @@ from pacbound.config import uniform_weights
 from pacbound.numeric.argmin import first_minimum
 from pacbound.numeric.bounds import generalization_bound
 from pacbound.tasks.skills import SkillLadder
-
-# The noise of a mean paired difference over draws, as the predictions' tie tolerance.
 
 
 @dataclass(frozen=True)
@@ -223,7 +222,7 @@ def _paired_band(target_BxNxR: np.ndarray):
     best = first_minimum(mean)  # N
     draws = target_BxNxR.shape[-1]
     difference = target_BxNxR - target_BxNxR[best, np.arange(len(best))][None]
-    se = predict.paired_tie_tolerance(difference.var(-1, ddof=1), draws)
+    se = paired_tie_tolerance(difference.var(-1, ddof=1), draws)
     band = mean - mean[best, np.arange(len(best))][None] <= 2 * se
     return mean, best, se, band
 

@@ -102,7 +102,7 @@ def sign_agreement(scores_BxH, error_BxH, variance: float) -> dict[str, float | 
 
 
 def metrics(table: RunTable, steps: list[dict]) -> dict:
-    """The metrics of one predictor under one protocol (see the module doc)."""
+    """The metrics of one predictor under one protocol (theory/predictions.md)."""
     mean, tolerance = table.mean, table.tolerance
     exact, near, regret, regret_all, columns = [], [], [], [], []
     for step in steps:

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from pacbound.analysis import predict
+from pacbound.analysis.runs import RunTable
 from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.numeric.bounds import certificate_floor, generalization_bound
 from pacbound.numeric.lower import lower_to_numpy
@@ -84,7 +84,7 @@ def shift_terms(config: ExperimentConfig) -> dict[str, dict[str, float]]:
         [level_vector(bucket.weights(), levels) for bucket in buckets],
         config.compare.pretrain_share,
     )
-    return {t: _named([b.name for b in buckets], values) for t, values in terms.items()}
+    return {t: by_name([b.name for b in buckets], values) for t, values in terms.items()}
 
 
 def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> CellArrays:
@@ -241,12 +241,12 @@ def _level_fields(config: ExperimentConfig, seeds: int) -> dict:
     }
 
 
-def runs_from_arrays(config: ExperimentConfig, table: CellArrays, base: dict) -> predict.RunTable:
+def runs_from_arrays(config: ExperimentConfig, table: CellArrays, base: dict) -> RunTable:
     """The comparison's table as the predictors' input."""
     levels = config.levels
     solvable = config.task_kind == "solvable"
     complexity = table.terms.get("kl" if solvable else "sq_distance")
-    return predict.RunTable(
+    return RunTable(
         buckets=table.buckets,
         budgets=np.array(table.budgets),
         target_error=table.target_error,
@@ -270,7 +270,7 @@ def runs_from_arrays(config: ExperimentConfig, table: CellArrays, base: dict) ->
     )
 
 
-def runs_from_report(result: dict, config: ExperimentConfig) -> predict.RunTable:
+def runs_from_report(result: dict, config: ExperimentConfig) -> RunTable:
     """A committed report's runs as the predictors' input: its per-seed target errors and
     its per-level errors (seed means), with the level weights of its config."""
     buckets, levels = tuple(result["buckets"]), config.levels
@@ -280,7 +280,7 @@ def runs_from_report(result: dict, config: ExperimentConfig) -> predict.RunTable
         [[[r["level_errors"][b][str(k)] for k in levels] for r in rows] for b in buckets], float
     )[:, :, None, :]
     base = rows[0]["level_errors"]["base"]
-    return predict.RunTable(
+    return RunTable(
         buckets=buckets,
         budgets=np.array(result["budgets"]),
         target_error=target,
@@ -290,5 +290,5 @@ def runs_from_report(result: dict, config: ExperimentConfig) -> predict.RunTable
     )
 
 
-def _named(names, values) -> dict:
+def by_name(names, values) -> dict:
     return dict(zip(names, np.asarray(values).tolist(), strict=True))

@@ -1,5 +1,6 @@
-"""The ``pacbound`` command: argument parsing (``parser``) and one pipeline call per command
-(``commands``).
+"""The ``pacbound`` command.
+
+Argument parsing is ``parser``'s, and each command is one pipeline call (``commands``).
 
     pacbound bound --kind kl --emp-risk 0.05 --kl 12.3 --n 5000 --delta 0.05 --shift-tv 0.1
     pacbound bound --kind all ... [--json]

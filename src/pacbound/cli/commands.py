@@ -37,10 +37,14 @@ def _cmd_bound(args) -> int:
     from pacbound.pipeline import bound_rows
     from pacbound.report.console import bound_table
 
+    rows = bound_rows(
+        args.kind,
+        **{"emp_risk": args.emp_risk, "kl_div": args.kl, "n": args.n, "delta": args.delta},
+        **{name: getattr(args, name) for name in ("shift_tv", "mc_samples", "mc_delta_share")},
+        **{"lam": args.lam, "catoni_grid": args.catoni_grid},
+    )
     inputs = {"emp_risk": args.emp_risk, "kl": args.kl, "n": args.n, "delta": args.delta}
     inputs["shift_tv"] = args.shift_tv
-    options = {name: getattr(args, name) for name in ("mc_delta_share", "lam", "catoni_grid")}
-    rows = bound_rows(args.kind, *inputs.values(), mc_samples=args.mc_samples, **options)
     if args.json:
         inputs["mc_samples"] = args.mc_samples
         inputs["mc_delta_share"] = args.mc_delta_share if args.mc_samples is not None else None
@@ -145,13 +149,8 @@ def _cmd_certify(args) -> int:
     from pacbound.pipeline import certify
 
     db = args.db or _default_db()
-    options = (args.cache, args.quiet, args.allow_version_change, args.out, print)
-    for summary, cells, paths in certify(_config_path(args), db, *options):
-        print(
-            f"{summary['experiment']}: {summary['valid_fraction']:.1%} of {cells} certificates "
-            f"at or above the measured risk; {summary['vacuous_fraction']:.0%} vacuous"
-        )
-        _wrote(paths)
+    options = (args.cache, args.quiet, args.allow_version_change, args.out)
+    certify(_config_path(args), db, *options, say=print)
     return 0
 
 

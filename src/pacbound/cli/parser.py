@@ -96,7 +96,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     optimum.add_argument("--json", action="store_true", help="machine-readable output")
 
     figs = commands.add_parser(
-        "figs", help="regenerate every figure (theory, and each experiment in the store)"
+        "figs",
+        help="regenerate every figure and report (theory, and each experiment in the store; "
+        "without a store, every report in --out from its JSON)",
     )
     figs.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
     figs.add_argument(

@@ -1,6 +1,7 @@
 """The one argmin of pacbound, with ties: every choice of a bucket goes through it.
 
-A NaN entry is never minimal; an all-NaN slice has no minimum (an all-False mask).
+A non-finite entry (NaN, ±inf) is never minimal; a slice with no finite entry has no
+minimum (an all-False mask).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 def tied_minima(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
     """The one argmin of pacbound: a mask of the entries within ``tolerance`` of the minimum
-    along ``axis`` (NaN: never minimal; an all-NaN slice: all False). Every choice of a
+    along ``axis`` (non-finite: never minimal; no finite entry: all False). Every choice of a
     bucket (measured optimum, a predictor's choice, a bound's argmin) goes through it, so
     ties mean the same everywhere."""
     if not np.isfinite(tolerance) or tolerance < 0:
@@ -30,7 +31,7 @@ def first_minimum(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
 
 def lowest(keys, values, tolerance: float = 0.0):
     """The first of ``keys`` (in their order) among the tied minima of ``values`` (None and
-    NaN never minimal); a ValueError when no value is finite."""
+    non-finite values never minimal); a ValueError when no value is finite."""
     mask = tied_minima(np.array([np.nan if v is None else v for v in values], float), tolerance)
     if not mask.any():
         raise ValueError(f"values = {list(values)}: none is finite, nothing to choose")

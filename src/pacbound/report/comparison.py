@@ -51,6 +51,9 @@ def certificate_source(config: ExperimentConfig, certified: bool) -> str:
 def document(result: dict, config: ExperimentConfig) -> dict:
     """The report's JSON: the comparison with its schedule and certificate source in words,
     in the order the committed reports hold them."""
+    missing = {"base_target_error", "delta"} - set(result)
+    if missing:  # the anchors the two sentences sit beside
+        raise ValueError(f"comparison lacks {sorted(missing)}: not a compare_experiment result")
     certified = "certificate" in result["per_budget"][0]
     out = {}
     for key, value in result.items():

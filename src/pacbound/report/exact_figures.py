@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pacbound.numeric.argmin import first_minimum
-from pacbound.report.figures import _save, plt, predictions_by_budget
+from pacbound.report.figures import plt, predictions_by_budget, save_figure
 
 
 def exact_figures(result: dict, evaluation: dict, out_dir: Path) -> list[Path]:
@@ -53,7 +53,7 @@ def exact_optimum(result: dict, evaluation: dict, out_dir: Path, stem: str) -> l
     )
     axis.legend(fontsize=6.5, loc="upper left")
     figure.tight_layout()
-    return _save(figure, out_dir, f"{stem}_optimum")
+    return save_figure(figure, out_dir, f"{stem}_optimum")
 
 
 def exact_landscape(result: dict, out_dir: Path, stem: str) -> list[Path]:
@@ -76,7 +76,7 @@ def exact_landscape(result: dict, out_dir: Path, stem: str) -> list[Path]:
     axes[0].set_yticks(range(len(buckets)), buckets, fontsize=6)
     figure.suptitle("Landscapes over (bucket, n); white dots: the argmin at each n", fontsize=8)
     figure.tight_layout()
-    return _save(figure, out_dir, f"{stem}_landscape")
+    return save_figure(figure, out_dir, f"{stem}_landscape")
 
 
 def exact_level_risks(result: dict, out_dir: Path, stem: str) -> list[Path]:
@@ -97,4 +97,4 @@ def exact_level_risks(result: dict, out_dir: Path, stem: str) -> list[Path]:
     axes[0].set_ylabel("expected risk on the level")
     axes[-1].legend(fontsize=6, ncol=2)
     figure.tight_layout()
-    return _save(figure, out_dir, f"{stem}_level_risk")
+    return save_figure(figure, out_dir, f"{stem}_level_risk")

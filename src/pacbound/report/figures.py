@@ -1,4 +1,5 @@
-"""Every figure pacbound draws, each written as PNG (for the index) and PDF (for papers).
+"""The theory's and the experiments' figures (the exact model's: ``exact_figures``), each
+written as PNG (for the index) and PDF (for papers).
 
 Theory figures come from the difficulty models alone; experiment figures (from the results
 store) join them as the sweep lands.
@@ -24,18 +25,14 @@ from pacbound.numeric.difficulty import (
     term_functions,
 )
 from pacbound.symbolic.difficulty import (
-    KL_FAMILIES,
-    SHIFT_FAMILIES,
+    THEORY_FAMILIES,
     family_model,
 )
 
 THEORY_BUDGETS = np.geomspace(10, 1e6, 61)
 
-#: Families shown in the d*(n) figure: every KL family × every shift family, constant R̂.
-THEORY_FAMILIES = tuple(f"{k}-{t}" for k in KL_FAMILIES for t in SHIFT_FAMILIES)
 
-
-def _save(figure, out_dir: Path, stem: str) -> list[Path]:
+def save_figure(figure, out_dir: Path, stem: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
     for path in paths:
@@ -62,7 +59,7 @@ def theory_landscape(curves: dict, out_dir: Path) -> list[Path]:
     axis.set_ylabel("budget n")
     axis.set_title(f"Bound landscape, {model.name} ({model.generalization})")
     axis.legend(loc="lower right", fontsize=8)
-    return _save(figure, out_dir, "theory_landscape")
+    return save_figure(figure, out_dir, "theory_landscape")
 
 
 def theory_optima(curves: dict, out_dir: Path) -> list[Path]:
@@ -90,7 +87,7 @@ def theory_optima(curves: dict, out_dir: Path) -> list[Path]:
         axis.legend(fontsize=7, loc="upper right")
     axes[1].set_ylabel("term of B(d*(n), n)")
     figure.tight_layout()
-    return _save(figure, out_dir, "theory_optimum")
+    return save_figure(figure, out_dir, "theory_optimum")
 
 
 @cache
@@ -146,7 +143,7 @@ def gain_heatmap(table, base_target_error: float, out_dir: Path, stem: str) -> l
     axis.set_xlabel("budget n")
     axis.set_ylabel("bucket")
     axis.set_title("Gain over the base (box: measured optimum)")
-    return _save(figure, out_dir, f"{stem}_gain_heatmap")
+    return save_figure(figure, out_dir, f"{stem}_gain_heatmap")
 
 
 def accuracy_by_bucket(table, base_target_error: float, out_dir: Path, stem: str) -> list[Path]:
@@ -174,7 +171,7 @@ def accuracy_by_bucket(table, base_target_error: float, out_dir: Path, stem: str
     axis.set_ylabel("target accuracy (mean ± sd over seeds)")
     axis.set_title("Target accuracy against difficulty")
     axis.legend(fontsize=7, ncol=2)
-    return _save(figure, out_dir, f"{stem}_accuracy_by_bucket")
+    return save_figure(figure, out_dir, f"{stem}_accuracy_by_bucket")
 
 
 def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
@@ -218,7 +215,7 @@ def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
     axis.set_ylabel("optimal arm")
     axis.set_title("Optimum vs budget (dots: bootstrap frequency)")
     axis.legend(fontsize=6)
-    return _save(figure, out_dir, f"{stem}_optimum_by_budget")
+    return save_figure(figure, out_dir, f"{stem}_optimum_by_budget")
 
 
 def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -> list[Path]:
@@ -273,7 +270,7 @@ def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -
         fontsize=8,
     )
     figure.tight_layout()
-    return _save(figure, out_dir, f"{stem}_predictions")
+    return save_figure(figure, out_dir, f"{stem}_predictions")
 
 
 def gap_decomposition(table, base_target_error: float, out_dir: Path, stem: str) -> list[Path]:
@@ -305,7 +302,7 @@ def gap_decomposition(table, base_target_error: float, out_dir: Path, stem: str)
     axis.set_ylabel("error")
     axis.set_title("Gap decomposition of each cell (mean over seeds)")
     axis.legend(fontsize=7)
-    return _save(figure, out_dir, f"{stem}_gap_decomposition")
+    return save_figure(figure, out_dir, f"{stem}_gap_decomposition")
 
 
 def level_gain_curves(config, cells, out_dir: Path, stem: str) -> list[Path]:
@@ -333,7 +330,7 @@ def level_gain_curves(config, cells, out_dir: Path, stem: str) -> list[Path]:
     axes[1].legend(fontsize=8)
     figure.suptitle("Per-level gain of each bucket (mean ± sd over seeds)")
     figure.tight_layout()
-    return _save(figure, out_dir, f"{stem}_level_gain")
+    return save_figure(figure, out_dir, f"{stem}_level_gain")
 
 
 def optimum_by_base(comparison: dict, out_dir: Path) -> list[Path]:
@@ -355,7 +352,7 @@ def optimum_by_base(comparison: dict, out_dir: Path) -> list[Path]:
     axis.set_ylabel("optimal bucket (bootstrap mean index)")
     axis.set_title("Does a stronger base move the optimum harder?")
     axis.legend(fontsize=8)
-    return _save(figure, out_dir, f"{comparison['family']}_optimum_by_base")
+    return save_figure(figure, out_dir, f"{comparison['family']}_optimum_by_base")
 
 
 def solvable_check(cells, out_dir: Path, stem: str) -> list[Path]:
@@ -372,7 +369,7 @@ def solvable_check(cells, out_dir: Path, stem: str) -> list[Path]:
     axes[1].set_xlabel("(simulated − closed form) / standard error")
     axes[1].set_title("Standardised differences")
     figure.tight_layout()
-    return _save(figure, out_dir, f"{stem}_closed_form_vs_simulation")
+    return save_figure(figure, out_dir, f"{stem}_closed_form_vs_simulation")
 
 
 def certificate_vs_risk(summaries: list[dict], out_dir: Path, stem: str) -> list[Path]:
@@ -402,7 +399,7 @@ def certificate_vs_risk(summaries: list[dict], out_dir: Path, stem: str) -> list
     axis.set_ylabel("certificate")
     axis.set_title("Certificates against measured risk, per cell")
     axis.legend(fontsize=6, loc="lower right")
-    return _save(figure, out_dir, f"{stem}_certificate_vs_risk")
+    return save_figure(figure, out_dir, f"{stem}_certificate_vs_risk")
 
 
 def certificate_by_budget(summary: dict, floors: dict, out_dir: Path, stem: str) -> list[Path]:
@@ -427,7 +424,7 @@ def certificate_by_budget(summary: dict, floors: dict, out_dir: Path, stem: str)
         "Certificate (solid), measured risk of Q (dotted), base error (dashed)", fontsize=9
     )
     axis.legend(fontsize=7)
-    return _save(figure, out_dir, f"{stem}_certificate_by_budget")
+    return save_figure(figure, out_dir, f"{stem}_certificate_by_budget")
 
 
 def experiment_figures(config, cells, result: dict, out_dir: Path) -> list[Path]:

@@ -11,9 +11,8 @@ from pacbound.report.certificates import summary_lines
 from pacbound.report.comparison import headline_lines
 from pacbound.report.exact import headlines as exact_headlines
 from pacbound.report.families import bases_body, learners_body
-from pacbound.report.figures import THEORY_FAMILIES
 from pacbound.report.predictions import verdict_text
-from pacbound.symbolic.difficulty import family_model
+from pacbound.symbolic.difficulty import THEORY_FAMILIES, family_model
 
 _INDEX = """# paper_figs/
 

@@ -282,3 +282,8 @@ def model_from_options(
         params=dict(DEFAULT_PARAMS) | params,
         name="custom",
     )
+
+
+#: The families the theory figures and the index show: every KL family × every shift
+#: family, constant empirical risk.
+THEORY_FAMILIES = tuple(f"{k}-{t}" for k in KL_FAMILIES for t in SHIFT_FAMILIES)
