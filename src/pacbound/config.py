@@ -385,6 +385,8 @@ def preset_all(name: str) -> list[ExperimentConfig]:
     return load_all(preset_path(name))
 
 
-def learner_label(subspace: int) -> str:
-    """The fine-tuning learner in words: "full", or "subspace k = <k>"."""
-    return f"subspace k = {subspace}" if subspace else "full"
+def learner_label(subspace: int, short: bool = False) -> str:
+    """The fine-tuning learner in words: "full", or "subspace k = <k>" ("k = <k>" short)."""
+    if not subspace:
+        return "full"
+    return f"k = {subspace}" if short else f"subspace k = {subspace}"

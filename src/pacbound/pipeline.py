@@ -23,7 +23,7 @@ from pacbound.report import comparison as comparison_report
 from pacbound.report.certificates import certificates_markdown
 from pacbound.report.families import write_bases_report, write_learners_report
 from pacbound.report.markdown import write_pair
-from pacbound.report.predictions import write_predictions
+from pacbound.report.predictions import predictions_document, write_predictions
 from pacbound.store import Store
 
 # --- running an experiment ---------------------------------------------------------------
@@ -291,8 +291,7 @@ def predictions_from_report(result: dict, out: Path) -> tuple[dict, list[Path]]:
     table = runs_from_report(result, found[0])
     evaluation = predict.summarize_evaluation(predict.evaluate(table))
     checks = assumptions.check(table)
-    predictions = {"experiment": name, "buckets": list(table.buckets), "assumptions": checks}
-    predictions |= evaluation
+    predictions = predictions_document(name, table.buckets, checks, evaluation)
     paths = list(write_predictions(name, table.buckets, checks, evaluation, out))
     paths += predictions_by_budget(predictions, predictions["buckets"], out, name)
     return predictions, paths

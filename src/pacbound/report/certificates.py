@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pacbound.report.markdown import rule
+
 
 def summary_lines(summary: dict) -> list[str]:
     """The summary: valid and vacuous cells, and per bucket where certificates say something
@@ -67,7 +69,7 @@ def certificates_markdown(summary: dict) -> str:
     lines.append(
         "| bucket | n | KL | MC risk | certificate | floor | measured risk | target risk |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append(rule(8))
     for bucket, b in s["per_bucket"].items():
         for n, v in b["by_budget"].items():
             lines.append(
@@ -80,7 +82,7 @@ def certificates_markdown(summary: dict) -> str:
         "| bucket | n | seed | Q (family, σ) | KL | certificate | measured risk [95%] | valid "
         "| target risk [95%] | target test bound | network target error (test bound) |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append(rule(11))
     for r in s["cells"]:
         lines.append(
             f"| {r['bucket']} | {r['budget']} | {r['seed']} | {r['family']}, {r['sigma']:g} | "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pacbound.analysis import optimum
 from pacbound.config import ExperimentConfig, learner_label
-from pacbound.report.markdown import write_pair
+from pacbound.report.markdown import rule, write_pair
 from pacbound.report.predictions import label, verdict_text, write_predictions
 
 
@@ -100,7 +100,7 @@ def measured_lines(result: dict) -> list[str]:
         + " | ".join(buckets)
         + " | optimum (bootstrap) | per-seed argmin | P(interior) | vs base |"
     )
-    lines.append("|" + "---|" * (len(buckets) + 7))
+    lines.append(rule(len(buckets) + 7))
     for row in result["per_budget"]:
         errors = " | ".join(
             f"{row['target_error'][b]:.3f} ({row['gain_interval'][b][0]:+.3f}, "
@@ -131,7 +131,7 @@ def measured_lines(result: dict) -> list[str]:
         levels = list(row["level_errors"]["base"])
         lines.append(f"n = {row['budget']}:\n")
         lines.append("| arm | " + " | ".join(levels) + " |")
-        lines.append("|---|" + "---|" * len(levels))
+        lines.append(rule(1 + len(levels)))
         for arm, errors in row["level_errors"].items():
             lines.append(f"| {arm} | " + " | ".join(f"{errors[k]:.2f}" for k in levels) + " |")
         lines.append("")
@@ -237,7 +237,7 @@ def bound_lines(result: dict) -> list[str]:
         + " | ".join(f"pred. {label('bound: ' + t, checks)[7:]}" for t in terms)
         + " |"
     )
-    lines.append("|---|" + "---|" * (len(buckets) + len(floor_names) + len(terms)))
+    lines.append(rule(1 + len(buckets) + len(floor_names) + len(terms)))
     for row in result["per_budget"]:
         certs = " | ".join(
             f"{row['certificate'][b]:.3f}" + ("*" if row["certificate_informative"][b] else "")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pacbound.config import learner_label
-from pacbound.report.markdown import write_pair
+from pacbound.report.markdown import rule, write_pair
 
 
 def bases_markdown(comparison: dict) -> str:
@@ -26,7 +26,7 @@ def bases_body(comparison: dict) -> str:
         + " | ".join(f"n = {n}" for n in comparison["budgets"])
         + " | switch [95%] |"
     )
-    lines.append("|---|---|" + "---|" * (len(comparison["budgets"]) + 1))
+    lines.append(rule(len(comparison["budgets"]) + 3))
     for base in comparison["bases"]:
         optima = " | ".join(
             f"{o} ({e:.2f})"
@@ -69,7 +69,7 @@ def write_bases_report(comparison: dict, folder) -> tuple:
 
 
 def _learner_name(learner: dict) -> str:
-    return learner_label(learner["subspace"]).removeprefix("subspace ")
+    return learner_label(learner["subspace"], short=True)
 
 
 def learners_markdown(comparison: dict) -> str:
@@ -89,7 +89,7 @@ def learners_body(comparison: dict) -> str:
     )
     lines.append(f"## Intrinsic dimension (in-distribution gain at n = {c['largest_budget']})\n")
     lines.append("| learner | " + " | ".join(f"gain {b} (× full)" for b in buckets) + " |")
-    lines.append("|---|" + "---|" * len(buckets))
+    lines.append(rule(1 + len(buckets)))
     for x in c["learners"]:
         cells = " | ".join(
             f"{x['gain_at_largest_budget'][b]:+.3f}"
@@ -108,7 +108,7 @@ def learners_body(comparison: dict) -> str:
     )
     lines.append("## Certificates: first budget below the base's own error\n")
     lines.append("| learner | valid cells | " + " | ".join(buckets) + " |")
-    lines.append("|---|---|" + "---|" * len(buckets))
+    lines.append(rule(2 + len(buckets)))
     for x in c["learners"]:
         name = _learner_name(x)
         if x["first_non_vacuous"] is None:
@@ -129,7 +129,7 @@ def learners_body(comparison: dict) -> str:
         "| learner | " + " | ".join(f"n = {n}" for n in c["budgets"]) + " | switch [95%] | "
         "trend ρ (p) |"
     )
-    lines.append("|---|" + "---|" * (len(c["budgets"]) + 2))
+    lines.append(rule(len(c["budgets"]) + 3))
     for x in c["learners"]:
         name = _learner_name(x)
         switch, trend = x["switch"], x["trend"]

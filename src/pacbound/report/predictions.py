@@ -4,7 +4,7 @@ every protocol, with the verdicts, from ``pacbound.analysis.predict.evaluate``'s
 from __future__ import annotations
 
 from pacbound.analysis.predict import VALIDATION_SIZES, validation_size_matching
-from pacbound.report.markdown import shown, write_pair
+from pacbound.report.markdown import rule, shown, write_pair
 
 
 def _with_interval(row: dict, name: str, digits: int = 2) -> str:
@@ -65,7 +65,7 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
     if checks:
         lines.append("## Assumptions of the shift terms, on the measured per-level errors\n")
         lines.append("| term | assumption | status | where, how much |")
-        lines.append("|---|---|---|---|")
+        lines.append(rule(4))
         for term, check in checks.items():
             lines.append(
                 f"| {term} | {check['assumption']} | {check['status']} | {check['detail']} |"
@@ -74,7 +74,7 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
     first = next(iter(evaluation["protocols"].values()))
     lines.append("## Predictors\n")
     lines.append("| predictor | kind | uses |")
-    lines.append("|---|---|---|")
+    lines.append(rule(3))
     for predictor, row in first["predictors"].items():
         lines.append(f"| {label(predictor, checks)} | {row['kind']} | {row['uses']} |")
     lines.append("")
@@ -85,7 +85,7 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
             "| predictor | predicted | exact | within one | regret | τ difficulty | τ n | "
             "granulated τ | sign within | sign across | m matching |"
         )
-        lines.append("|---|" + "---|" * 10)
+        lines.append(rule(11))
         for predictor, row in data["predictors"].items():
             matching = validation_size_matching(data["validation"], row["regret_all"])
             lines.append(
@@ -131,7 +131,7 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
     lobo = evaluation["protocols"]["leave-one-budget-out"]["predictors"]
     names = list(lobo)
     lines.append("| n | measured | " + " | ".join(names) + " |")
-    lines.append("|---|---|" + "---|" * len(names))
+    lines.append(rule(2 + len(names)))
     for n, measured in evaluation["measured"].items():
         cells = []
         for predictor in names:
@@ -141,8 +141,13 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
     return "\n".join(lines) + "\n"
 
 
+def predictions_document(name: str, buckets, checks: dict | None, evaluation: dict) -> dict:
+    """The predictions report's JSON: the evaluation summary with what it is of."""
+    return {"experiment": name, "buckets": list(buckets), "assumptions": checks, **evaluation}
+
+
 def write_predictions(name: str, buckets, checks: dict | None, evaluation: dict, folder):
     """<folder>/<name>_predictions.md and .json from an evaluation summary."""
-    data = {"experiment": name, "buckets": list(buckets), "assumptions": checks, **evaluation}
+    data = predictions_document(name, buckets, checks, evaluation)
     markdown = predictions_markdown(name, evaluation, checks)
     return write_pair(folder, f"{name}_predictions", markdown, data)
