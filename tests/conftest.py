@@ -4,6 +4,8 @@
 - One base-model cache for the whole session: every tiny experiment pretrains its base once.
 - One swept tiny store and one certified tiny store, built once and only read by the tests
   that use them (a test that writes to a store makes its own).
+- One XLA compilation cache per worker: tests build the same small programs again and again
+  (each runner jits its own closures), and a program compiled once is loaded after that.
 """
 
 import os
@@ -27,6 +29,23 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compilation_cache(tmp_path_factory) -> Path:
+    """This worker's persistent XLA cache, for its own jits and the commands it starts."""
+    import jax
+
+    folder = tmp_path_factory.mktemp("xla-cache")
+    settings = {
+        "jax_compilation_cache_dir": str(folder),
+        "jax_persistent_cache_min_compile_time_secs": 0,
+        "jax_persistent_cache_min_entry_size_bytes": 0,
+    }
+    for name, value in settings.items():
+        jax.config.update(name, value)
+        os.environ[name.upper()] = str(value)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -73,6 +73,7 @@ def test_closed_forms_equal_the_numeric_solver(family, params):
     assert np.allclose(closed, numeric, atol=1e-5)
 
 
+@pytest.mark.slow  # sympy takes half a minute to find no closed form for power-power
 def test_families_without_closed_forms_say_so():
     assert closed_form_optimum(D.family_model("power-power"), BUDGETS) is None
 

@@ -90,28 +90,44 @@ def certified(tiny_certify):
     }
     certifier = Certifier(experiment, model, base, unravel, None, pools, CELLS)
 
-    # The spy: every call of the compiled per-pair function, with the part it served.
+    # The spy: every call of the compiled per-pair functions, with the part it served (the
+    # target's pairs of the nearest σ reuse the certified posterior's draws: not recorded).
     calls, part = [], {}
     wrong, errors = certifier._wrong, certifier._errors
+    pair, target_pairs = certifier._pair, certifier._target_pairs
 
-    def spy_wrong(center_D, scale_D, noise_CxD, tokens_CxL, mask_CxL):
-        out = wrong(center_D, scale_D, noise_CxD, tokens_CxL, mask_CxL)
+    def log_call(scale_D, bank_RxD, rows_C, tokens_CxL, wrong_C):
         calls.append(
             {
                 "part": part["now"],
                 "scale": np.asarray(scale_D),
-                "noise": np.asarray(noise_CxD),
+                "noise": np.asarray(bank_RxD)[np.asarray(rows_C)],
                 "example": _index(tokens_CxL),
-                "wrong": np.asarray(out),
+                "wrong": np.asarray(wrong_C),
             }
         )
+
+    def spy_wrong(center_D, scale_D, bank_RxD, rows_C, tokens_CxL, mask_CxL):
+        out = wrong(center_D, scale_D, bank_RxD, rows_C, tokens_CxL, mask_CxL)
+        log_call(scale_D, bank_RxD, rows_C, tokens_CxL, out)
+        return out
+
+    def spy_pair(center_D, scale_D, bank_RxD, rows_C, *rest):
+        out = pair(center_D, scale_D, bank_RxD, rows_C, *rest)
+        if part["now"] == "target":
+            log_call(scale_D, bank_RxD, rows_C, rest[-2], np.asarray(out)[:, 0])
         return out
 
     def spy_errors(center_D, scale_D, which, *rest):
         part["now"] = which
         return errors(center_D, scale_D, which, *rest)
 
+    def spy_target_pairs(*args):
+        part["now"] = "near" if part["now"] == "target" else "target"
+        return target_pairs(*args)
+
     certifier._wrong, certifier._errors = spy_wrong, spy_errors
+    certifier._pair, certifier._target_pairs = spy_pair, spy_target_pairs
     tokens, mask = _sample(N, rng, vocab, length)
     record = certifier.certify(center, center, N, tokens, mask, "easy", seed=7, pilot_all=True)
     return record, calls, np.asarray(base)
@@ -266,3 +282,13 @@ def test_pilot_and_certificate_pairs_share_no_draw(certified):
     # The validity pairs come from their own pools (indices 0… and 100… of those pools).
     assert set(examples["bucket"]) == set(range(VALIDITY))
     assert set(examples["target"]) == set(range(100, 100 + VALIDITY))
+
+
+def test_validity_risks_are_the_wrong_answers_of_their_own_pairs(certified):
+    """The target pairs serve both the target risk and the disagreement: the risk is still
+    the mean error of the certified posterior's θ draws on the target pool, and the bucket's
+    of its own."""
+    record, calls, _ = certified
+    for part, key in (("bucket", "in_distribution"), ("target", "target")):
+        wrong = np.concatenate([c["wrong"] for c in calls if c["part"] == part])[:VALIDITY]
+        assert record[key]["risk"] == wrong.sum() / VALIDITY

@@ -19,7 +19,12 @@ from pacbound.numeric.argmin import lowest, tied_minima
 from pacbound.numeric.bounds import certificate_bound, certificate_floor
 from pacbound.numeric.gaussian import diagonal_gaussian_kl
 from pacbound.numeric.testset import binomial_test_bound, clopper_pearson
-from pacbound.run.measure import prediction_disagreement, teacher_forced_correct
+from pacbound.run.measure import (
+    correct_from_logits,
+    prediction_disagreement,
+    teacher_forced_correct,
+)
+from pacbound.train import member_strategy
 
 POOL_SEED = 20_011  # fresh validity problems come from a stream no other set uses
 
@@ -37,6 +42,14 @@ def _length_needed(mask_CxL, length: int, step: int = 16) -> int:
     used = np.flatnonzero(np.asarray(mask_CxL).any(axis=0))
     needed = int(used[-1]) + 2 if len(used) else 1
     return min(length, -(-needed // step) * step)
+
+
+def _members(strategy: str):
+    """f over the rows of its arguments: batched (vmap, on an accelerator) or one after
+    another (lax.map, on a CPU, where each draw's matmuls stay plain ones)."""
+    if strategy == "vmap":
+        return lambda f, *rows: jax.vmap(f)(*rows)
+    return lambda f, *rows: jax.lax.map(lambda row: f(*row), rows)
 
 
 def pick_posterior(floors: dict, predicted: dict) -> tuple:
@@ -83,29 +96,37 @@ class Certifier:
         ones = jnp.ones_like(base_flat)
         self.weight_scale = {"isotropic": ones, "magnitude": jnp.abs(base_flat) + c.epsilon}
 
-        def wrong_C(center_D, scale_D, noise_CxD, tokens_CxL, mask_CxL):
-            def one(noise_D, tokens_L, mask_L):
-                params = unravel(center_D + scale_D * noise_D)
+        members = _members(member_strategy())
+
+        # The bank travels whole; each draw's row is read inside the compiled program (no
+        # chunk × d copy per call).
+        def wrong_C(center_D, scale_D, bank_RxD, rows_C, tokens_CxL, mask_CxL):
+            def one(row, tokens_L, mask_L):
+                params = unravel(center_D + scale_D * bank_RxD[row])
                 logits = lambda t: apply(params, t, model_config)  # noqa: E731
                 return ~teacher_forced_correct(logits, tokens_L[None], mask_L[None])[0]
 
-            return jax.vmap(one)(noise_CxD, tokens_CxL, mask_CxL)
+            return members(one, rows_C, tokens_CxL, mask_CxL)
 
         self._wrong = jax.jit(wrong_C)
         label_free = getattr(config.task, "label_free_steps", 0)
 
-        def disagree_C(center_D, scale_D, noise_CxD, partner_CxD, tokens_CxL, mask_CxL):
-            def one(noise_D, partner_D, tokens_L, mask_L):
+        def pair_C(
+            center_D, scale_D, bank_RxD, rows_C, partner_PxD, partner_rows_C, tokens_CxL, mask_CxL
+        ):
+            # One forward pass per draw serves both the error of θ and the disagreement.
+            def one(row, partner_row, tokens_L, mask_L):
                 logits = [
                     apply(unravel(center_D + scale_D * z), tokens_L[None], model_config)
-                    for z in (noise_D, partner_D)
+                    for z in (bank_RxD[row], partner_PxD[partner_row])
                 ]
+                wrong = ~correct_from_logits(logits[0], tokens_L[None], mask_L[None])
                 anywhere, first = prediction_disagreement(*logits, mask_L[None], label_free)
-                return jnp.stack([anywhere[0], first[0]])
+                return jnp.stack([wrong[0], anywhere[0], first[0]])
 
-            return jax.vmap(one)(noise_CxD, partner_CxD, tokens_CxL, mask_CxL)
+            return members(one, rows_C, partner_rows_C, tokens_CxL, mask_CxL)
 
-        self._disagree = jax.jit(disagree_C)
+        self._pair = jax.jit(pair_C)
         self.label_free_steps = label_free
 
     def space_dim(self, projection) -> int:
@@ -126,7 +147,7 @@ class Certifier:
             rows = np.minimum(np.arange(at, at + chunk), count - 1)
             block = slice(at, at + chunk)
             length = _length_needed(mask[block], tokens.shape[1])
-            banks = (self.bank[first + rows],) + ((self.partner[rows],) if partner else ())
+            banks = (self.bank, first + rows) + ((self.partner, rows) if partner else ())
             batch = function(
                 center,
                 scale,
@@ -137,13 +158,17 @@ class Certifier:
             outputs.append(np.asarray(batch)[:size])
         return np.concatenate(outputs)
 
-    def _disagreement(self, center, scale, tokens, mask) -> dict:
-        """d_T of the posterior N(center, scale²) on the target pool's problems: at every
-        solution position (teacher forced) and at the label-free leading positions."""
+    def _target_pairs(self, center, scale, tokens, mask) -> np.ndarray:
+        """Per target pair (θ_j, θ'_j, example_j) of the posterior N(center, scale²):
+        θ_j wrong, the two draws' teacher-forced argmax differing anywhere, and at the
+        label-free leading positions (columns 0, 1, 2)."""
         count = self.config.validity_draws
-        differ = self._chunked(
-            self._disagree, center, scale, "target", count, tokens, mask, partner=True
-        ).mean(axis=0)
+        return self._chunked(self._pair, center, scale, "target", count, tokens, mask, True)
+
+    def _disagreement(self, pairs) -> dict:
+        """d_T of a posterior from its ``_target_pairs``: the fraction of pairs whose draws
+        disagree at some solution position (teacher forced) and at a label-free one."""
+        differ = pairs[:, 1:].mean(axis=0)
         return {
             "teacher_forced": float(differ[0]),
             "label_free": float(differ[1]) if self.label_free_steps else None,
@@ -212,21 +237,23 @@ class Certifier:
         mc_risk = wrong / c.draws
         value = predicted(mc_risk, kl)
 
-        validity = {}
-        for part, pool in (("bucket", self.pools[bucket]), ("target", self.pools["target"])):
-            count = c.validity_draws
-            tokens, mask = self._pairs(*pool, np.arange(count))
-            errors = self._errors(center, scale, part, count, tokens, mask)
-            validity[part] = interval(errors, count)
-            if part == "target":
-                validity[part]["test_bound"] = float(binomial_test_bound(errors, count, self.delta))
-                near = candidates[("isotropic", min(c.sigmas))][1]
-                disagreement = {
-                    "certified": self._disagreement(center, scale, tokens, mask),
-                    "near": self._disagreement(center, near, tokens, mask),
-                    "near_sigma": min(c.sigmas),
-                    "pairs": count,
-                }
+        count = c.validity_draws
+        tokens, mask = self._pairs(*self.pools[bucket], np.arange(count))
+        validity = {
+            "bucket": interval(self._errors(center, scale, "bucket", count, tokens, mask), count)
+        }
+        tokens, mask = self._pairs(*self.pools["target"], np.arange(count))
+        certified = self._target_pairs(center, scale, tokens, mask)
+        errors = int(certified[:, 0].sum())
+        validity["target"] = interval(errors, count)
+        validity["target"]["test_bound"] = float(binomial_test_bound(errors, count, self.delta))
+        near = candidates[("isotropic", min(c.sigmas))][1]
+        disagreement = {
+            "certified": self._disagreement(certified),
+            "near": self._disagreement(self._target_pairs(center, near, tokens, mask)),
+            "near_sigma": min(c.sigmas),
+            "pairs": count,
+        }
         return {
             "family": chosen[0],
             "sigma": chosen[1],

@@ -229,7 +229,7 @@ class LanguageRunner(_Runner):
             cache_dir,
             progress=lambda done, loss: phase(f"pretrain step {done}/{steps}, loss {loss:.4f}"),
         )
-        self.counter = make_error_counter(model, chunk=config.grid.test_size)
+        self.counter = make_error_counter(model)
         self.base_errors = self.level_errors(self.base)
         self.base_flat, self.unravel = ravel_pytree(self.base)
         k = config.finetune.subspace
@@ -266,6 +266,11 @@ class LanguageRunner(_Runner):
         wrong = np.asarray(self.counter(params, self.test_tokens, self.test_mask))
         per_level = wrong.reshape(len(self.task.levels), -1).mean(axis=1)
         return {k: float(e) for k, e in zip(self.task.levels, per_level, strict=True)}
+
+    def train_error(self, params, tokens, loss_mask, n: int) -> float:
+        """The error on the cell's own sample: the first n rows of its padded training set
+        (the counter pads them to whole chunks, so the grid has a few shapes, not one per n)."""
+        return float(np.asarray(self.counter(params, tokens[:n], loss_mask[:n])).mean())
 
     def finetune_batch(self, batch, progress=None):
         """(params_M, losses_MxS, data, means_M): the batch's cells fine-tuned from the base,
@@ -307,9 +312,6 @@ class LanguageRunner(_Runner):
             progress("measure", m / len(batch))
             bucket, n, _ = cell
             member = jax.tree.map(lambda x, m=m: x[m], params_M)
-            train_wrong = np.asarray(self.counter(member, data["tokens"][m], data["loss_mask"][m]))[
-                :n
-            ]
             extra = {}
             if self.certifier is not None:
                 extra["certificate"] = self.certifier.certify(
@@ -327,7 +329,7 @@ class LanguageRunner(_Runner):
                     bucket,
                     n,
                     self.level_errors(member),
-                    train_wrong.mean(),
+                    self.train_error(member, data["tokens"][m], data["loss_mask"][m], n),
                     squared_distance(member, self.base),
                     final_loss=float(losses_MxS[m, self.config.finetune.steps_for(n) - 1]),
                     **extra,
