@@ -37,7 +37,7 @@ WRAPPED = [
     ("pacbound.store.Store", "save_cells", "store"),
     ("pacbound.pipeline", "comparison", "comparison"),
     ("pacbound.analysis.predict", "evaluate", "predictions"),
-    ("pacbound.analysis.certificates", "summarize", "certificate summary"),
+    ("pacbound.pipeline", "summarize", "certificate summary"),
     ("pacbound.report.figures", "theory_figures", "figures"),
     ("pacbound.report.figures", "experiment_figures", "figures"),
     ("pacbound.report.figures", "certificate_by_budget", "figures"),
