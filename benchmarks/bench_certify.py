@@ -75,8 +75,9 @@ def main() -> None:
     print(
         f"quick preset, budget {args.budget}, {cells} cells per batch; certificate: "
         f"{c.pilot_draws} pilot draws per candidate tried, {c.draws} certificate draws, "
-        f"2 × {c.validity_draws} validity draws, 2 × {c.validity_draws} target disagreement "
-        "pairs (two draws each)"
+        f"{c.validity_draws} bucket validity draws, {c.validity_draws} target pairs of two "
+        f"draws at the chosen σ (the first draw's errors are the target validity) and "
+        f"{c.validity_draws} at the smallest σ"
     )
     ratio = (seconds["measure"] + seconds["certify"]) / seconds["fine-tune"]
     print(f"(measure + certify) / fine-tune = {ratio:.2f} per cell")

@@ -4,8 +4,10 @@
 - One base-model cache for the whole session: every tiny experiment pretrains its base once.
 - One swept tiny store and one certified tiny store, built once and only read by the tests
   that use them (a test that writes to a store makes its own).
-- One XLA compilation cache per worker: tests build the same small programs again and again
-  (each runner jits its own closures), and a program compiled once is loaded after that.
+- One XLA compilation cache for the session, shared by the workers: tests build the same
+  small programs again and again (each runner jits its own closures), and a program
+  compiled once is loaded after that (a file caught half-written is a warning and a
+  recompile, not an error).
 """
 
 import os
@@ -33,10 +35,15 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture(scope="session", autouse=True)
 def compilation_cache(tmp_path_factory) -> Path:
-    """This worker's persistent XLA cache, for its own jits and the commands it starts."""
+    """The session's persistent XLA cache, for every worker's jits and the commands they
+    start."""
     import jax
 
-    folder = tmp_path_factory.mktemp("xla-cache")
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' folders sit side by side in the session's
+    folder = root / "xla-cache"
+    folder.mkdir(exist_ok=True)
     settings = {
         "jax_compilation_cache_dir": str(folder),
         "jax_persistent_cache_min_compile_time_secs": 0,
