@@ -80,8 +80,7 @@ def make_error_counter(config, chunk: int = 16):
     """wrong_T(params, tokens_TxL, loss_mask_TxL): 1.0 where the whole solution is not
     reproduced. Rows are scored ``chunk`` at a time (padded with masked-out rows up to a
     multiple of ``chunk``); all levels share one padded length, hence one compile. Small
-    chunks keep a chunk's attention scores in the CPU's cache: 16 rows score the quick
-    preset's test sets about 3× faster than 128 (benchmarks/bench_certify.py)."""
+    chunks keep a chunk's attention scores in the CPU's cache (docs/benchmarks.md)."""
 
     def wrong(params, tokens_TxL, loss_mask_TxL):
         rows = tokens_TxL.shape[0]
