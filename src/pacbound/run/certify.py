@@ -44,12 +44,18 @@ def _length_needed(mask_CxL, length: int, step: int = 16) -> int:
     return min(length, -(-needed // step) * step)
 
 
+#: Draws batched together per step when draws run in sequence (a CPU): a single problem's
+#: matmuls are too small to run at full rate alone, and a large batch leaves the cache
+#: (docs/benchmarks.md measures 1, 2, 4, 8 and 16).
+DRAWS_PER_STEP = 4
+
+
 def _members(strategy: str):
-    """f over the rows of its arguments: batched (vmap, on an accelerator) or one after
-    another (lax.map, on a CPU, where each draw's matmuls stay plain ones)."""
+    """f over the rows of its arguments: batched (vmap, on an accelerator) or a few at a
+    time in sequence (lax.map, on a CPU)."""
     if strategy == "vmap":
         return lambda f, *rows: jax.vmap(f)(*rows)
-    return lambda f, *rows: jax.lax.map(lambda row: f(*row), rows)
+    return lambda f, *rows: jax.lax.map(lambda row: f(*row), rows, batch_size=DRAWS_PER_STEP)
 
 
 def pick_posterior(floors: dict, predicted: dict) -> tuple:
