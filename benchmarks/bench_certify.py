@@ -1,6 +1,6 @@
 """What a certificate costs beside the cell it certifies, per cell, on the quick preset.
 
-    python benchmarks/bench_certify.py [--budget 64] [--repeats 2] [--db-cache DIR]
+    python benchmarks/bench_certify.py [--budget 64] [--repeats 2] [--cache DIR]
 
 For one batch of the quick grid (one budget, every bucket and seed), measured in one run
 (after compilation, best of ``--repeats``): fine-tuning the batch, measuring each cell (its
