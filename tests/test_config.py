@@ -1,6 +1,7 @@
 """Presets load into frozen dataclasses; hashes ignore what does not change results."""
 
 import dataclasses
+import tomllib
 
 import jax
 import numpy as np
@@ -131,3 +132,34 @@ def test_certify_config_counts_its_choices_and_rejects_bad_values():
         CertifyConfig(families=("laplace",))
     with pytest.raises(ValueError, match="sigmas"):
         CertifyConfig(sigmas=(0.0,))
+
+
+def test_base_seeds_give_one_draw_per_seed_and_a_single_seed_keeps_the_hash():
+    raw = tomllib.loads(config.preset_path("quick").read_text())
+    single = config.from_dict(raw)
+    assert single.base_seeds == (0,) and single.cell_count == len(single.cells)
+    assert config.from_dict({**raw, "pretrain": {**raw["pretrain"], "seeds": [0]}}).hash() == (
+        single.hash()
+    )
+    draws = config.from_dict({**raw, "pretrain": {**raw["pretrain"], "seeds": [0, 3, 5]}})
+    assert draws.base_seeds == (0, 3, 5) and draws.cell_count == 3 * len(single.cells)
+    assert draws.hash() != single.hash()
+    assert draws.pretrain_for(3).seed == 3 and draws.pretrain_for(3).levels == (2, 5)
+    with pytest.raises(ValueError, match="base = 4 is not one of"):
+        draws.pretrain_for(4)
+
+
+@pytest.mark.parametrize(
+    "pretrain, message",
+    [
+        ({"seeds": [0, 1], "seed": 2}, "seed .* or seeds .*, not both"),
+        ({"seeds": []}, "seeds = \\[\\]: need a list of distinct integers"),
+        ({"seeds": [1, 1]}, "need a list of distinct integers"),
+        ({"seeds": [-1]}, "need a list of distinct integers ≥ 0"),
+        ({"seeds": 3}, "need a list"),
+    ],
+)
+def test_bad_base_seeds_name_the_argument(pretrain, message):
+    raw = tomllib.loads(config.preset_path("quick").read_text())
+    with pytest.raises(ValueError, match=message):
+        config.from_dict({**raw, "pretrain": {**raw["pretrain"], **pretrain}})

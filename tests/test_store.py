@@ -56,3 +56,18 @@ def test_an_sqlite_file_without_our_tables_is_foreign(tmp_path, capsys):
     assert "not a pacbound store" in capsys.readouterr().err
     assert db.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.sqlite"]
+
+
+def test_a_store_of_another_schema_is_refused_in_one_line(tmp_path, capsys):
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        connection.executemany(
+            "INSERT INTO meta VALUES (?, ?)", [("format", "pacbound-store"), ("schema", "1")]
+        )
+    before = db.read_bytes()
+    capsys.readouterr()
+    assert main(["export", "--db", str(db)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "schema 1" in error and "new --db" in error and "\n" not in error
+    assert db.read_bytes() == before

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -136,6 +136,9 @@ class ExperimentConfig:
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     certify: CertifyConfig = field(default_factory=CertifyConfig)
     family: str = ""  # the preset a multi-base experiment was expanded from (see ``expand``)
+    # The pretraining seeds of the base draws (``[pretrain] seeds``): one base per seed, each
+    # fine-tuned over the whole grid. The solvable task's base is given: one draw, seed 0.
+    base_seeds: tuple[int, ...] = (0,)
     raw: dict = field(default_factory=dict, compare=False, repr=False)  # as written in TOML
 
     def to_dict(self) -> dict:
@@ -151,6 +154,8 @@ class ExperimentConfig:
                     table.pop(name)
         if plain.get("pretrain") and not plain["pretrain"]["disjoint"]:
             plain["pretrain"].pop("disjoint")
+        if self.pretrain is None or self.base_seeds == (self.pretrain.seed,):
+            plain.pop("base_seeds")  # one draw: the config says so by its pretraining seed
         return plain
 
     def hash(self) -> str:
@@ -168,13 +173,25 @@ class ExperimentConfig:
 
     @property
     def cells(self) -> list[tuple[str, int, int]]:
-        """(bucket, budget, seed) in a fixed order: buckets, then budgets, then seeds."""
+        """(bucket, budget, seed) in a fixed order: buckets, then budgets, then seeds; the
+        grid each base draw is fine-tuned over."""
         return [
             (b.name, n, s)
             for b in self.grid.buckets
             for n in self.grid.budgets
             for s in self.grid.seeds
         ]
+
+    @property
+    def cell_count(self) -> int:
+        """Cells over every base draw: what a finished experiment stores."""
+        return len(self.base_seeds) * len(self.cells)
+
+    def pretrain_for(self, base_seed: int) -> PretrainConfig:
+        """The pretraining of the base draw with seed ``base_seed``."""
+        if base_seed not in self.base_seeds:
+            raise ValueError(f"base = {base_seed} is not one of the base seeds {self.base_seeds}")
+        return replace(self.pretrain, seed=base_seed)
 
 
 def task_levels(kind: str, task) -> tuple[int, ...]:
@@ -192,6 +209,24 @@ def _build(cls, table: dict, where: str, **fixed):
         return cls(**values, **fixed)
     except (TypeError, ValueError) as error:
         raise ValueError(f"[{where}] {error}") from None
+
+
+def _base_seeds(seeds, table: dict) -> tuple[int, ...]:
+    """``[pretrain] seeds`` (several base draws) or ``seed`` (one), never both."""
+    if seeds is None:
+        return (int(table.get("seed", 0)),)
+    if "seed" in table:
+        raise ValueError("[pretrain] takes seed (one base draw) or seeds (several), not both")
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or len(set(seeds)) != len(seeds)
+        or not all(isinstance(s, int) and s >= 0 for s in seeds)
+    ):
+        raise ValueError(
+            f"[pretrain] seeds = {seeds}: need a list of distinct integers ≥ 0, at least one"
+        )
+    return tuple(seeds)
 
 
 def _check_levels(name: str, low: int, high: int, levels: tuple[int, ...]) -> None:
@@ -253,6 +288,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
 
     finetune = _build(OptimizerConfig, raw["finetune"], "finetune")
     model = pretrain = None
+    base_seeds = (0,)
     if kind != "solvable":
         if "model" not in raw or "pretrain" not in raw:
             raise ValueError(f"task kind {kind!r} needs [model] and [pretrain]")
@@ -267,6 +303,8 @@ def from_dict(raw: dict) -> ExperimentConfig:
         top = {
             k: pretrain_table.pop(k) for k in ("seed", "chunk", "disjoint") if k in pretrain_table
         }
+        base_seeds = _base_seeds(pretrain_table.pop("seeds", None), top)
+        top["seed"] = base_seeds[0]
         optimizer = _build(OptimizerConfig, pretrain_table, "pretrain")
         pretrain = PretrainConfig(levels=pretrain_levels, optimizer=optimizer, **top)
     compare = _build(CompareConfig, raw.get("compare", {}), "compare")
@@ -298,6 +336,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
         distributed=distributed,
         certify=certify,
         family=str(raw.get("family", "")),
+        base_seeds=base_seeds,
         raw=json.loads(json.dumps(raw)),
     )
 

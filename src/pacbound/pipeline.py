@@ -61,7 +61,7 @@ def sweep(
                 computed = run_sweep(experiment, store, cache, bar, allow_version_change)
             finally:
                 bar.close()
-        total = len(experiment.cells)
+        total = experiment.cell_count
         if say:
             say(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
 
@@ -79,8 +79,8 @@ def certify(
     sweep(path, db, cache, quiet, allow_version_change, say)
     with Store(db) as store:
         for experiment in found:
-            cells = store.cells(experiment.name)
-            summary, paths = certificates(experiment, cells, store.base(experiment.name), out)
+            cells, base = one_draw(store, experiment)
+            summary, paths = certificates(experiment, cells, base, out)
             say(
                 f"{experiment.name}: {summary['valid_fraction']:.1%} of {len(cells)} "
                 f"certificates at or above the measured risk; "
@@ -132,6 +132,23 @@ def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
 # --- reports from the store or from committed reports --------------------------------------
 
 
+def held_out_count(experiment) -> int:
+    """Held-out problems each model is scored on (every level's test set)."""
+    return len(experiment.levels) * experiment.grid.test_size
+
+
+def one_draw(store: Store, experiment) -> tuple[list, dict]:
+    """(cells, the base's error per level) of an experiment with one base draw. The reports
+    below compare buckets within one draw; several draws are pooled in the claims report."""
+    if len(experiment.base_seeds) > 1:
+        raise ValueError(
+            f"experiment {experiment.name!r} has {len(experiment.base_seeds)} base draws: its "
+            "per-draw comparison is `pacbound claims`; this report reads one draw"
+        )
+    (base,) = store.bases(experiment.name).values()
+    return store.cells(experiment.name, base.seed), base.level_errors
+
+
 def comparison(experiment, cells, base: dict) -> dict:
     """The comparison of one experiment as its report's JSON holds it."""
     return comparison_report.document(compare_experiment(experiment, cells, base), experiment)
@@ -143,14 +160,13 @@ def stored_experiments(store: Store, names=None) -> list[tuple]:
     found = []
     for name in store.names() if names is None else names:
         experiment = configs.from_dict(store.experiment(name)["config"])
-        cells = store.cells(name)
-        if len(cells) < len(experiment.cells):
-            print(
-                f"{name}: {len(cells)}/{len(experiment.cells)} cells stored, skipped",
-                file=sys.stderr,
-            )
+        stored = len(store.finished(name))
+        if stored < experiment.cell_count:
+            total = experiment.cell_count
+            print(f"{name}: {stored}/{total} cells stored, skipped", file=sys.stderr)
             continue
-        found.append((experiment, cells, comparison(experiment, cells, store.base(name))))
+        cells, base = one_draw(store, experiment)
+        found.append((experiment, cells, comparison(experiment, cells, base)))
     return found
 
 
@@ -228,7 +244,7 @@ def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
                 paths += comparison_report.write_report(result, out)
                 results.append(result)
                 if experiment.certify.enabled:
-                    base = store.base(experiment.name)
+                    base = one_draw(store, experiment)[1]
                     summary, written = certificates(experiment, cells, base, out, draw)
                     paths += written
                     summaries.append(summary)
@@ -302,20 +318,24 @@ def stored_runs(db: Path, name: str | None) -> predict.RunTable:
     with Store(db) as store:
         name = store.experiment(name)["name"]
         experiment = configs.from_dict(store.experiment(name)["config"])
-        base = store.base(name)
-        arrays = cell_arrays(experiment, store.cells(name), base)
+        cells, base = one_draw(store, experiment)
+        arrays = cell_arrays(experiment, cells, base)
     return runs_from_arrays(experiment, arrays, base)
 
 
-def export(db: Path, name: str | None, fmt: str) -> str:
-    """The stored cells of an experiment as a flat CSV or JSON table."""
+def export(db: Path, name: str | None, fmt: str, outcomes: bool = False) -> str:
+    """The stored cells of an experiment as a flat CSV or JSON table; ``outcomes``: with
+    each cell's outcome on every held-out problem."""
     import csv
     import io
 
     from pacbound.store import flat_rows
 
     with Store(db) as store:
-        rows = flat_rows(store.cells(store.experiment(name)["name"]))
+        stored = store.experiment(name)
+        experiment = configs.from_dict(stored["config"])
+        problems = held_out_count(experiment) if outcomes else 0
+        rows = flat_rows(store.cells(stored["name"], problems=problems))
     if fmt == "json":
         return json.dumps(rows, indent=1) + "\n"
     buffer = io.StringIO()

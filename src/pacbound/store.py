@@ -2,9 +2,12 @@
 
 Tables: ``meta`` (marks the file as a pacbound store, with its schema version),
 ``experiments`` (name, config hash, full config, the code that computed it: package version
-and source hash, ``pacbound.provenance``), ``base`` (the base
-model's errors per level) and ``cells`` (one row per finished grid cell, its per-level
-numbers as JSON and its headline numbers as columns, so plain SQL can query them).
+and source hash, ``pacbound.provenance``), ``bases`` (one row per pretraining draw of the
+base: its errors per level) and ``cells`` (one row per finished grid cell, keyed by its base
+draw, bucket, budget and seed: its per-level numbers as JSON and its headline numbers as
+columns, so plain SQL can query them). Bases and cells of the language tasks also keep their
+outcome on every held-out problem (a bit per problem, 1 = wrong, levels in order, packed
+with ``numpy.packbits``) beside the hash of the problem set they were scored on.
 
 A batch of cells is written in one transaction, so a run killed at any moment leaves only
 whole batches; the sweep skips what is stored. An experiment name bound to another config
@@ -19,10 +22,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from pacbound import provenance
 
 FORMAT = "pacbound-store"
-SCHEMA = "1"
+SCHEMA = "2"  # 2: base draws and per-problem outcomes
 DEFAULT_PATH = Path("pacbound-results") / "results.sqlite"
 
 _TABLES = """
@@ -30,18 +35,39 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS experiments (
     name TEXT PRIMARY KEY, config_hash TEXT NOT NULL, config TEXT NOT NULL,
     version TEXT NOT NULL, created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
-CREATE TABLE IF NOT EXISTS base (
-    name TEXT PRIMARY KEY REFERENCES experiments(name), level_errors TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bases (
+    name TEXT NOT NULL REFERENCES experiments(name), base INTEGER NOT NULL,
+    level_errors TEXT NOT NULL, outcomes BLOB, problems TEXT,
+    PRIMARY KEY (name, base));
 CREATE TABLE IF NOT EXISTS cells (
-    name TEXT NOT NULL REFERENCES experiments(name),
+    name TEXT NOT NULL REFERENCES experiments(name), base INTEGER NOT NULL,
     task TEXT NOT NULL, bucket TEXT NOT NULL, budget INTEGER NOT NULL, seed INTEGER NOT NULL,
     train_error REAL, in_distribution_error REAL, target_error REAL, sq_distance REAL,
-    wall_s REAL, record TEXT NOT NULL,
-    PRIMARY KEY (name, bucket, budget, seed));
+    wall_s REAL, record TEXT NOT NULL, outcomes BLOB, problems TEXT,
+    PRIMARY KEY (name, base, bucket, budget, seed));
 """
 
 #: Headline numbers kept as columns; everything else lives in the JSON record.
 COLUMNS = ("train_error", "in_distribution_error", "target_error", "sq_distance", "wall_s")
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Which held-out problems a model got wrong: ``wrong`` (bool, the problems of every
+    level in level order) and ``problems``, the hash of the problem set they belong to."""
+
+    wrong: np.ndarray
+    problems: str
+
+    def packed(self) -> bytes:
+        return np.packbits(np.asarray(self.wrong, bool)).tobytes()
+
+    @staticmethod
+    def unpacked(blob: bytes | None, problems: str | None, count: int) -> Outcomes | None:
+        if blob is None:
+            return None
+        bits = np.unpackbits(np.frombuffer(blob, np.uint8), count=count)
+        return Outcomes(bits.astype(bool), problems)
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,18 @@ class Cell:
     budget: int
     seed: int
     record: dict  # level_errors, gain, train_error, …, all JSON-serialisable
+    base: int = 0  # the pretraining seed of the cell's base draw
+    outcomes: Outcomes | None = None
+
+
+@dataclass(frozen=True)
+class Base:
+    """One pretraining draw of an experiment's base: its seed, its error per level and its
+    outcomes on the held-out problems (None for the solvable task, whose risks are exact)."""
+
+    seed: int
+    level_errors: dict
+    outcomes: Outcomes | None = None
 
 
 class Store:
@@ -89,8 +127,8 @@ class Store:
             raise ValueError(f"db = {self.path} is an SQLite file of another program")
         if marks.get("schema") != SCHEMA:
             raise ValueError(
-                f"db = {self.path} has store schema {marks.get('schema')}; "
-                f"this version reads {SCHEMA}"
+                f"db = {self.path} has store schema {marks.get('schema')}; this version reads "
+                f"schema {SCHEMA} only (base draws, per-problem outcomes): sweep into a new --db"
             )
 
     def close(self) -> None:
@@ -171,63 +209,103 @@ class Store:
 
     # --- results -------------------------------------------------------------------------
 
-    def save_base(self, name: str, level_errors: dict) -> None:
+    def save_base(self, name: str, base: Base) -> None:
+        outcomes = base.outcomes
         with self.connection:
             self.connection.execute(
-                "INSERT OR REPLACE INTO base VALUES (?, ?)", (name, json.dumps(level_errors))
+                "INSERT OR REPLACE INTO bases VALUES (?, ?, ?, ?, ?)",
+                (
+                    name,
+                    base.seed,
+                    json.dumps(base.level_errors),
+                    None if outcomes is None else outcomes.packed(),
+                    None if outcomes is None else outcomes.problems,
+                ),
             )
 
-    def base(self, name: str) -> dict | None:
-        row = self.connection.execute(
-            "SELECT level_errors FROM base WHERE name = ?", (name,)
-        ).fetchone()
-        return None if row is None else json.loads(row[0])
+    def bases(self, name: str, problems: int = 0) -> dict[int, Base]:
+        """{pretraining seed: Base} of every stored draw of ``name``; ``problems``: the count
+        of held-out problems, to unpack the outcomes (0: leave them out)."""
+        rows = self.connection.execute(
+            "SELECT base, level_errors, outcomes, problems FROM bases WHERE name = ? ORDER BY base",
+            (name,),
+        )
+        return {
+            int(seed): Base(
+                int(seed),
+                json.loads(errors),
+                Outcomes.unpacked(blob, problem_set, problems) if problems else None,
+            )
+            for seed, errors, blob, problem_set in rows
+        }
 
     def save_cells(self, name: str, cells: list[Cell]) -> None:
         """All of ``cells`` in one transaction: either every one is stored or none."""
         rows = [
             (
                 name,
+                c.base,
                 c.record["task"],
                 c.bucket,
                 c.budget,
                 c.seed,
                 *(c.record.get(k) for k in COLUMNS),
                 json.dumps(c.record),
+                None if c.outcomes is None else c.outcomes.packed(),
+                None if c.outcomes is None else c.outcomes.problems,
             )
             for c in cells
         ]
         with self.connection:
             self.connection.executemany(
-                f"INSERT OR REPLACE INTO cells (name, task, bucket, budget, seed, "
-                f"{', '.join(COLUMNS)}, record) VALUES ({', '.join('?' * (6 + len(COLUMNS)))})",
+                f"INSERT OR REPLACE INTO cells (name, base, task, bucket, budget, seed, "
+                f"{', '.join(COLUMNS)}, record, outcomes, problems) "
+                f"VALUES ({', '.join('?' * (9 + len(COLUMNS)))})",
                 rows,
             )
 
-    def finished(self, name: str) -> set[tuple[str, int, int]]:
+    def finished(self, name: str) -> set[tuple[int, str, int, int]]:
+        """(base, bucket, budget, seed) of every stored cell of ``name``."""
         rows = self.connection.execute(
-            "SELECT bucket, budget, seed FROM cells WHERE name = ?", (name,)
+            "SELECT base, bucket, budget, seed FROM cells WHERE name = ?", (name,)
         )
-        return {(b, int(n), int(s)) for b, n, s in rows}
+        return {(int(d), b, int(n), int(s)) for d, b, n, s in rows}
 
-    def cells(self, name: str) -> list[Cell]:
-        rows = self.connection.execute(
-            "SELECT bucket, budget, seed, record FROM cells WHERE name = ? "
-            "ORDER BY bucket, budget, seed",
-            (name,),
+    def cells(self, name: str, base: int | None = None, problems: int = 0) -> list[Cell]:
+        """The stored cells of ``name`` (of one base draw, if ``base`` is given), ordered by
+        base, bucket, budget and seed; ``problems`` as for ``bases``."""
+        query = (
+            "SELECT base, bucket, budget, seed, record, outcomes, problems FROM cells "
+            "WHERE name = ?"
         )
-        return [Cell(b, int(n), int(s), json.loads(r)) for b, n, s, r in rows]
+        arguments: tuple = (name,)
+        if base is not None:
+            query, arguments = query + " AND base = ?", (name, base)
+        rows = self.connection.execute(query + " ORDER BY base, bucket, budget, seed", arguments)
+        return [
+            Cell(
+                b,
+                int(n),
+                int(s),
+                json.loads(r),
+                int(d),
+                Outcomes.unpacked(blob, problem_set, problems) if problems else None,
+            )
+            for d, b, n, s, r, blob, problem_set in rows
+        ]
 
 
 def flat_rows(cells: list[Cell]) -> list[dict]:
     """One flat dict per cell holding every stored field: the cell's key, the headline
     numbers, then every other field; a per-level dict becomes one column per level,
     ``error_L<k>`` for the level errors and ``<field>_L<k>`` for the others; the certificate
-    becomes ``certificate_<name>`` columns (nested parts joined by ``_``, lists as JSON)."""
+    becomes ``certificate_<name>`` columns (nested parts joined by ``_``, lists as JSON).
+    Cells read with their outcomes add ``problems`` (the problem set's hash) and ``wrong``,
+    one character per held-out problem (1: wrong), levels in order."""
     rows = []
     for cell in cells:
-        row = {"task": cell.record["task"], "bucket": cell.bucket, "budget": cell.budget}
-        row["seed"] = cell.seed
+        row = {"task": cell.record["task"], "base": cell.base, "bucket": cell.bucket}
+        row |= {"budget": cell.budget, "seed": cell.seed}
         row.update({k: cell.record.get(k) for k in COLUMNS})
         for field, value in cell.record.items():
             if field == "certificate":
@@ -237,6 +315,9 @@ def flat_rows(cells: list[Cell]) -> list[dict]:
                 row.update({f"{prefix}_L{level}": v for level, v in value.items()})
             elif field not in row:
                 row[field] = value
+        if cell.outcomes is not None:
+            row["problems"] = cell.outcomes.problems
+            row["wrong"] = "".join("1" if w else "0" for w in cell.outcomes.wrong)
         rows.append(row)
     return rows
 

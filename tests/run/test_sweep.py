@@ -50,11 +50,19 @@ def test_a_sweep_stores_every_cell_with_its_measurements(finished):
         stored = store.experiment()
         assert stored["config_hash"] == experiment.hash()
         assert stored["config"]["grid"]["budgets"] == [2, 5]
-        cells = store.cells("tiny")
-        base = store.base("tiny")
+        cells = store.cells("tiny", problems=24)
+        (stored_base,) = store.bases("tiny", problems=24).values()
+    base = stored_base.level_errors
     assert len(cells) == len(experiment.cells) == 12
     assert set(base) == {"2", "3", "4"}
+    for model, errors in [(stored_base, base)] + [(c, c.record["level_errors"]) for c in cells]:
+        # The outcome on each of the 3 × 8 held-out problems, levels in order, is what each
+        # level's error counts, and every model was scored on the same problems.
+        wrong = model.outcomes.wrong.reshape(3, 8)
+        assert wrong.mean(axis=1).tolist() == [errors[k] for k in ("2", "3", "4")]
+        assert model.outcomes.problems == stored_base.outcomes.problems
     for cell in cells:
+        assert cell.base == 0
         record = cell.record
         assert set(record["level_errors"]) == {"2", "3", "4"}
         for level, error in record["level_errors"].items():
@@ -80,7 +88,7 @@ def test_export_csv_has_one_row_per_cell(finished, tmp_path):
     assert main(["export", "--db", str(finished), "--format", "csv", "--out", str(out)]) == 0
     lines = out.read_text().splitlines()
     assert len(lines) == 13
-    assert lines[0].startswith("task,bucket,budget,seed,train_error")
+    assert lines[0].startswith("task,base,bucket,budget,seed,train_error")
     assert "error_L4" in lines[0] and "gain_L2" in lines[0]
     # Every stored field is exported, per-level dicts as one column per level.
     header = lines[0].split(",")
@@ -93,6 +101,43 @@ def test_export_csv_has_one_row_per_cell(finished, tmp_path):
         else:
             assert field in header, field
     assert {"final_loss", "schedule", "steps"} <= set(header)
+
+
+def test_export_with_outcomes_writes_a_bit_per_held_out_problem(finished, capsys):
+    capsys.readouterr()
+    assert main(["export", "--db", str(finished), "--format", "json", "--outcomes"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    for row in rows:
+        assert len(row["wrong"]) == 24 and set(row["wrong"]) <= {"0", "1"}
+        per_level = [row["wrong"][i : i + 8].count("1") / 8 for i in (0, 8, 16)]
+        assert per_level == [row[f"error_L{k}"] for k in (2, 3, 4)]
+    assert len({row["problems"] for row in rows}) == 1
+
+
+def test_base_draws_each_fine_tune_the_grid_and_draw_zero_is_the_single_draw_run(
+    finished, sweep, tmp_path, capsys
+):
+    """``[pretrain] seeds = [0, 1]``: two bases, 24 cells; the draw with seed 0 stores the
+    cells a one-draw run stores, the other draw its own (another base, other data)."""
+    draws = tmp_path / "draws.toml"
+    draws.write_text(TINY.read_text().replace("[pretrain]\n", "[pretrain]\nseeds = [0, 1]\n"))
+    db = tmp_path / "draws.sqlite"
+    argv = ["sweep", "--config", str(draws), "--db", str(db), "--quiet"]
+    assert main(argv) == 0
+    with Store(db) as store, Store(finished) as single:
+        bases = store.bases("tiny")
+        assert sorted(bases) == [0, 1]
+        assert bases[0].level_errors == single.bases("tiny")[0].level_errors
+        assert len(store.finished("tiny")) == 24
+        first = [(c.bucket, c.budget, c.seed, c.record) for c in store.cells("tiny", 0)]
+        again = [(c.bucket, c.budget, c.seed, c.record) for c in single.cells("tiny")]
+        other = store.cells("tiny", 1)
+    strip = lambda rows: [(*key, {**r, "wall_s": 0}) for *key, r in rows]  # noqa: E731
+    assert strip(first) == strip(again)
+    assert [c.record["sq_distance"] for c in other] != [r[3]["sq_distance"] for r in first]
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "0 cells computed, 24 stored" in capsys.readouterr().out
 
 
 @pytest.mark.slow  # a subprocess killed and resumed

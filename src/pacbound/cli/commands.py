@@ -196,7 +196,7 @@ def _cmd_predict(args) -> int:
 def _cmd_export(args) -> int:
     from pacbound.pipeline import export
 
-    text = export(_existing_db(args), args.name, args.format)
+    text = export(_existing_db(args), args.name, args.format, args.outcomes)
     if args.out:
         args.out.write_text(text)
     else:

@@ -173,6 +173,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     _add_db_argument(export)
     export.add_argument("--name", default=None, help="experiment name, if the store holds several")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument(
+        "--outcomes",
+        action="store_true",
+        help="add each cell's outcome on every held-out problem (a 0/1 string)",
+    )
     export.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
     return parser
 

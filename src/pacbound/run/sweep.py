@@ -1,14 +1,17 @@
-"""Run an experiment's grid (bucket × budget × seed) into the store, resumably.
+"""Run an experiment's grid (base draw × bucket × budget × seed) into the store, resumably.
 
-Cells are split into batches of at most ``grid.ensemble`` members of one budget each (in
-the config's fixed order), so the members of a batch take the same number of steps under a
-budget-aware schedule; a batch is one compiled fine-tuning program (a short batch padded by
-repeating a member, so every batch has one shape and the grid compiles once). A batch is
+Each base draw (``[pretrain] seeds``) is pretrained, scored and stored, then fine-tuned
+over the whole grid. Cells are split into batches of at most ``grid.ensemble`` members of
+one budget each (in the config's fixed order), so the members of a batch take the same
+number of steps under a budget-aware schedule; a batch is one compiled fine-tuning program
+(a short batch padded by repeating a member, so every batch has one shape and the grid
+compiles once). A batch is
 measured and written in one transaction as soon as it finishes. A rerun skips stored
 batches; a batch's data, keys and composition depend only on the config, so a resumed run
 stores exactly what an uninterrupted one would.
 
-Per cell the record holds: the error on each level's held-out test set (``level_errors``),
+Per cell the record holds: the error on each level's held-out test set (``level_errors``;
+for the language tasks the cell also keeps its outcome on every one of those problems),
 the gain over the base per level (base error − error, positive is better), the training
 error on its own n examples, the in-distribution error (its bucket's mixture of level
 errors) and the target error (the target's mixture), the squared distance to the base
@@ -19,6 +22,7 @@ measured risk of its posterior (``pacbound.run.certify``), written in the same t
 
 from __future__ import annotations
 
+import hashlib
 import time
 import zlib
 from collections.abc import Callable
@@ -37,7 +41,7 @@ from pacbound.run.measure import (
     solvable_level_risks_mc,
     squared_distance,
 )
-from pacbound.store import Cell, Store
+from pacbound.store import Base, Cell, Outcomes, Store
 from pacbound.tasks.base import (
     allocate,
     any_problem,
@@ -67,23 +71,24 @@ TEST_SEED = 10_007  # held-out sets are drawn from a stream no training set uses
 MC_SAMPLES = 100_000  # simulation of each solvable cell's per-level risks, beside the exact ones
 
 
-def _agree_on_work(left: list[bool], base_stored: bool) -> tuple[list[bool], bool]:
-    """Process 0's view of which batches are left and whether the base is stored, on every
-    process: the others may not see the store (or see another one), and processes that ran
-    different batches would issue different collective programs and hang."""
+def _agree_on_work(left: list[bool]) -> list[bool]:
+    """Process 0's view of what is left to do (batches, bases to store), on every process:
+    the others may not see the store (or see another one), and processes that ran different
+    batches would issue different collective programs and hang."""
     if jax.process_count() == 1:
-        return left, base_stored
+        return left
     from jax.experimental import multihost_utils
 
-    decided = np.asarray(
-        multihost_utils.broadcast_one_to_all(np.array([*left, base_stored], np.int32))
-    )
-    return [bool(v) for v in decided[:-1]], bool(decided[-1])
+    decided = np.asarray(multihost_utils.broadcast_one_to_all(np.array(left, np.int32)))
+    return [bool(v) for v in decided]
 
 
-def cell_seed(bucket: str, budget: int, seed: int) -> int:
-    """A data/PRNG seed owned by one cell, independent of the grid's other cells."""
-    return zlib.crc32(f"{bucket}/{budget}/{seed}".encode())
+def cell_seed(bucket: str, budget: int, seed: int, base: int = 0) -> int:
+    """A data/PRNG seed owned by one cell, independent of the grid's other cells and of the
+    other base draws' cells (the draw with pretraining seed 0 keeps the key cells had before
+    base draws existed, so that its cells are the ones a single-draw experiment stores)."""
+    draw = f"/base{base}" if base else ""
+    return zlib.crc32(f"{bucket}/{budget}/{seed}{draw}".encode())
 
 
 def batches(config: ExperimentConfig) -> list[list[tuple[str, int, int]]]:
@@ -93,6 +98,11 @@ def batches(config: ExperimentConfig) -> list[list[tuple[str, int, int]]]:
         cells = [cell for cell in config.cells if cell[1] == budget]
         result += [cells[i : i + size] for i in range(0, len(cells), size)]
     return result
+
+
+def draw_batches(config: ExperimentConfig) -> list[tuple[int, list[tuple[str, int, int]]]]:
+    """(base seed, batch) of every base draw, draw by draw."""
+    return [(base, batch) for base in config.base_seeds for batch in batches(config)]
 
 
 def run_sweep(
@@ -117,39 +127,47 @@ def run_sweep(
     report = progress or (lambda *args: None)
     if writes:
         store.register(config.name, config.hash(), config.raw, allow_version_change)
-    grid = batches(config)
+    grid = draw_batches(config)
     done = store.finished(config.name) if writes else set()
-    left, base_stored = _agree_on_work(
-        [not all(cell in done for cell in b) for b in grid],
-        writes and store.base(config.name) is not None,
+    stored_bases = set(store.bases(config.name)) if writes else set()
+    left = _agree_on_work(
+        [not all((base, *cell) in done for cell in b) for base, b in grid]
+        + [base not in stored_bases for base in config.base_seeds]
     )
-    todo = [b for b, needed in zip(grid, left, strict=True) if needed]
-    total = len(config.cells)
-    done_count = total - sum(len(b) for b in todo)
+    batches_left, bases_left = left[: len(grid)], left[len(grid) :]
+    total = config.cell_count
+    left_by_draw = {base: [] for base in config.base_seeds}
+    for (base, batch), needed in zip(grid, batches_left, strict=True):
+        if needed:
+            left_by_draw[base].append(batch)
+    done_count = total - sum(len(b) for todo in left_by_draw.values() for b in todo)
     report("prepare", done_count, total)
-    if not todo and base_stored:
-        return 0
-    runner = (SolvableRunner if config.task_kind == "solvable" else LanguageRunner)(
-        config, cache_dir, lambda phase: report(phase, done_count, total)
-    )
-    if writes:
-        store.save_base(config.name, {str(k): v for k, v in runner.base_errors.items()})
     computed = 0
-    for batch in todo:
-        report("fine-tune", done_count + computed, total)
-        started = time.perf_counter()
-        records = runner.run_batch(
-            batch, _within_batch(report, done_count + computed, batch, total)
+    for base, base_needed in zip(config.base_seeds, bases_left, strict=True):
+        todo = left_by_draw[base]
+        if not todo and not base_needed:
+            continue
+        so_far = done_count + computed
+        runner = (SolvableRunner if config.task_kind == "solvable" else LanguageRunner)(
+            config, cache_dir, lambda phase, so_far=so_far: report(phase, so_far, total), base
         )
-        wall = (time.perf_counter() - started) / len(batch)
-        cells = [
-            Cell(b, n, s, {**r, "task": config.task_kind, "wall_s": wall})
-            for (b, n, s), r in zip(batch, records, strict=True)
-        ]
         if writes:
-            store.save_cells(config.name, cells)
-        computed += len(batch)
-        report("fine-tune", done_count + computed, total)
+            store.save_base(config.name, runner.stored_base())
+        for batch in todo:
+            report("fine-tune", done_count + computed, total)
+            started = time.perf_counter()
+            records, outcomes = runner.run_batch(
+                batch, _within_batch(report, done_count + computed, batch, total)
+            )
+            wall = (time.perf_counter() - started) / len(batch)
+            cells = [
+                Cell(b, n, s, {**r, "task": config.task_kind, "wall_s": wall}, base, o)
+                for (b, n, s), r, o in zip(batch, records, outcomes, strict=True)
+            ]
+            if writes:
+                store.save_cells(config.name, cells)
+            computed += len(batch)
+            report("fine-tune", done_count + computed, total)
     report("done", total, total)
     return computed
 
@@ -171,23 +189,34 @@ def _by_level(values) -> dict[str, float]:
 
 
 class _Runner:
-    """What both task kinds share: bucket weights, target weights and the record."""
+    """What both task kinds share: bucket weights, target weights and the record, for the
+    cells of one base draw (``base``: its pretraining seed)."""
 
-    def __init__(self, config: ExperimentConfig):
+    def __init__(self, config: ExperimentConfig, base: int):
         self.config = config
+        self.base_seed = base
         self.buckets = {b.name: b.weights() for b in config.grid.buckets}
         self.target = config.grid.target_weights()
         self.base_errors: dict[int, float] = {}
         self.rows = max(config.grid.budgets)  # training sets share one padded length
+        self.base_outcomes: Outcomes | None = None
+
+    def stored_base(self) -> Base:
+        """The base draw as the store keeps it."""
+        errors = {str(k): v for k, v in self.base_errors.items()}
+        return Base(self.base_seed, errors, self.base_outcomes)
+
+    def seed_of(self, cell) -> int:
+        """``cell_seed`` of a (bucket, budget, seed) of this runner's base draw."""
+        return cell_seed(*cell, self.base_seed)
 
     def _padded_batch(self, batch):
         """The batch padded to the ensemble size by repeating its last cell."""
         return batch + [batch[-1]] * (self.config.grid.ensemble - len(batch))
 
-    @staticmethod
-    def _keys_and_budgets(padded):
+    def _keys_and_budgets(self, padded):
         """Each cell's own PRNG key and its budget n, stacked over the ensemble."""
-        keys = jnp.stack([jax.random.PRNGKey(cell_seed(*cell)) for cell in padded])
+        keys = jnp.stack([jax.random.PRNGKey(self.seed_of(cell)) for cell in padded])
         return keys, np.array([cell[1] for cell in padded], dtype=np.int32)
 
     def _record(self, bucket, n, level_errors, train_error, sq_distance, **extra) -> dict:
@@ -208,8 +237,10 @@ class LanguageRunner(_Runner):
     """iGSM-lite (either structure) with the transformer, fine-tuned in full or in a random
     subspace, and certified when the config has a ``[certify]`` table."""
 
-    def __init__(self, config: ExperimentConfig, cache_dir: Path, phase: Callable[[str], None]):
-        super().__init__(config)
+    def __init__(
+        self, config: ExperimentConfig, cache_dir: Path, phase: Callable[[str], None], base=0
+    ):
+        super().__init__(config, base)
         task, model = config.task, config.model
         self.task, self.model = task, model
         # A disjoint base pretrains on one half of the problems; everything else uses the other.
@@ -219,18 +250,21 @@ class LanguageRunner(_Runner):
         self.exclude = frozenset(h for d in self.tests.values() for h in d.hashes)
         self.test_tokens = np.concatenate([self.tests[k].tokens for k in task.levels])
         self.test_mask = np.concatenate([self.tests[k].loss_mask for k in task.levels])
+        # One name for the held-out problems, in order: outcomes scored on them line up.
+        every_hash = "".join(h for k in task.levels for h in self.tests[k].hashes)
+        self.problems = hashlib.sha256(every_hash.encode()).hexdigest()[:32]
         phase("pretrain")
         steps = config.pretrain.optimizer.steps
         self.base, _ = pretrain(
             task,
             model,
-            config.pretrain,
+            config.pretrain_for(base),
             self.exclude,
             cache_dir,
             progress=lambda done, loss: phase(f"pretrain step {done}/{steps}, loss {loss:.4f}"),
         )
         self.counter = make_error_counter(model)
-        self.base_errors = self.level_errors(self.base)
+        self.base_errors, self.base_outcomes = self.level_outcomes(self.base)
         self.base_flat, self.unravel = ravel_pytree(self.base)
         k = config.finetune.subspace
         self.projection = None
@@ -259,13 +293,18 @@ class LanguageRunner(_Runner):
                 self.unravel,
                 self.projection,
                 {name: (d.tokens, d.loss_mask) for name, d in pools.items()},
-                len(config.cells),
+                config.cell_count,
             )
 
-    def level_errors(self, params) -> dict[int, float]:
-        wrong = np.asarray(self.counter(params, self.test_tokens, self.test_mask))
+    def level_outcomes(self, params) -> tuple[dict[int, float], Outcomes]:
+        """The error on each level's held-out set, and the outcome on every problem."""
+        wrong = np.asarray(self.counter(params, self.test_tokens, self.test_mask), bool)
         per_level = wrong.reshape(len(self.task.levels), -1).mean(axis=1)
-        return {k: float(e) for k, e in zip(self.task.levels, per_level, strict=True)}
+        errors = {k: float(e) for k, e in zip(self.task.levels, per_level, strict=True)}
+        return errors, Outcomes(wrong, self.problems)
+
+    def level_errors(self, params) -> dict[int, float]:
+        return self.level_outcomes(params)[0]
 
     def train_error(self, params, tokens, loss_mask, n: int) -> float:
         """The error on the cell's own sample: the first n rows of its padded training set
@@ -280,7 +319,7 @@ class LanguageRunner(_Runner):
         datasets = [
             mixture_dataset(
                 self.task,
-                cell_seed(*cell),
+                self.seed_of(cell),
                 self.buckets[cell[0]],
                 cell[1],
                 self.exclude,
@@ -301,13 +340,14 @@ class LanguageRunner(_Runner):
         return jax.vmap(self.unravel)(flat_M), losses_MxS, data, w_M
 
     def run_batch(self, batch, progress=None):
-        """The records of a batch's cells; ``progress(phase, fraction)`` as its training
-        steps and then its cells' measurements advance."""
+        """The records of a batch's cells and their outcomes on the held-out problems;
+        ``progress(phase, fraction)`` as its training steps and then its cells'
+        measurements advance."""
         progress = progress or (lambda phase, fraction: None)
         params_M, losses_MxS, data, means_M = self.finetune_batch(
             batch, lambda fraction: progress("fine-tune", fraction)
         )
-        records = []
+        records, outcomes = [], []
         for m, cell in enumerate(batch):
             progress("measure", m / len(batch))
             bucket, n, _ = cell
@@ -321,28 +361,32 @@ class LanguageRunner(_Runner):
                     data["tokens"][m],
                     data["loss_mask"][m],
                     bucket,
-                    cell_seed(*cell),
+                    self.seed_of(cell),
                     pilot_all=n == max(self.config.grid.budgets),
                 )
+            level_errors, outcome = self.level_outcomes(member)
+            outcomes.append(outcome)
             records.append(
                 self._record(
                     bucket,
                     n,
-                    self.level_errors(member),
+                    level_errors,
                     self.train_error(member, data["tokens"][m], data["loss_mask"][m], n),
                     squared_distance(member, self.base),
                     final_loss=float(losses_MxS[m, self.config.finetune.steps_for(n) - 1]),
                     **extra,
                 )
             )
-        return records
+        return records, outcomes
 
 
 class SolvableRunner(_Runner):
     """The exactly solvable task: the posterior trained in JAX, its risks in closed form."""
 
-    def __init__(self, config: ExperimentConfig, cache_dir: Path, phase: Callable[[str], None]):
-        super().__init__(config)
+    def __init__(
+        self, config: ExperimentConfig, cache_dir: Path, phase: Callable[[str], None], base=0
+    ):
+        super().__init__(config, base)
         self.task = config.task
         self.prior_mean = jnp.asarray(self.task.pretrained_weights)
         prior_variance = np.full(self.task.dim, self.task.prior_std**2)
@@ -355,11 +399,11 @@ class SolvableRunner(_Runner):
 
     def _sample(self, cell):
         """n examples of the cell's bucket, levels allocated as the mixture weights say."""
-        rng = np.random.default_rng(cell_seed(*cell))
+        rng = np.random.default_rng(self.seed_of(cell))
         parts = [
             self.task.sample(rng, level, count)
             for level, count in sorted(
-                allocate(self.buckets[cell[0]], cell[1], cell_seed(*cell)).items()
+                allocate(self.buckets[cell[0]], cell[1], self.seed_of(cell)).items()
             )
             if count
         ]
@@ -397,4 +441,4 @@ class SolvableRunner(_Runner):
                     mc_standard_errors=_by_level(standard_errors),
                 )
             )
-        return records
+        return records, [None] * len(records)
