@@ -8,10 +8,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from pacbound import config as configs
 from pacbound.analysis import assumptions, predict
 from pacbound.analysis.certificates import summarize
-from pacbound.analysis.comparison import compare_experiment
+from pacbound.analysis.comparison import compare_experiment, pooled_base
 from pacbound.analysis.families import compare_bases, compare_learners
 from pacbound.analysis.table import (
     cell_arrays,
@@ -19,6 +21,7 @@ from pacbound.analysis.table import (
     runs_from_arrays,
     runs_from_report,
 )
+from pacbound.report import claims as claims_report
 from pacbound.report import comparison as comparison_report
 from pacbound.report.certificates import certificates_markdown
 from pacbound.report.families import write_bases_report, write_learners_report
@@ -79,8 +82,8 @@ def certify(
     sweep(path, db, cache, quiet, allow_version_change, say)
     with Store(db) as store:
         for experiment in found:
-            cells, base = one_draw(store, experiment)
-            summary, paths = certificates(experiment, cells, base, out)
+            cells, bases = stored(store, experiment)
+            summary, paths = certificates(experiment, cells, base_errors(bases), out)
             say(
                 f"{experiment.name}: {summary['valid_fraction']:.1%} of {len(cells)} "
                 f"certificates at or above the measured risk; "
@@ -137,26 +140,26 @@ def held_out_count(experiment) -> int:
     return len(experiment.levels) * experiment.grid.test_size
 
 
-def one_draw(store: Store, experiment) -> tuple[list, dict]:
-    """(cells, the base's error per level) of an experiment with one base draw. The reports
-    below compare buckets within one draw; several draws are pooled in the claims report."""
-    if len(experiment.base_seeds) > 1:
-        raise ValueError(
-            f"experiment {experiment.name!r} has {len(experiment.base_seeds)} base draws: its "
-            "per-draw comparison is `pacbound claims`; this report reads one draw"
-        )
-    (base,) = store.bases(experiment.name).values()
-    return store.cells(experiment.name, base.seed), base.level_errors
+def stored(store: Store, experiment) -> tuple[list, dict]:
+    """(cells, {pretraining seed: Base}) of an experiment, read with their outcomes."""
+    problems = held_out_count(experiment)
+    cells = store.cells(experiment.name, problems=problems)
+    return cells, store.bases(experiment.name, problems)
 
 
-def comparison(experiment, cells, base: dict) -> dict:
+def base_errors(bases: dict) -> dict:
+    """{pretraining seed: the base's error per level}."""
+    return {seed: base.level_errors for seed, base in bases.items()}
+
+
+def comparison(experiment, cells, bases: dict) -> dict:
     """The comparison of one experiment as its report's JSON holds it."""
-    return comparison_report.document(compare_experiment(experiment, cells, base), experiment)
+    return comparison_report.document(compare_experiment(experiment, cells, bases), experiment)
 
 
-def stored_experiments(store: Store, names=None) -> list[tuple]:
-    """(config, cells, comparison) of each finished experiment in ``names`` (default: every
-    one in the store); unfinished ones are skipped with a line on stderr."""
+def finished_experiments(store: Store, names=None) -> list:
+    """The config of each finished experiment in ``names`` (default: every one in the store);
+    unfinished ones are skipped with a line on stderr."""
     found = []
     for name in store.names() if names is None else names:
         experiment = configs.from_dict(store.experiment(name)["config"])
@@ -165,9 +168,52 @@ def stored_experiments(store: Store, names=None) -> list[tuple]:
             total = experiment.cell_count
             print(f"{name}: {stored}/{total} cells stored, skipped", file=sys.stderr)
             continue
-        cells, base = one_draw(store, experiment)
-        found.append((experiment, cells, comparison(experiment, cells, base)))
+        found.append(experiment)
     return found
+
+
+def stored_experiments(store: Store, names=None) -> list[tuple]:
+    """(config, cells, bases, comparison) of each finished experiment in ``names`` (default:
+    every one in the store)."""
+    found = []
+    for experiment in finished_experiments(store, names):
+        cells, bases = stored(store, experiment)
+        found.append((experiment, cells, bases, comparison(experiment, cells, bases)))
+    return found
+
+
+def claims(store: Store, out: Path, draw: bool = True) -> list[Path]:
+    """claims.md/.json (and its figure, if ``draw``): every finished experiment of the store
+    judged, beside the other experiments the committed claims.json holds."""
+    from pacbound.analysis.claims import CLAIMS_SEED, claims_document
+    from pacbound.analysis.hierarchy import from_store
+
+    documents = {}
+    for experiment in finished_experiments(store):
+        problems = held_out_count(experiment)
+        measured = from_store(
+            experiment,
+            store.bases(experiment.name, problems),
+            store.cells(experiment.name, problems=problems),
+        )
+        easy_high = experiment.grid.buckets[0].high
+        rng = np.random.default_rng(CLAIMS_SEED)
+        documents[experiment.name] = claims_document(experiment.name, measured, easy_high, rng)
+    return write_claims(documents, out, draw) if documents else []
+
+
+def write_claims(documents: dict, out: Path, draw: bool = True) -> list[Path]:
+    """claims.md/.json with ``documents`` ({experiment: claims document}) in place of those
+    experiments' entries, every other committed entry kept."""
+    from pacbound.analysis.claims import ALPHA, CLAIMS
+
+    committed = out / f"{claims_report.STEM}.json"
+    if committed.exists():
+        kept = json.loads(committed.read_text())["experiments"]
+        documents = {e["experiment"]: e for e in kept} | documents
+    experiments = [documents[name] for name in sorted(documents)]
+    data = {"alpha": ALPHA, "claims": CLAIMS, "experiments": experiments}
+    return claims_report.write_claims(data, out, draw)
 
 
 def compare(db: Path, name: str | None, out: Path) -> dict:
@@ -177,18 +223,19 @@ def compare(db: Path, name: str | None, out: Path) -> dict:
         found = stored_experiments(store, [name])
     if not found:
         raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
-    result = found[0][2]
+    result = found[0][3]
     comparison_report.write_report(result, out)
     return result
 
 
 def certificates(
-    experiment, cells, base: dict, out: Path, draw: bool = True
+    experiment, cells, bases: dict, out: Path, draw: bool = True
 ) -> tuple[dict, list[Path]]:
-    """The certificate summary of one experiment, its report and (``draw``) its figures."""
+    """The certificate summary of one experiment, its report and (``draw``) its figures;
+    ``bases``: {pretraining seed: the base's error per level}."""
     from pacbound.report.figures import certificate_by_budget, certificate_vs_risk
 
-    summary = summarize(experiment, cells, base)
+    summary = summarize(experiment, cells, bases)
     paths = list(write_certificates(summary, out))
     if not draw:
         return summary, paths
@@ -239,18 +286,24 @@ def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
     results, summaries = [], []
     if db is not None:
         with Store(db) as store:
-            for experiment, cells, result in stored_experiments(store):
+            paths += claims(store, out, draw)
+            for experiment, cells, bases, result in stored_experiments(store):
                 paths += experiment_figures(experiment, cells, result, out) if draw else []
                 paths += comparison_report.write_report(result, out)
                 results.append(result)
                 if experiment.certify.enabled:
-                    base = one_draw(store, experiment)[1]
-                    summary, written = certificates(experiment, cells, base, out, draw)
+                    errors = base_errors(bases)
+                    summary, written = certificates(experiment, cells, errors, out, draw)
                     paths += written
                     summaries.append(summary)
         if len(summaries) > 1 and draw:
             paths += certificate_vs_risk(summaries, out, "learners")
     else:
+        committed = out / f"{claims_report.STEM}.json"
+        if committed.exists():
+            paths += _committed(
+                committed, lambda data, o: claims_report.write_claims(data, o, draw), out
+            )[1]
         for path in sorted(out.glob("*_certificates.json")):
             summary, written = _committed(path, write_certificates, out)
             summaries.append(summary)
@@ -282,8 +335,9 @@ def reproduce_exact(path: Path, out: Path) -> tuple[str, list[Path], dict]:
     from pacbound.report.index import write_index
 
     experiment = exact.load(path)
-    result, evaluation, seconds = exact.run(experiment)
+    result, evaluation, claims_found, seconds = exact.run(experiment)
     paths = exact_report.write(result, evaluation, out)
+    paths += write_claims({experiment.name: claims_found}, out)
     paths.append(write_index(out))
     return experiment.name, paths, seconds
 
@@ -318,7 +372,8 @@ def stored_runs(db: Path, name: str | None) -> predict.RunTable:
     with Store(db) as store:
         name = store.experiment(name)["name"]
         experiment = configs.from_dict(store.experiment(name)["config"])
-        cells, base = one_draw(store, experiment)
+        cells, bases = stored(store, experiment)
+        base = pooled_base(bases)
         arrays = cell_arrays(experiment, cells, base)
     return runs_from_arrays(experiment, arrays, base)
 

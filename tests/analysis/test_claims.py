@@ -127,3 +127,25 @@ def test_m1_and_m2_gaps_as_the_paper_says_hold_and_the_other_way_fail():
     measured = Measured(**{**measured.__dict__, "bucket_weights": weights})
     m2 = verdicts(measured)["M2"]  # extrapolation: easy 0.5 − 0.2 = 0.3, hard 0.5 − 0.5 = 0
     assert m2.verdict == HOLDS and m2.statistic == pytest.approx(-0.3)
+
+
+def test_a_swept_store_gives_every_claim_pooled_and_per_draw(tiny, tiny_store):
+    from pacbound import config
+    from pacbound.analysis.claims import CLAIMS, claims_document
+    from pacbound.analysis.hierarchy import LEVELS, from_store
+    from pacbound.store import Store
+
+    experiment = config.load(tiny)
+    with Store(tiny_store) as store:
+        measured = from_store(
+            experiment, store.bases("tiny", problems=24), store.cells("tiny", problems=24)
+        )
+    assert measured.wrong.shape == (1, 2, 2, 3, 3, 8)
+    # The outcomes count what the stored level errors say.
+    assert np.allclose(measured.wrong.mean(axis=-1), measured.level_error)
+    document = claims_document("tiny", measured, 3, np.random.default_rng(0), resamples=50)
+    assert [v["claim"] for v in document["pooled"]] == list(CLAIMS)
+    assert document["resampled"] == list(LEVELS[1:])  # one draw: seeds, then problems
+    assert {v["verdict"] for v in document["pooled"]} <= {HOLDS, FAILS, UNDECIDED}
+    assert document["holds_in_draws"]["C6"] is None
+    assert set(document["per_draw"]) == {"0"}

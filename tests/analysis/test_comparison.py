@@ -7,7 +7,7 @@ import pytest
 from pacbound import config
 from pacbound.analysis.table import shift_terms
 from pacbound.pipeline import comparison as compare
-from pacbound.store import Cell
+from pacbound.store import Base, Cell
 
 
 def _synthetic_cells(experiment, target_error, certificate=None):
@@ -44,7 +44,7 @@ def test_compare_recovers_a_known_optimum_path(tiny):
     cells = _synthetic_cells(
         experiment, lambda b, n, s: table[(b, n)] + 0.01 * s, lambda b, n: certified[(b, n)]
     )
-    base = {"2": 0.3, "3": 0.3, "4": 0.3}
+    base = {0: Base(0, {"2": 0.3, "3": 0.3, "4": 0.3})}
     result = compare(experiment, cells, base)
     assert [r["measured_optimum"] for r in result["per_budget"]] == ["easy", "hard"]
     assert result["trend"]["non_decreasing"] is True
@@ -62,7 +62,7 @@ def test_compare_recovers_a_known_optimum_path(tiny):
     assert first["buckets_better_than_base"] == ["easy"]
     assert first["buckets_worse_than_base"] == ["hard"]
     assert second["buckets_better_than_base"] == ["hard"]
-    assert first["level_errors"]["base"] == base
+    assert first["level_errors"]["base"] == base[0].level_errors
     # n = 2: every certificate vacuous, so no prediction (never a tie broken by rule). n = 5:
     # with the upward shift (0 for hard, 1/3 for easy) hard's 0.2 + 0 wins; with TV (1/3 for
     # easy, 2/3 for hard) easy's 0.25 + 1/3 does.

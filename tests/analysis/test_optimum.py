@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from pacbound.analysis.hierarchy import Measured
 from pacbound.analysis.optimum import (
     distinct_resamples,
     holm_minimum,
@@ -24,9 +25,30 @@ A, B = [0.0, 1.0], [0.1, 1.1]
 UNPAIRED_A_WINS = 11 / 16
 
 
+def optimum_of(error_BxNxS, base_error, budgets, rng):
+    """measure_optimum on one base draw with exact risks (one level, no problems to
+    resample): the bootstrap resamples each cell's seeds only, as the answers assume."""
+    error = np.asarray(error_BxNxS, float)
+    buckets, count, seeds = error.shape
+    return measure_optimum(
+        Measured(
+            buckets=tuple(f"b{i}" for i in range(buckets)),
+            budgets=tuple(budgets),
+            draws=(0,),
+            levels=(1,),
+            level_error=error[None, ..., None],
+            base_level_error=np.array([[base_error]]),
+            train_error=np.zeros((1, buckets, count, seeds)),
+            target_weights=np.ones(1),
+            bucket_weights=np.ones((buckets, 1)),
+        ),
+        rng,
+    )
+
+
 def test_the_bootstrap_is_unpaired():
     error_BxNxS = np.array([[A], [B]])
-    result = measure_optimum(error_BxNxS, 0.9, [10], np.random.default_rng(0))
+    result = optimum_of(error_BxNxS, 0.9, [10], np.random.default_rng(0))
     assert result.optimum_N.tolist() == [0]
     assert result.frequency_NxB[0, 0] == pytest.approx(UNPAIRED_A_WINS, abs=0.03)
     # A paired bootstrap would say 1: make sure that is not what we compute.
@@ -40,7 +62,7 @@ def test_switch_budget_and_its_interval():
     # 16 (index 2) with 11/16; it is never "no switch".
     easy = [[0.0, 0.0], A, [0.9, 0.9]]
     hard = [[0.9, 0.9], B, [0.0, 0.0]]
-    result = measure_optimum(np.array([easy, hard]), 0.5, [4, 8, 16], np.random.default_rng(1))
+    result = optimum_of(np.array([easy, hard]), 0.5, [4, 8, 16], np.random.default_rng(1))
     assert result.optimum_N.tolist() == [0, 0, 1]
     assert result.switch == 2
     assert result.switch_frequency[0] == 0 and result.switch_frequency[3] == 0
@@ -123,7 +145,7 @@ def test_base_as_an_arm_and_the_inverted_u():
     n4 = [[0.5] * seeds, [0.4] * seeds, [0.6] * seeds]
     n8 = [[0.5] * seeds, [0.2] * seeds, [0.3] * seeds]
     error = np.array([[n4[b], n8[b]] for b in range(3)])
-    result = measure_optimum(error, 0.35, [4, 8], np.random.default_rng(2))
+    result = optimum_of(error, 0.35, [4, 8], np.random.default_rng(2))
     assert result.interior_N.tolist() == [1.0, 1.0]
     assert result.best_arm_frequency_NxA[0].tolist() == [0, 0, 0, 1]  # the base
     assert result.better_p_NxB[0].tolist() == [1.0, 1.0, 1.0]
@@ -139,3 +161,40 @@ def test_inverted_u_needs_an_interior_optimum_untied_with_both_ends():
     assert not is_inverted_u(2, np.array([False, False, True]))  # the hardest is best
     assert not is_inverted_u(1, np.array([True, True, False]))  # an end tied with the best
     assert not is_inverted_u(0, np.array([True, False]))  # two buckets have no interior
+
+
+def test_base_draws_are_pooled_and_resampled_and_every_run_meets_its_own_base():
+    # Two draws, buckets a and b, one budget, three seeds alike. Draw 0: a 0.2, b 0.4; draw
+    # 1: a 0.6, b 0.4; both bases 0.5. Pooled: a and b both 0.4 (the tie goes to a). Drawing
+    # two draws with replacement: (0, 0) → a wins, (1, 1) → b, mixed → the tie, a; so a is
+    # optimal in 3/4 of the replicates. Sign flips over the 6 runs: b's differences are all
+    # +0.1 (p = 1/64); a's are +0.3 three times and −0.1 three times: 11 of the 64 sign
+    # assignments reach the observed mean.
+    level = np.array([[[[0.2] * 3], [[0.4] * 3]], [[[0.6] * 3], [[0.4] * 3]]])[..., None]
+    measured = Measured(
+        buckets=("a", "b"),
+        budgets=(8,),
+        draws=(0, 1),
+        levels=(1,),
+        level_error=level,
+        base_level_error=np.array([[0.5], [0.5]]),
+        train_error=np.zeros((2, 2, 1, 3)),
+        target_weights=np.ones(1),
+        bucket_weights=np.ones((2, 1)),
+    )
+    result = measure_optimum(measured, np.random.default_rng(5))
+    assert result.levels == ("base draws", "fine-tuning seeds within a draw")
+    assert result.mean_BxN[:, 0] == pytest.approx([0.4, 0.4])
+    assert result.frequency_NxB[0] == pytest.approx([0.75, 0.25], abs=0.03)
+    assert result.better_p_NxB[0] == pytest.approx([11 / 64, 1 / 64])
+    assert result.seed_counts_NxB[0].tolist() == [3, 3]
+    assert result.gain_low_NxB[0, 0] == pytest.approx(-0.1)  # draw 1 twice: 0.5 − 0.6
+    assert result.gain_high_NxB[0, 0] == pytest.approx(0.3)  # draw 0 twice: 0.5 − 0.2
+
+
+def test_sign_flips_beyond_the_exact_limit_are_drawn_with_a_valid_p_value():
+    # 20 positive differences: no random assignment other than all-positive reaches the
+    # mean, so p = (hits + 1)/(draws + 1) with hits the draws that happen to be all +.
+    p = sign_flip_p_value(np.full(20, 0.1), np.random.default_rng(0))
+    assert p == pytest.approx(1 / 65_537, rel=0.5)
+    assert 0 < p < 1e-4

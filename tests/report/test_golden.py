@@ -18,6 +18,7 @@ from pacbound.cli import main
 
 FIGS = Path(__file__).parents[2] / "paper_figs"
 INPUTS = sorted(FIGS.glob("*_report.json")) + sorted(FIGS.glob("*_certificates.json"))
+INPUTS += sorted(FIGS.glob("claims.json"))
 EXACT = ("exact_model.json", "exact_model.md", "exact_predictions.json", "exact_predictions.md")
 
 
@@ -96,6 +97,20 @@ def test_committed_report_regenerates_byte_for_byte(rendered, name):
 @pytest.mark.parametrize("name", EXACT)
 def test_the_exact_reports_regenerate(exact_reports, name):
     assert_regenerated(exact_reports / name, name)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("golden-exact")
+def test_the_exact_model_s_claims_regenerate(exact_reports):
+    """The exact preset's entry of claims.json, computed anew (claims.json itself is an
+    input of the rendering above: it holds every experiment's claims)."""
+
+    def exact_entry(path):
+        experiments = json.loads(path.read_text())["experiments"]
+        return next(e for e in experiments if e["experiment"] == "exact")
+
+    fresh = exact_entry(exact_reports / "claims.json")
+    same_up_to_last_digits(fresh, exact_entry(FIGS / "claims.json"), "claims.json/exact")
 
 
 def test_every_committed_report_is_checked():

@@ -81,22 +81,32 @@ def _extrapolate(cells, c, delta, choices, threshold):
     return None if math.isinf(middle) else int(middle)
 
 
-def summarize(config, cells, base: dict) -> dict:
+def summarize(config, cells, bases: dict) -> dict:
     """Every certificate of an experiment beside the risk it certifies, per cell and per
     (bucket, budget), with the fraction of valid cells and where certificates become
-    non-vacuous (below the base's own error in the bucket)."""
+    non-vacuous (below the error of the cell's own base in the bucket). ``bases``:
+    {pretraining seed: the base's error per level}."""
     c = config.certify
     buckets = [b.name for b in config.grid.buckets]
-    bucket_base = {b: bucket_base_error(config, base, b) for b in buckets}
+    bucket_base = {
+        (draw, b): bucket_base_error(config, base, b)
+        for draw, base in bases.items()
+        for b in buckets
+    }
+    several = len(bases) > 1
+    # Per bucket, over draws: the mean of the bases' errors (one draw: its own).
+    mean_base = {b: float(np.mean([bucket_base[d, b] for d in bases])) for b in buckets}
     target_levels = config.grid.target[1] - config.grid.target[0] + 1
     rows = []
-    for cell in sorted(cells, key=lambda x: (buckets.index(x.bucket), x.budget, x.seed)):
+    order = lambda x: (buckets.index(x.bucket), x.budget, x.base, x.seed)  # noqa: E731
+    for cell in sorted(cells, key=order):
         certificate = cell.record["certificate"]
         measured = certificate["in_distribution"]
         rows.append(
             {
                 "bucket": cell.bucket,
                 "budget": cell.budget,
+                **({"base": cell.base} if several else {}),
                 "seed": cell.seed,
                 **{k: certificate[k] for k in ("family", "sigma", "kl", "mc_risk", "floor")},
                 "certificate": certificate["certificate"],
@@ -106,7 +116,7 @@ def summarize(config, cells, base: dict) -> dict:
                 "valid": certificate["certificate"] >= measured["risk"],
                 "violated": certificate["certificate"] < measured["low"],
                 "vacuous": not certificate_informative(
-                    certificate["certificate"], bucket_base[cell.bucket]
+                    certificate["certificate"], bucket_base[cell.base, cell.bucket]
                 ),
                 "target_risk": certificate["target"]["risk"],
                 "target_low": certificate["target"]["low"],
@@ -137,7 +147,7 @@ def summarize(config, cells, base: dict) -> dict:
         informative = [
             n
             for n in budgets
-            if certificate_informative(means[n]["certificate"], bucket_base[bucket])
+            if certificate_informative(means[n]["certificate"], mean_base[bucket])
         ]
         extrapolated = None
         if not informative:
@@ -146,10 +156,10 @@ def summarize(config, cells, base: dict) -> dict:
                 c,
                 delta,
                 choices,
-                bucket_base[bucket],
+                mean_base[bucket],
             )
         per_bucket[bucket] = {
-            "base_error": bucket_base[bucket],
+            "base_error": mean_base[bucket],
             "by_budget": {str(n): v for n, v in means.items()},
             "non_vacuous_budgets": informative,
             "first_non_vacuous": informative[0] if informative else None,

@@ -12,16 +12,17 @@ the runs they judge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from statistics import NormalDist
 
 import numpy as np
 
-from pacbound.analysis.hierarchy import Measured, Replicates, resample
-from pacbound.analysis.optimum import percentile_interval
+from pacbound.analysis.hierarchy import RESAMPLES, Measured, Replicates, resample
+from pacbound.analysis.optimum import _ranks, percentile_interval
 from pacbound.numeric.argmin import first_minimum
 
 ALPHA = 0.05  # family-wise, per claim
+CLAIMS_SEED = 20_261  # the bootstrap's stream: a report regenerates to the same bytes
 HOLDS, FAILS, UNDECIDED = "holds", "fails", "undecided"
 
 CLAIMS = {
@@ -265,6 +266,38 @@ def gap_claim(name, gap, replicates, difficulty_sign: int, depends_on_n: bool) -
 # --- one experiment --------------------------------------------------------------------
 
 
+def claims_document(
+    name: str, measured: Measured, easy_high_level: int, rng, resamples: int = RESAMPLES
+) -> dict:
+    """Every claim on the pooled draws, then on each draw alone (the same rules, its seeds
+    and problems resampled), and the share of draws in which each claim holds."""
+    pooled_verdicts = judge(measured, resample(measured, rng, resamples), easy_high_level)
+    per_draw = {str(measured.draws[0]): pooled_verdicts}
+    if len(measured.draws) > 1:
+        per_draw = {
+            str(seed): judge(alone, resample(alone, rng, resamples), easy_high_level)
+            for alone, seed in ((measured.draw(i), seed) for i, seed in enumerate(measured.draws))
+        }
+    # C6 compares draws: within one draw it is not judged.
+    holds = {
+        v.claim: None
+        if v.claim == "C6"
+        else sum(draw[i].verdict == HOLDS for draw in per_draw.values()) / len(per_draw)
+        for i, v in enumerate(pooled_verdicts)
+    }
+    return {
+        "experiment": name,
+        "draws": list(measured.draws),
+        "resampled": list(measured.noise_levels),
+        "resamples": resamples,
+        "alpha": ALPHA,
+        "base_target_error": measured.base_target_error.tolist(),
+        "pooled": [asdict(v) for v in pooled_verdicts],
+        "per_draw": {seed: [asdict(v) for v in draw] for seed, draw in per_draw.items()},
+        "holds_in_draws": holds,
+    }
+
+
 def judge(measured: Measured, replicates: Replicates, easy_high_level: int) -> list[Verdict]:
     """Every claim on one experiment's measurements and their replicates."""
     target = pooled(measured.target_error, 0)  # BxN
@@ -308,8 +341,6 @@ def _per_draw_optimum(target_DxBxNxS) -> np.ndarray:
 
 def _spearman(x, y) -> float:
     """Spearman ρ with average ranks; 0 when either is constant (no trend to speak of)."""
-    from pacbound.analysis.optimum import _ranks
-
     rx, ry = _ranks(np.asarray(x, float)), _ranks(np.asarray(y, float))
     if rx.std() == 0 or ry.std() == 0:
         return 0.0
@@ -329,6 +360,3 @@ def _runs(values) -> list:
     """Consecutive repeats collapsed: 0 0 1 1 2 → 0 1 2."""
     values = list(values)
     return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
-
-
-__all__ = ["CLAIMS", "Verdict", "judge", "resample"]

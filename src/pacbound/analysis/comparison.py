@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pacbound.analysis import assumptions, optimum, predict
+from pacbound.analysis import assumptions, hierarchy, optimum, predict
 from pacbound.analysis.table import (
     bucket_base_error,
     by_name,
@@ -24,22 +24,22 @@ from pacbound.analysis.table import (
     shift_terms,
 )
 from pacbound.config import ExperimentConfig
-from pacbound.numeric.argmin import tied_minima
+from pacbound.numeric.argmin import first_minimum, tied_minima
 from pacbound.run.measure import mixture_error
-from pacbound.store import Cell
+from pacbound.store import Base, Cell
 
 
 def compare_experiment(
-    config: ExperimentConfig, cells: list[Cell], base: dict, seed: int = 0
+    config: ExperimentConfig, cells: list[Cell], bases: dict[int, Base], seed: int = 0
 ) -> dict:
-    """Every number of the comparison, as a JSON-serialisable dict. ``base``: the base
-    model's error per level (keys as stored, str or int)."""
+    """Every number of the comparison, as a JSON-serialisable dict. ``cells`` and ``bases``
+    as the store keeps them (every base draw; read with their outcomes where stored)."""
+    base = pooled_base(bases)
     table = cell_arrays(config, cells, base)
     base_levels = {int(k): float(v) for k, v in base.items()}
     base_target = mixture_error(base_levels, config.grid.target_weights())
-    measured_optimum = optimum.measure_optimum(
-        table.target_error, base_target, table.budgets, np.random.default_rng(seed)
-    )
+    runs_measured = hierarchy.from_store(config, bases, cells)
+    measured_optimum = optimum.measure_optimum(runs_measured, np.random.default_rng(seed))
     m = measured_optimum
     buckets, budgets = table.buckets, table.budgets
     runs = runs_from_arrays(config, table, base)
@@ -111,7 +111,7 @@ def compare_experiment(
     orderings = optimum.orderings(measured)
     switch_names = [*map(str, budgets), "never"]
     low, high = optimum.interval_of(m.switch_frequency)
-    seeds = len(table.seeds)
+    seeds = len(config.grid.seeds)
     return {
         "experiment": config.name,
         "family": config.family,
@@ -127,11 +127,12 @@ def compare_experiment(
         "shift_terms": shift_terms(config),
         "per_budget": per_budget,
         "bootstrap": {
-            "kind": "unpaired: the seeds of every (bucket, budget) resampled on their own",
+            "kind": "hierarchical: " + ", then ".join(m.levels),
+            "levels": list(m.levels),
             "resamples": m.resamples,
-            "distinct_resamples_per_budget": str(m.distinct_per_budget),
             "distinct_resamples_per_bucket_and_budget": optimum.distinct_resamples(seeds),
         },
+        "draws": per_draw(runs_measured),
         "switch": {
             "budget": switch_names[m.switch],
             "frequency": by_name(switch_names, m.switch_frequency),
@@ -155,6 +156,38 @@ def compare_experiment(
         "mean_terms": {name: values.mean(axis=-1).tolist() for name, values in table.terms.items()},
         "closed_form_check": closed_form_check(cells) if config.task_kind == "solvable" else None,
     }
+
+
+def pooled_base(bases: dict[int, Base]) -> dict[str, float]:
+    """The base's error per level, the mean over its draws (one draw: its own)."""
+    levels = next(iter(bases.values())).level_errors
+    return {
+        str(k): float(np.mean([float(b.level_errors[str(k)]) for b in bases.values()]))
+        for k in levels
+    }
+
+
+def per_draw(measured: hierarchy.Measured) -> list[dict]:
+    """Each base draw's own result beside the others: its base's target error, the optimum
+    at every budget (of its seed means), its switch budget and trend."""
+    buckets, budgets = measured.buckets, measured.budgets
+    names = [*map(str, budgets), "never"]
+    rows = []
+    for index, draw in enumerate(measured.draws):
+        means_BxN = measured.target_error[index].mean(axis=-1)
+        best = first_minimum(means_BxN, axis=0)
+        rho, p = optimum.trend_p_value(budgets, best)
+        rows.append(
+            {
+                "base": draw,
+                "base_target_error": float(measured.base_target_error[index]),
+                "optimum": [buckets[int(b)] for b in best],
+                "switch": names[optimum.switch_index(best, len(buckets) - 1)],
+                "spearman": rho,
+                "permutation_p": p,
+            }
+        )
+    return rows
 
 
 def closed_form_and_simulation(cells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pacbound.analysis.table import level_vector
+from pacbound.config import ExperimentConfig
+from pacbound.store import Base, Cell
+
 RESAMPLES = 2000
 LEVELS = ("base draws", "fine-tuning seeds within a draw", "held-out problems")
 
@@ -86,10 +90,12 @@ class Measured:
 
     @property
     def noise_levels(self) -> tuple[str, ...]:
-        """What a replicate resamples, outermost first (one base draw: nothing to draw)."""
+        """What a replicate resamples, outermost first: a level with one member (one base
+        draw, one seed) or none (exact risks) has nothing to draw."""
         draws = LEVELS[:1] if len(self.draws) > 1 else ()
+        seeds = LEVELS[1:2] if self.level_error.shape[3] > 1 else ()
         problems = LEVELS[2:] if self.wrong is not None else ()
-        return (*draws, LEVELS[1], *problems)
+        return (*draws, *seeds, *problems)
 
 
 @dataclass(frozen=True)
@@ -144,3 +150,48 @@ def _problem_resampled(measured: Measured, rng, resamples: int):
     base_level_error = np.stack([bases[:, k] @ counts[:, k].T for k in range(levels)], axis=-1)
     level_error = np.moveaxis(level_error, 1, 0).reshape(resamples, *measured.level_error.shape)
     return level_error / problems, np.moveaxis(base_level_error, 1, 0) / problems
+
+
+def from_store(config: ExperimentConfig, bases: dict[int, Base], cells: list[Cell]) -> Measured:
+    """An experiment's stored bases and cells (read with their outcomes, if any) as a
+    ``Measured``; a missing cell, or outcomes scored on another problem set, is an error."""
+    buckets = tuple(b.name for b in config.grid.buckets)  # difficulty order
+    budgets, seeds, draws = sorted(config.grid.budgets), config.grid.seeds, config.base_seeds
+    levels = config.levels
+    by_key = {(c.base, c.bucket, c.budget, c.seed): c for c in cells}
+    keys = [(d, b, n, s) for d in draws for b in buckets for n in budgets for s in seeds]
+    missing = [k for k in keys if k not in by_key] + [(d,) for d in draws if d not in bases]
+    if missing:
+        raise ValueError(
+            f"experiment {config.name!r} lacks {len(missing)} stored cells or bases, e.g. "
+            f"{missing[0]}: finish the sweep first"
+        )
+    shape = (len(draws), len(buckets), len(budgets), len(seeds))
+    records = [by_key[k].record for k in keys]
+    level_error = np.array(
+        [[r["level_errors"][str(k)] for k in levels] for r in records], float
+    ).reshape(*shape, len(levels))
+    outcomes = [by_key[k].outcomes for k in keys] + [bases[d].outcomes for d in draws]
+    wrong = base_wrong = None
+    if all(o is not None for o in outcomes):
+        if len({o.problems for o in outcomes}) > 1:
+            raise ValueError(f"experiment {config.name!r}: outcomes on different problem sets")
+        problems = (len(levels), -1)
+        wrong = np.stack([o.wrong.reshape(problems) for o in outcomes[: len(keys)]])
+        wrong = wrong.reshape(*shape, *wrong.shape[1:])
+        base_wrong = np.stack([bases[d].outcomes.wrong.reshape(problems) for d in draws])
+    return Measured(
+        buckets=buckets,
+        budgets=tuple(budgets),
+        draws=tuple(draws),
+        levels=tuple(levels),
+        level_error=level_error,
+        base_level_error=np.array(
+            [[float(bases[d].level_errors[str(k)]) for k in levels] for d in draws]
+        ),
+        train_error=np.array([r["train_error"] for r in records], float).reshape(shape),
+        target_weights=level_vector(config.grid.target_weights(), levels),
+        bucket_weights=np.array([level_vector(b.weights(), levels) for b in config.grid.buckets]),
+        wrong=wrong,
+        base_wrong=base_wrong,
+    )

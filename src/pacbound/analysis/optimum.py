@@ -1,15 +1,14 @@
 """The measured optimal difficulty and its uncertainty, drawn as the runs were drawn.
 
-Every cell (bucket, budget, seed) owns its data and its PRNG key
-(``pacbound.run.sweep.cell_seed`` hashes all three), so cells in different buckets, or at
-different budgets, are independent: seed index s of one bucket has nothing in common with
-seed index s of another. The bootstrap therefore resamples the seeds of every (bucket,
-budget) on its own (unpaired). The base model is one fixed network scored on the same
-held-out sets as every cell; it is an arm without seed variation.
+Every cell (base draw, bucket, budget, seed) owns its data and its PRNG key
+(``pacbound.run.sweep.cell_seed``), so cells in different buckets, budgets or draws are
+independent. The intervals come from the hierarchical bootstrap of
+``pacbound.analysis.hierarchy`` (base draws, then each cell's seeds on their own, then the
+held-out problems shared by every model). The base is an arm without seed variation: one
+network per draw, scored on the same problems as every cell.
 
-Inputs: ``error_BxNxS``, target errors over buckets (difficulty order) × budgets
-(ascending) × seeds. Bucket indices are returned; ``len(buckets)`` stands for the base where
-an arm can be the base.
+Bucket indices are returned; ``len(buckets)`` stands for the base where an arm can be the
+base.
 """
 
 from __future__ import annotations
@@ -21,9 +20,12 @@ from math import comb, factorial
 import numpy as np
 from sympy.utilities.iterables import multiset_permutations
 
+from pacbound.analysis.hierarchy import Measured, resample
 from pacbound.numeric.argmin import first_minimum
 
 RESAMPLES = 4000
+EXACT_SIGN_FLIPS = 16  # up to this many differences every sign assignment; beyond, drawn
+SIGN_FLIP_DRAWS = 65_536
 EXACT_ORDERINGS = 200_000  # the trend test enumerates up to this many orderings
 PERMUTATION_DRAWS = 200_000  # and draws this many beyond
 
@@ -32,14 +34,6 @@ def distinct_resamples(seeds: int, samples: int = 1) -> int:
     """Distinct unpaired bootstrap resamples of ``samples`` independent groups of ``seeds``
     runs each: C(2S − 1, S) multisets per group."""
     return comb(2 * seeds - 1, seeds) ** samples
-
-
-def bootstrap_means(error_BxNxS: np.ndarray, rng: np.random.Generator, resamples=RESAMPLES):
-    """means_RxBxN: seed means, each (bucket, budget) resampled with replacement on its own."""
-    seeds = error_BxNxS.shape[-1]
-    draws = rng.integers(0, seeds, (resamples, *error_BxNxS.shape))
-    picked = np.take_along_axis(np.broadcast_to(error_BxNxS, draws.shape), draws, axis=-1)
-    return picked.mean(axis=-1)
 
 
 def switch_index(optimum_N: np.ndarray, hardest: int) -> int:
@@ -107,14 +101,20 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def sign_flip_p_value(differences_S: np.ndarray) -> float:
-    """Exact one-sided p-value that the mean of ``differences_S`` is > 0: the fraction of the
-    2^S sign assignments whose mean is at least the observed one (null: each difference is
-    symmetric about 0). Its floor is 2^−S."""
+def sign_flip_p_value(differences_S: np.ndarray, rng=None) -> float:
+    """One-sided p-value that the mean of ``differences_S`` is > 0 (null: each difference is
+    symmetric about 0): the fraction of sign assignments whose mean is at least the observed
+    one. Exact over all 2^S up to ``EXACT_SIGN_FLIPS`` differences (floor 2^−S); beyond,
+    (k + 1)/(M + 1) over M random assignments from ``rng``, the observed one counted."""
     differences_S = np.asarray(differences_S, float)
-    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(differences_S))))
-    flipped = (signs * differences_S).mean(axis=1)
-    return float(np.mean(flipped >= differences_S.mean() - 1e-12))
+    observed = differences_S.mean() - 1e-12
+    if len(differences_S) <= EXACT_SIGN_FLIPS:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(differences_S))))
+        return float(np.mean((signs * differences_S).mean(axis=1) >= observed))
+    rng = rng or np.random.default_rng(0)
+    signs = rng.choice((1.0, -1.0), size=(SIGN_FLIP_DRAWS, len(differences_S)))
+    hits = int(np.sum((signs * differences_S).mean(axis=1) >= observed))
+    return (hits + 1) / (SIGN_FLIP_DRAWS + 1)
 
 
 @dataclass(frozen=True)
@@ -138,33 +138,44 @@ class Optimum:
     rho: float | None
     trend_p: float
     resamples: int
-    distinct_per_budget: int
+    levels: tuple[str, ...]  # what the bootstrap resampled, outermost first
 
 
 def measure_optimum(
-    error_BxNxS: np.ndarray, base_error: float, budgets, rng: np.random.Generator
+    measured: Measured, rng: np.random.Generator, resamples: int = RESAMPLES
 ) -> Optimum:
-    buckets, count, seeds = error_BxNxS.shape
-    mean_BxN = error_BxNxS.mean(axis=-1)
+    """The optimum's statistics on the target error, pooled over base draws and seeds, with
+    ``resamples`` hierarchical bootstrap replicates."""
+    error_DxBxNxS = measured.target_error
+    draws, buckets, count, seeds = error_DxBxNxS.shape
+    base_D = measured.base_target_error
+    base_error = float(base_D.mean())
+    mean_BxN = error_DxBxNxS.mean(axis=-1).mean(axis=0)
     optimum_N = first_minimum(mean_BxN, axis=0)
-    means_RxBxN = bootstrap_means(error_BxNxS, rng)
+    replicates = resample(measured, rng, resamples)
+    weights = measured.target_weights
+    means_RxBxN = (replicates.level_error @ weights).mean(axis=-1).mean(axis=1)
+    base_R = (replicates.base_level_error @ weights).mean(axis=1)
     winners_RxN = first_minimum(means_RxBxN, axis=1)
     frequency_NxB = _frequencies(winners_RxN, buckets)
     interior_N = frequency_NxB[:, 1:-1].sum(axis=1) if buckets > 2 else np.zeros(count)
-    base_RxAxN = np.full((len(means_RxBxN), 1, count), base_error)
+    base_RxAxN = np.broadcast_to(base_R[:, None, None], (resamples, 1, count))
     best_RxN = first_minimum(np.concatenate([means_RxBxN, base_RxAxN], axis=1), axis=1)
-    gain_low_BxN, gain_high_BxN = percentile_interval(base_error - means_RxBxN, axis=0)
-    differences_BxNxS = base_error - error_BxNxS
-    better = np.array([[sign_flip_p_value(d) for d in row] for row in differences_BxNxS])
-    worse = np.array([[sign_flip_p_value(-d) for d in row] for row in differences_BxNxS])
+    gain_low_BxN, gain_high_BxN = percentile_interval(base_R[:, None, None] - means_RxBxN, axis=0)
+    # Each (draw, seed) against its own draw's base: D·S paired differences per cell.
+    differences_BxNxDS = np.moveaxis(base_D[:, None, None, None] - error_DxBxNxS, 0, 2)
+    differences_BxNxDS = differences_BxNxDS.reshape(buckets, count, draws * seeds)
+    better = np.array([[sign_flip_p_value(d, rng) for d in row] for row in differences_BxNxDS])
+    worse = np.array([[sign_flip_p_value(-d, rng) for d in row] for row in differences_BxNxDS])
     switches = np.array([switch_index(w, buckets - 1) for w in winners_RxN])
-    rho, trend_p = trend_p_value(budgets, optimum_N)
+    rho, trend_p = trend_p_value(measured.budgets, optimum_N)
+    runs_BxNxDS = np.moveaxis(error_DxBxNxS, 0, 2).reshape(buckets, count, draws * seeds)
     return Optimum(
         mean_BxN=mean_BxN,
         optimum_N=optimum_N,
         frequency_NxB=frequency_NxB,
         interior_N=interior_N,
-        seed_counts_NxB=per_seed_argmin_counts(error_BxNxS),
+        seed_counts_NxB=per_seed_argmin_counts(runs_BxNxDS),
         gain_NxB=(base_error - mean_BxN).T,
         gain_low_NxB=gain_low_BxN.T,
         gain_high_NxB=gain_high_BxN.T,
@@ -177,7 +188,7 @@ def measure_optimum(
         rho=rho,
         trend_p=trend_p,
         resamples=len(winners_RxN),
-        distinct_per_budget=distinct_resamples(seeds, buckets),
+        levels=replicates.levels,
     )
 
 

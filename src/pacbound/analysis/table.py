@@ -88,10 +88,12 @@ def shift_terms(config: ExperimentConfig) -> dict[str, dict[str, float]]:
 
 
 def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> CellArrays:
-    """The cells as arrays; ``base``: the base model's error per level (as stored)."""
-    by_key = {(c.bucket, c.budget, c.seed): c.record for c in cells}
+    """The cells as arrays; ``base``: the base model's error per level (as stored; with
+    several base draws, their mean). With several draws the seed axis runs over every
+    (draw, seed), draw by draw, so that means over it pool draws and seeds alike."""
+    by_key = {(c.bucket, c.budget, _run(c, config)): c.record for c in cells}
     buckets = tuple(b.name for b in config.grid.buckets)  # in difficulty order
-    budgets, seeds = tuple(sorted(config.grid.budgets)), tuple(config.grid.seeds)
+    budgets, seeds = tuple(sorted(config.grid.budgets)), runs_of(config)
     missing = [
         k for k in ((b, n, s) for b in buckets for n in budgets for s in seeds) if k not in by_key
     ]
@@ -167,6 +169,17 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
     return CellArrays(
         buckets, budgets, seeds, target_error, level_error, certificate, informative, bound, terms
     )
+
+
+def runs_of(config: ExperimentConfig) -> tuple:
+    """The runs of a cell position: its seeds, or (draw, seed) pairs over several draws."""
+    if len(config.base_seeds) == 1:
+        return tuple(config.grid.seeds)
+    return tuple((d, s) for d in config.base_seeds for s in config.grid.seeds)
+
+
+def _run(cell: Cell, config: ExperimentConfig):
+    return cell.seed if len(config.base_seeds) == 1 else (cell.base, cell.seed)
 
 
 def certificate_informative(value: float, base_error: float) -> bool:

@@ -43,7 +43,7 @@ def certificate_source(config: ExperimentConfig, certified: bool) -> str:
         # reports say it this way, and a report's text changes only with its numbers.
         f"pacbound.certify certificates ({learner} fine-tuning; Gaussian posteriors, σ and "
         f"family chosen under a union bound over {c.choices(config.finetune.subspace)}; "
-        f"δ = {c.cell_delta(len(config.cells)):.3g} per cell, {c.mc_share:.0%} of it for the "
+        f"δ = {c.cell_delta(config.cell_count):.3g} per cell, {c.mc_share:.0%} of it for the "
         f"Monte-Carlo step with {c.draws} pairs)"
     )
 
@@ -74,26 +74,47 @@ def _versus_base(row: dict) -> str:
     return text + f" (Holm p = {row['some_bucket_beats_base_p']:.3f})"
 
 
+def _intervals_text(result: dict) -> str:
+    """What the intervals and p-values resample, in words."""
+    boot, runs, buckets = result["bootstrap"], len(result["seeds"]), result["buckets"]
+    seeds = f"{boot['distinct_resamples_per_bucket_and_budget']} distinct resamples of one cell's"
+    if "levels" not in boot:  # a report from before base draws and per-problem outcomes
+        return (
+            f"Intervals: {boot['kind']} ({boot['resamples']} resamples; {seeds} "
+            f"{runs} seeds). Errors are scored on the same held-out problems for "
+            "every arm; their sampling noise is not in the intervals. p-values: exact one-sided "
+            "sign-flip tests of a bucket's seeds against the base; Holm over buckets for 'some "
+            f"bucket beats the base' (its floor with {runs} seeds is "
+            f"{min(1.0, len(buckets) * 2.0**-runs):.3f}).\n"
+        )
+    draws = len(result["draws"])
+    per_run = (
+        "(draw, seed) run against its own draw's base" if draws > 1 else "seed against the base"
+    )
+    floor = max(2.0**-runs, 1 / (optimum.SIGN_FLIP_DRAWS + 1))
+    how = "exact" if runs <= optimum.EXACT_SIGN_FLIPS else f"{optimum.SIGN_FLIP_DRAWS:,} random"
+    return (
+        f"Intervals: hierarchical bootstrap, resampling {' → '.join(boot['levels'])}, "
+        f"outermost first ({boot['resamples']} resamples; {seeds} "
+        f"{len(result['seeds']) // draws} seeds). Every arm is scored on the same held-out "
+        "problems, resampled once for all arms. Means pool the base draws and seeds. p-values: "
+        f"one-sided sign-flip tests ({how} sign assignments) of each {per_run}, given the "
+        f"held-out problems; Holm over buckets for 'some bucket beats the base' (its floor "
+        f"with {runs} runs is {min(1.0, len(buckets) * floor):.3g}).\n"
+    )
+
+
 def measured_lines(result: dict) -> list[str]:
     """The measured half of the report: the base beside the buckets, the optimum with its
     intervals, the switch, the trend, the inverted U."""
     buckets, lines = result["buckets"], []
-    boot = result["bootstrap"]
     levels = result["pretrain_levels"]
     base = f"pretrained on levels {levels[0]}–{levels[1]}" if levels else "the prior mean"
     lines.append(
         f"Fine-tuning schedule: {result['schedule_text']}. Base: {base}; its target error "
         f"(not fine-tuned) {result['base_target_error']:.3f}.\n"
     )
-    lines.append(
-        f"Intervals: {boot['kind']} ({boot['resamples']} resamples; "
-        f"{boot['distinct_resamples_per_bucket_and_budget']} distinct resamples of one cell's "
-        f"{len(result['seeds'])} seeds). Errors are scored on the same held-out problems for "
-        "every arm; their sampling noise is not in the intervals. p-values: exact one-sided "
-        "sign-flip tests of a bucket's seeds against the base; Holm over buckets for 'some "
-        f"bucket beats the base' (its floor with {len(result['seeds'])} seeds is "
-        f"{min(1.0, len(buckets) * 2.0 ** -len(result['seeds'])):.3f}).\n"
-    )
+    lines.append(_intervals_text(result))
     lines.append("## Target error: the base and each bucket (mean over seeds)\n")
     lines.append(
         "| n | steps | base | "
@@ -125,6 +146,8 @@ def measured_lines(result: dict) -> list[str]:
     )
     lines.append("## Headlines\n")
     lines += headline_lines(result)
+    if len(result.get("draws", [])) > 1:
+        lines += draw_lines(result)
     lines.append("\n## Per-level error: the base and each bucket\n")
     rows = result["per_budget"]
     for row in (rows[0], rows[-1]) if len(rows) > 1 else rows:
@@ -135,6 +158,35 @@ def measured_lines(result: dict) -> list[str]:
         for arm, errors in row["level_errors"].items():
             lines.append(f"| {arm} | " + " | ".join(f"{errors[k]:.2f}" for k in levels) + " |")
         lines.append("")
+    return lines
+
+
+def draw_lines(result: dict) -> list[str]:
+    """Each base draw's own optimum, switch and trend beside the pooled ones."""
+    draws = result["draws"]
+    lines = ["\n## Base draws side by side\n"]
+    lines.append(
+        "The optimum of each draw's own seed means; the pooled column is the table's. "
+        "Base target error (not fine-tuned) in brackets.\n"
+    )
+    columns = [f"draw {d['base']} ({d['base_target_error']:.3f})" for d in draws]
+    lines += ["| n | " + " | ".join(columns) + " | pooled |", rule(len(draws) + 2)]
+    for i, row in enumerate(result["per_budget"]):
+        mine = " | ".join(d["optimum"][i] for d in draws)
+        lines.append(f"| {row['budget']} | {mine} | {row['measured_optimum']} |")
+    switches = " | ".join(d["switch"] for d in draws)
+    lines.append(f"| switch | {switches} | {result['switch']['budget']} |")
+    trends = " | ".join(
+        "constant" if d["spearman"] is None else f"{d['spearman']:.2f} (p {d['permutation_p']:.2g})"
+        for d in draws
+    )
+    pooled = result["trend"]
+    overall = (
+        "constant"
+        if pooled["constant"]
+        else f"{pooled['spearman']:.2f} (p {pooled['permutation_p']:.2g})"
+    )
+    lines.append(f"| Spearman ρ | {trends} | {overall} |")
     return lines
 
 

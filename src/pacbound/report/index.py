@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pacbound.report import claims as claims_report
 from pacbound.report.certificates import summary_lines
 from pacbound.report.comparison import headline_lines
 from pacbound.report.exact import headlines as exact_headlines
@@ -176,6 +177,11 @@ def write_index(out_dir: Path) -> Path:
     landscape = family_model("linear-exponential")
     families = [family_model(name) for name in THEORY_FAMILIES]
     text = _INDEX.format(landscape=landscape.name, families=", ".join(m.name for m in families))
+    claims = out_dir / f"{claims_report.STEM}.json"
+    if claims.exists():  # first: does pacbound confirm the paper?
+        head, rest = text.split("\n## Theory", 1)
+        section = claims_report.index_section(json.loads(claims.read_text()))
+        text = f"{head}\n{section}\n## Theory{rest}"
     for path in sorted(out_dir.glob("*_report.json")):
         result = json.loads(path.read_text())
         text += _EXPERIMENT_INDEX.format(
