@@ -29,6 +29,8 @@ from pacbound.report.markdown import write_pair
 from pacbound.report.predictions import predictions_document, write_predictions
 from pacbound.store import Store
 
+STRENGTH_SEED = 20_269  # the base-strength bootstrap's stream
+
 # --- running an experiment ---------------------------------------------------------------
 
 
@@ -57,6 +59,7 @@ def sweep(
     from pacbound.run.sweep import run_sweep
 
     cache = cache or db.parent / "cache"
+    compilation_cache(cache / "xla")
     for experiment in experiments(path):
         bar = ProgressBar(quiet, experiment.name)
         with Store(db) as store:
@@ -67,6 +70,20 @@ def sweep(
         total = experiment.cell_count
         if say:
             say(f"{experiment.name}: {computed} cells computed, {total} stored in {db}")
+
+
+def compilation_cache(folder: Path) -> None:
+    """Keep XLA's compiled programs in ``folder`` (beside the cached bases), unless a cache is
+    already set: every base draw builds the same programs for its own runner, and a rerun
+    builds them all again; from this cache each is compiled once."""
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def certify(
@@ -186,19 +203,26 @@ def claims(store: Store, out: Path, draw: bool = True) -> list[Path]:
     """claims.md/.json (and its figure, if ``draw``): every finished experiment of the store
     judged, beside the other experiments the committed claims.json holds."""
     from pacbound.analysis.claims import CLAIMS_SEED, claims_document
-    from pacbound.analysis.hierarchy import from_store
+    from pacbound.analysis.hierarchy import combined, from_store
 
-    documents = {}
+    documents, families = {}, {}
     for experiment in finished_experiments(store):
-        problems = held_out_count(experiment)
-        measured = from_store(
-            experiment,
-            store.bases(experiment.name, problems),
-            store.cells(experiment.name, problems=problems),
-        )
+        cells, bases = stored(store, experiment)
+        measured = from_store(experiment, bases, cells)
         easy_high = experiment.grid.buckets[0].high
         rng = np.random.default_rng(CLAIMS_SEED)
         documents[experiment.name] = claims_document(experiment.name, measured, easy_high, rng)
+        if experiment.family and not experiment.finetune.subspace:
+            families.setdefault(experiment.family, {})[experiment.name] = (measured, easy_high)
+    # A family of bases is also judged as one experiment over all its base draws: C6 then
+    # compares every base, across pretraining ranges.
+    for family, members in families.items():
+        if len(members) > 1:
+            name = f"{family} (all bases)"
+            every = combined({k: measured for k, (measured, _) in members.items()})
+            easy_high = next(iter(members.values()))[1]
+            rng = np.random.default_rng(CLAIMS_SEED)
+            documents[name] = claims_document(name, every, easy_high, rng)
     return write_claims(documents, out, draw) if documents else []
 
 
@@ -251,10 +275,15 @@ def write_certificates(summary: dict, out: Path) -> tuple[Path, Path]:
 
 
 def family_reports(
-    results: list[dict], summaries: list[dict], out: Path, draw: bool = True
+    results: list[dict],
+    summaries: list[dict],
+    out: Path,
+    draw: bool = True,
+    strengths: dict | None = None,
 ) -> list[Path]:
     """Experiments of one family side by side: learners of one base (their subspaces
-    differ), or bases of different strength (with a figure, if ``draw``)."""
+    differ), or bases of different strength (with a figure, if ``draw``); ``strengths``:
+    each family's base-strength regression, where one was computed."""
     from pacbound.report.figures import optimum_by_base
 
     families, paths = {}, []
@@ -262,16 +291,50 @@ def family_reports(
         if result["family"]:
             families.setdefault(result["family"], []).append(result)
     by_name = {summary["experiment"]: summary for summary in summaries}
-    for group in families.values():
+    for family, group in families.items():
         if len(group) < 2:
             continue
         if len({result["subspace"] for result in group}) > 1:
             paths += write_learners_report(compare_learners(group, by_name), out)
             continue
         bases = compare_bases(group)
+        if strengths and family in strengths:
+            bases["strength"] = strengths[family]
         paths += write_bases_report(bases, out)
         paths += optimum_by_base(bases, out) if draw else []
     return paths
+
+
+def base_strengths(found: list[tuple]) -> dict:
+    """The base-strength regression of every family of bases whose experiments have
+    several base draws (``found``: ``stored_experiments``' tuples)."""
+    from pacbound.analysis.families import strength_regression
+    from pacbound.analysis.hierarchy import from_store
+
+    families = {}
+    for experiment, cells, bases, result in found:
+        if (
+            experiment.family
+            and len(experiment.base_seeds) > 1
+            and not experiment.finetune.subspace
+        ):
+            measured = from_store(experiment, bases, cells)
+            families.setdefault(experiment.family, []).append((result, measured))
+    return {
+        family: strength_regression(group, np.random.default_rng(STRENGTH_SEED))
+        for family, group in families.items()
+        if len(group) > 1
+    }
+
+
+def committed_strengths(out: Path) -> dict:
+    """The base-strength regressions the committed ``<family>_bases.json`` hold."""
+    strengths = {}
+    for path in sorted(out.glob("*_bases.json")):
+        comparison = json.loads(path.read_text())
+        if "strength" in comparison:
+            strengths[comparison["family"]] = comparison["strength"]
+    return strengths
 
 
 def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
@@ -287,7 +350,9 @@ def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
     if db is not None:
         with Store(db) as store:
             paths += claims(store, out, draw)
-            for experiment, cells, bases, result in stored_experiments(store):
+            found = stored_experiments(store)
+            strengths = base_strengths(found)
+            for experiment, cells, bases, result in found:
                 paths += experiment_figures(experiment, cells, result, out) if draw else []
                 paths += comparison_report.write_report(result, out)
                 results.append(result)
@@ -299,6 +364,7 @@ def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
         if len(summaries) > 1 and draw:
             paths += certificate_vs_risk(summaries, out, "learners")
     else:
+        strengths = committed_strengths(out)
         committed = out / f"{claims_report.STEM}.json"
         if committed.exists():
             paths += _committed(
@@ -312,7 +378,7 @@ def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
             result, written = _committed(path, comparison_report.write_report, out)
             results.append(result)
             paths += written
-    paths += family_reports(results, summaries, out, draw)
+    paths += family_reports(results, summaries, out, draw, strengths)
     paths.append(write_index(out))
     return paths
 

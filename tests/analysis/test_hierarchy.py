@@ -80,3 +80,17 @@ def test_a_draw_is_a_one_draw_experiment():
 def test_shapes_that_do_not_match_are_refused():
     with pytest.raises(ValueError, match="base and training errors"):
         measured(np.zeros((1, 2, 2, 2, 1)), base_level_error=np.zeros((2, 1)))
+
+
+def test_experiments_of_one_grid_combine_into_one_with_every_base_draw():
+    from pacbound.analysis.hierarchy import combined
+
+    first = measured(np.zeros((2, 2, 3, 2, 1)))
+    second = measured(np.ones((3, 2, 3, 2, 1)))
+    both = combined({"f-b24": first, "f-b25": second})
+    assert both.draws == ("f-b24/0", "f-b24/1", "f-b25/0", "f-b25/1", "f-b25/2")
+    assert both.level_error.shape == (5, 2, 3, 2, 1)
+    assert both.level_error[:2].sum() == 0 and both.level_error[2:].min() == 1
+    other = measured(np.zeros((1, 2, 4, 2, 1)))  # another grid of budgets
+    with pytest.raises(ValueError, match="another grid"):
+        combined({"a": first, "b": other})

@@ -275,3 +275,19 @@ def test_a_violated_term_is_labelled_in_the_report():
     assert label("bound: w1", checks) == "bound: w1 (assumption violated)"
     assert label("bound: tv", checks) == "bound: tv"
     assert label("curve fit", checks) == "curve fit"
+
+
+def test_a_table_of_base_draws_resamples_draws_then_runs_within_them():
+    from pacbound.analysis.runs import RunTable
+
+    # Two buckets, one budget, two draws of three runs: draw 0's runs all 0.2, draw 1's all
+    # 0.6 in both buckets. Drawing two draws with replacement gives a cell mean of 0.2, 0.4 or
+    # 0.6 (chances 1/4, 1/2, 1/4), and both cells always the same (one set of draws).
+    errors = np.array([[[0.2, 0.2, 0.2, 0.6, 0.6, 0.6]], [[0.2, 0.2, 0.2, 0.6, 0.6, 0.6]]])
+    table = RunTable(buckets=("a", "b"), budgets=np.array([4]), target_error=errors, draws=2)
+    rng = np.random.default_rng(0)
+    means = np.array([table.resampled(rng).mean[:, 0] for _ in range(4000)])
+    assert np.array_equal(means[:, 0], means[:, 1])
+    values, counts = np.unique(np.round(means[:, 0], 9), return_counts=True)
+    assert values.tolist() == [0.2, 0.4, 0.6]
+    assert counts / 4000 == pytest.approx([0.25, 0.5, 0.25], abs=0.03)

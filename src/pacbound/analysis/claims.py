@@ -18,7 +18,7 @@ from statistics import NormalDist
 import numpy as np
 
 from pacbound.analysis.hierarchy import RESAMPLES, Measured, Replicates, resample
-from pacbound.analysis.optimum import _ranks, percentile_interval
+from pacbound.analysis.optimum import _ranks, percentile_interval, trend_p_value
 from pacbound.numeric.argmin import first_minimum
 
 ALPHA = 0.05  # family-wise, per claim
@@ -137,13 +137,16 @@ def c2_interior_optimum(error, replicates) -> Verdict:
 
 def c3_harder_with_n(error, replicates, budgets) -> Verdict:
     """C3. Statistic: Spearman ρ of the pooled optimum's bucket index with n. Holds: the
-    bootstrap's one-sided 95% bound on ρ is > 0. Fails: its upper one-sided bound is ≤ 0
-    (no upward trend). The detail says whether the pooled optimum is monotone in n."""
+    one-sided permutation test of the pooled optimum's order (``optimum.trend_p_value``)
+    gives p ≤ α and the bootstrap's lower one-sided 95% bound on ρ is > 0 (a trend beyond
+    the order's chance and beyond sampling noise). Fails: the upper one-sided bound is ≤ 0
+    (no upward trend). The detail gives the path, its monotonicity and p."""
     optimum = first_minimum(error, axis=0)
     rho = _spearman(budgets, optimum)
     rhos = np.array([_spearman(budgets, first_minimum(r, axis=0)) for r in replicates])
     low, high = percentile_interval(rhos, level=1 - 2 * ALPHA)
-    verdict = HOLDS if low > 0 else FAILS if high <= 0 else UNDECIDED
+    p = trend_p_value(budgets, optimum)[1]
+    verdict = HOLDS if low > 0 and p <= ALPHA else FAILS if high <= 0 else UNDECIDED
     monotone = bool(np.all(np.diff(optimum) >= 0))
     path = "→".join(str(int(o)) for o in _runs(optimum))
     return Verdict(
@@ -152,7 +155,8 @@ def c3_harder_with_n(error, replicates, budgets) -> Verdict:
         rho,
         float(low),
         float(high),
-        f"optimum index by budget {path} ({'monotone' if monotone else 'not monotone'})",
+        f"optimum index by budget {path} ({'monotone' if monotone else 'not monotone'}); "
+        f"permutation p = {p:.2g}",
     )
 
 

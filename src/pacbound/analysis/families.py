@@ -7,6 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from pacbound.analysis.claims import _slope
+from pacbound.analysis.hierarchy import Measured, resample
+from pacbound.analysis.optimum import percentile_interval, switch_index
+from pacbound.numeric.argmin import first_minimum
+
+STRENGTH_RESAMPLES = 1000
+
 
 def compare_bases(results: list[dict]) -> dict:
     """Bases of one family side by side, weakest first: does a stronger base move the
@@ -64,6 +71,83 @@ def compare_bases(results: list[dict]) -> dict:
             np.all(np.diff([switches[i] for i in by_range]) <= 0)
         ),
     }
+
+
+def _draw_statistics(target_DxBxNxS: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per base draw: the optimum's bucket index averaged over budgets, and the switch
+    index (N: never), both from the draw's own seed means."""
+    optimum_DxN = first_minimum(target_DxBxNxS.mean(axis=-1), axis=1)
+    hardest = target_DxBxNxS.shape[1] - 1
+    return optimum_DxN.mean(axis=-1), np.array([switch_index(o, hardest) for o in optimum_DxN])
+
+
+def strength_regression(family: list[tuple[dict, Measured]], rng) -> dict:
+    """Does a stronger base have a harder optimum? Over every base draw of a family's
+    experiments (``family``: (comparison result, Measured) per pretraining range): least-
+    squares slopes of the draw's mean optimum index and of its switch index against its
+    base's target error (by measured strength; < 0: stronger, harder) and against the rank of
+    its pretraining range (by range; > 0: wider, harder). Intervals: 95% percentiles of a
+    hierarchical bootstrap within each range (draws, seeds, problems), ranges kept apart."""
+    ranks = {
+        result["experiment"]: rank
+        for rank, (result, _) in enumerate(
+            sorted(family, key=lambda pair: tuple(pair[0]["pretrain_levels"][::-1]))
+        )
+    }
+
+    def statistics(pieces) -> dict:
+        """pieces: (rank, base error D, target DxBxNxS) per experiment → the four slopes."""
+        rank = np.concatenate([np.full(len(e), r, float) for r, e, _ in pieces])
+        error = np.concatenate([e for _, e, _ in pieces])
+        index, switch = (
+            np.concatenate(a) for a in zip(*(_draw_statistics(t) for *_, t in pieces), strict=True)
+        )
+        return {
+            "index_by_strength": _slope(error, index),
+            "switch_by_strength": _slope(error, switch),
+            "index_by_range": _slope(rank, index),
+            "switch_by_range": _slope(rank, switch),
+        }
+
+    point = statistics(
+        [(ranks[r["experiment"]], m.base_target_error, m.target_error) for r, m in family]
+    )
+    replicates = [
+        (ranks[r["experiment"]], m.target_weights, resample(m, rng, STRENGTH_RESAMPLES))
+        for r, m in family
+    ]
+    drawn = [
+        statistics(
+            [
+                (rank, rep.base_level_error[i] @ w, rep.level_error[i] @ w)
+                for rank, w, rep in replicates
+            ]
+        )
+        for i in range(STRENGTH_RESAMPLES)
+    ]
+    slopes = {}
+    for name, value in point.items():
+        values = np.array([d[name] for d in drawn])
+        values = values[~np.isnan(values)]
+        low, high = percentile_interval(values) if len(values) > 1 else (np.nan, np.nan)
+        slopes[name] = {"slope": value, "low": float(low), "high": float(high)}
+    per_base = []
+    for result, measured in family:
+        index, switch = _draw_statistics(measured.target_error)
+        names = [*map(str, measured.budgets), "never"]
+        for d, draw in enumerate(measured.draws):
+            per_base.append(
+                {
+                    "experiment": result["experiment"],
+                    "draw": draw,
+                    "pretrain_levels": result["pretrain_levels"],
+                    "base_target_error": float(measured.base_target_error[d]),
+                    "mean_optimum_index": float(index[d]),
+                    "switch": names[int(switch[d])],
+                }
+            )
+    per_base.sort(key=lambda b: -b["base_target_error"])
+    return {"slopes": slopes, "bases": per_base, "resamples": STRENGTH_RESAMPLES}
 
 
 def compare_learners(results: list[dict], summaries: dict[str, dict]) -> dict:

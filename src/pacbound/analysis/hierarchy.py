@@ -32,7 +32,7 @@ class Measured:
 
     buckets: tuple[str, ...]
     budgets: tuple[int, ...]
-    draws: tuple[int, ...]  # the pretraining seed of each base draw
+    draws: tuple  # each base draw's label: its pretraining seed (``combined``: name/seed)
     levels: tuple[int, ...]
     level_error: np.ndarray  # DxBxNxSxK
     base_level_error: np.ndarray  # DxK
@@ -194,4 +194,36 @@ def from_store(config: ExperimentConfig, bases: dict[int, Base], cells: list[Cel
         bucket_weights=np.array([level_vector(b.weights(), levels) for b in config.grid.buckets]),
         wrong=wrong,
         base_wrong=base_wrong,
+    )
+
+
+def combined(parts: dict[str, Measured]) -> Measured:
+    """Experiments of one grid that differ only in their bases (a family of pretraining
+    ranges) as one experiment whose base draws are all of theirs, labelled
+    ``<name>/<seed>``."""
+    first = next(iter(parts.values()))
+    for name, part in parts.items():
+        if (part.buckets, part.budgets, part.levels) != (
+            first.buckets,
+            first.budgets,
+            first.levels,
+        ):
+            raise ValueError(f"experiment {name!r} has another grid than {list(parts)[0]!r}")
+    outcomes = all(part.wrong is not None for part in parts.values())
+
+    def joined(field):
+        return np.concatenate([getattr(part, field) for part in parts.values()])
+
+    return Measured(
+        buckets=first.buckets,
+        budgets=first.budgets,
+        draws=tuple(f"{name}/{d}" for name, part in parts.items() for d in part.draws),
+        levels=first.levels,
+        level_error=joined("level_error"),
+        base_level_error=joined("base_level_error"),
+        train_error=joined("train_error"),
+        target_weights=first.target_weights,
+        bucket_weights=first.bucket_weights,
+        wrong=joined("wrong") if outcomes else None,
+        base_wrong=joined("base_wrong") if outcomes else None,
     )

@@ -170,6 +170,8 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
     out = {"tolerance": tolerance, "resamples": resamples, "protocols": {}}
     if table.paired:
         out["paired"] = True
+    if table.draws > 1:
+        out["draws"] = table.draws
     for protocol in PROTOCOLS:
         if not held_out(protocol, len(table.budgets)):
             continue  # forward chaining needs three budgets

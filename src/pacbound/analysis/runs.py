@@ -50,6 +50,10 @@ class RunTable:
     # numbers, as in the skill ladder), so a resample draws one set of seed indices for all
     # cells and the tolerance is that of a paired difference of adjacent buckets.
     paired: bool = False
+    # Base draws: the seed axis holds ``draws`` blocks of runs, one block per base draw (each
+    # cell's runs of draw d at d·S … d·S + S − 1). A resample draws base draws first, then
+    # each cell's runs within each drawn base.
+    draws: int = 1
 
     def __post_init__(self):
         budgets = np.asarray(self.budgets)
@@ -60,6 +64,15 @@ class RunTable:
         if np.isnan(self.target_error).all(axis=-1).any():
             b, i = np.argwhere(np.isnan(self.target_error).all(axis=-1))[0]
             raise ValueError(f"no run of bucket {self.buckets[b]!r} at n = {budgets[i]}")
+
+    def _draw_index(self, rng) -> np.ndarray:
+        """BxNxS run indices of a two-level resample: D draws with replacement, then each
+        cell's S/D runs within each drawn draw (every run present: a store's grid is whole)."""
+        buckets, budgets, runs = self.target_error.shape
+        per_draw = runs // self.draws
+        drawn = rng.integers(0, self.draws, self.draws)  # one set of draws for every cell
+        within = rng.integers(0, per_draw, (buckets, budgets, self.draws, per_draw))
+        return (drawn[None, None, :, None] * per_draw + within).reshape(buckets, budgets, runs)
 
     @cached_property  # the table is frozen: computed once per table
     def mean(self) -> np.ndarray:
@@ -84,16 +97,22 @@ class RunTable:
         return float(_tie_tolerance(pooled, counts.mean()))
 
     def resampled(self, rng: np.random.Generator) -> RunTable:
-        """Each cell's seeds drawn with replacement on their own, every per-run array alike."""
-        present = ~np.isnan(self.target_error)
-        counts = present.sum(axis=-1, keepdims=True)
-        order = np.argsort(~present, axis=-1, kind="stable")  # present seeds first
-        if self.paired:  # one draw of seed indices for every cell
-            shape = self.target_error.shape
-            picks = np.broadcast_to(np.floor(rng.random(shape[-1]) * counts).astype(int), shape)
+        """Base draws with replacement (when there are several), then each cell's runs within
+        each drawn base on their own (or one set of indices for every cell, when paired);
+        every per-run array alike."""
+        if self.draws > 1:
+            index = self._draw_index(rng)
         else:
-            picks = np.floor(rng.random(self.target_error.shape) * counts).astype(int)
-        index = np.take_along_axis(order, picks, axis=-1)
+            present = ~np.isnan(self.target_error)
+            counts = present.sum(axis=-1, keepdims=True)
+            order = np.argsort(~present, axis=-1, kind="stable")  # present seeds first
+            if self.paired:  # one draw of seed indices for every cell
+                shape = self.target_error.shape
+                picks = np.floor(rng.random(shape[-1]) * counts).astype(int)
+                picks = np.broadcast_to(picks, shape)
+            else:
+                picks = np.floor(rng.random(self.target_error.shape) * counts).astype(int)
+            index = np.take_along_axis(order, picks, axis=-1)
 
         def draw(values):
             if values is None:
@@ -107,6 +126,7 @@ class RunTable:
         return replace(
             self,
             fixed_tolerance=self.tolerance,
+            draws=1,  # a resample's runs are no longer blocks of draws
             target_error=draw(self.target_error),
             complexity=draw(self.complexity),
             level_error=draw(self.level_error),

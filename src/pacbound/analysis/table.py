@@ -270,6 +270,7 @@ def runs_from_arrays(config: ExperimentConfig, table: CellArrays, base: dict) ->
         **_level_fields(config, len(table.seeds)),
         bound=table.bound,
         informative=table.informative,
+        draws=len(config.base_seeds),
         disagreement={
             kind: table.terms[f"disagreement_{name}"]
             for kind, name in (
@@ -293,6 +294,7 @@ def runs_from_report(result: dict, config: ExperimentConfig) -> RunTable:
         [[[r["level_errors"][b][str(k)] for k in levels] for r in rows] for b in buckets], float
     )[:, :, None, :]
     base = rows[0]["level_errors"]["base"]
+    draws = len(result.get("draws", [])) or 1  # reports before base draws: one
     return RunTable(
         buckets=buckets,
         budgets=np.array(result["budgets"]),
@@ -300,6 +302,7 @@ def runs_from_report(result: dict, config: ExperimentConfig) -> RunTable:
         level_error=level_error,
         base_level_error=np.array([float(base[str(k)]) for k in levels]),
         **_level_fields(config, len(result["seeds"])),
+        draws=draws,
     )
 
 

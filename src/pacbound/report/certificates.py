@@ -78,14 +78,17 @@ def certificates_markdown(summary: dict) -> str:
                 f"{v['target_risk']:.3f} |"
             )
     lines.append("\n## Per cell\n")
+    several = "base" in s["cells"][0]  # several base draws: the run is (draw, seed)
     lines.append(
-        "| bucket | n | seed | Q (family, σ) | KL | certificate | measured risk [95%] | valid "
-        "| target risk [95%] | target test bound | network target error (test bound) |"
+        f"| bucket | n | {'base draw/seed' if several else 'seed'} | Q (family, σ) | KL | "
+        "certificate | measured risk [95%] | valid | target risk [95%] | target test bound | "
+        "network target error (test bound) |"
     )
     lines.append(rule(11))
     for r in s["cells"]:
+        run = f"{r['base']}/{r['seed']}" if several else r["seed"]
         lines.append(
-            f"| {r['bucket']} | {r['budget']} | {r['seed']} | {r['family']}, {r['sigma']:g} | "
+            f"| {r['bucket']} | {r['budget']} | {run} | {r['family']}, {r['sigma']:g} | "
             f"{r['kl']:.3g} | {r['certificate']:.3f} | {r['risk']:.3f} [{r['risk_low']:.3f}, "
             f"{r['risk_high']:.3f}] | {'yes' if r['valid'] else 'NO'} | {r['target_risk']:.3f} "
             f"[{r['target_low']:.3f}, {r['target_high']:.3f}] | {r['target_test_bound']:.3f} | "

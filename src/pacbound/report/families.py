@@ -59,7 +59,50 @@ def bases_body(comparison: dict) -> str:
             f"smaller budget) = {pair['p_stronger_switches_earlier']:.2f}, P(same budget) = "
             f"{pair['p_same']:.2f}, P(larger) = {pair['p_stronger_switches_later']:.2f}."
         )
+    if "strength" in comparison:
+        lines += strength_lines(comparison["strength"], buckets)
     return "\n".join(lines) + "\n"
+
+
+_SLOPES = {
+    "index_by_strength": "mean optimum index against the base's target error",
+    "switch_by_strength": "switch index against the base's target error",
+    "index_by_range": "mean optimum index against the pretraining range's rank",
+    "switch_by_range": "switch index against the pretraining range's rank",
+}
+
+
+def strength_lines(strength: dict, buckets) -> list[str]:
+    """Every base draw by its own strength, and the slopes with their intervals."""
+    lines = ["\n## Every base draw, weakest first\n"]
+    lines += ["| base (pretrained on, draw) | base target error | mean optimum index | switch |"]
+    lines.append(rule(4))
+    for base in strength["bases"]:
+        levels = base["pretrain_levels"]
+        lines.append(
+            f"| {base['experiment']} ({levels[0]}–{levels[1]}, draw {base['draw']}) | "
+            f"{base['base_target_error']:.3f} | {base['mean_optimum_index']:.2f} | "
+            f"{base['switch']} |"
+        )
+    lines.append(
+        f"\nMean optimum index: the draw's own optimum (of its seed means) averaged over "
+        f"budgets (0 = {buckets[0]}, {len(buckets) - 1} = {buckets[-1]}); switch index: the "
+        "budget's position, one past the last for never.\n"
+    )
+    lines.append("| slope | estimate | 95% interval |")
+    lines.append(rule(3))
+    for name, text in _SLOPES.items():
+        slope = strength["slopes"][name]
+        lines.append(
+            f"| {text} | {slope['slope']:.3g} | [{slope['low']:.3g}, {slope['high']:.3g}] |"
+        )
+    lines.append(
+        "\nA stronger base has a lower target error, so a harder optimum with strength is a "
+        "negative slope against the error and a positive one against the range. Intervals: "
+        f"{strength['resamples']} hierarchical bootstrap resamples within each pretraining "
+        "range (its base draws, then seeds, then held-out problems).\n"
+    )
+    return lines
 
 
 def write_bases_report(comparison: dict, folder) -> tuple:

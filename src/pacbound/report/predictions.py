@@ -51,6 +51,12 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
     else:
         noise = "√(2·s²/S), the noise of a difference of two cell means over seeds"
         resampling = "each cell's seeds on their own"
+    if evaluation.get("draws"):
+        noise = "√(2·s²/S), the noise of a difference of two cell means over all runs"
+        resampling = (
+            f"the {evaluation['draws']} base draws, then each cell's seeds within each drawn "
+            "base; the held-out problems are not resampled here"
+        )
     lines.append(
         f"Tie tolerance {evaluation['tolerance']:.4f} ({noise}): buckets within it of the "
         "lowest are tied, in the measurement and in every predictor's choice; a tie is a "
