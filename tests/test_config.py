@@ -38,7 +38,7 @@ def test_hash_ignores_name_compare_and_distributed_but_not_the_grid():
     base = config.from_dict(raw).hash()
     renamed = dict(raw, name="other", compare={"pretrain_share": 0.25})
     assert config.from_dict(renamed).hash() == base
-    fewer = dict(raw, grid=dict(raw["grid"], seeds=[0, 1]))
+    fewer = dict(raw, grid=dict(raw["grid"], seeds=[0]))
     assert config.from_dict(fewer).hash() != base
     reordered = dict(
         raw, grid=dict(raw["grid"], buckets=dict(reversed(raw["grid"]["buckets"].items())))
@@ -55,7 +55,8 @@ def test_a_multi_base_preset_expands_into_one_experiment_per_base():
     for experiment in experiments:
         # The stored config rebuilds the same experiment, family included.
         assert config.from_dict(experiment.raw) == experiment
-        assert len(experiment.grid.budgets) >= 10 and len(experiment.grid.seeds) >= 6
+        assert len(experiment.grid.budgets) >= 10 and len(experiment.base_seeds) >= 3
+        assert len(experiment.base_seeds) * len(experiment.grid.seeds) >= 12
         assert max(experiment.grid.budgets) / min(experiment.grid.budgets) >= 100
     with pytest.raises(ValueError, match="holds 3 experiments"):
         config.preset("extended")
@@ -68,7 +69,9 @@ def test_a_multi_base_preset_expands_into_one_experiment_per_base():
 def test_the_quick_preset_is_budget_aware_and_fits_the_issue():
     quick = config.preset("quick")
     assert quick.finetune.schedule == "epochs"
-    assert len(quick.grid.seeds) >= 5 and len(quick.grid.budgets) >= 6
+    # At least 3 base draws, and at least 6 runs (draw, seed) per cell and 6 budgets.
+    assert len(quick.base_seeds) >= 3
+    assert len(quick.base_seeds) * len(quick.grid.seeds) >= 6 and len(quick.grid.budgets) >= 6
     assert quick.task.prefix > 0
     steps = quick.finetune.steps_for(np.array(quick.grid.budgets))
     assert np.all(np.diff(steps) >= 0) and steps.max() <= quick.finetune.steps
@@ -136,6 +139,7 @@ def test_certify_config_counts_its_choices_and_rejects_bad_values():
 
 def test_base_seeds_give_one_draw_per_seed_and_a_single_seed_keeps_the_hash():
     raw = tomllib.loads(config.preset_path("quick").read_text())
+    raw["pretrain"].pop("seeds")
     single = config.from_dict(raw)
     assert single.base_seeds == (0,) and single.cell_count == len(single.cells)
     assert config.from_dict({**raw, "pretrain": {**raw["pretrain"], "seeds": [0]}}).hash() == (
@@ -161,5 +165,6 @@ def test_base_seeds_give_one_draw_per_seed_and_a_single_seed_keeps_the_hash():
 )
 def test_bad_base_seeds_name_the_argument(pretrain, message):
     raw = tomllib.loads(config.preset_path("quick").read_text())
+    raw["pretrain"].pop("seeds")
     with pytest.raises(ValueError, match=message):
         config.from_dict({**raw, "pretrain": {**raw["pretrain"], **pretrain}})

@@ -183,6 +183,11 @@ class ExperimentConfig:
         ]
 
     @property
+    def held_out_problems(self) -> int:
+        """Held-out problems each model is scored on (every level's test set)."""
+        return len(self.levels) * self.grid.test_size
+
+    @property
     def cell_count(self) -> int:
         """Cells over every base draw: what a finished experiment stores."""
         return len(self.base_seeds) * len(self.cells)

@@ -152,14 +152,9 @@ def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
 # --- reports from the store or from committed reports --------------------------------------
 
 
-def held_out_count(experiment) -> int:
-    """Held-out problems each model is scored on (every level's test set)."""
-    return len(experiment.levels) * experiment.grid.test_size
-
-
 def stored(store: Store, experiment) -> tuple[list, dict]:
     """(cells, {pretraining seed: Base}) of an experiment, read with their outcomes."""
-    problems = held_out_count(experiment)
+    problems = experiment.held_out_problems
     cells = store.cells(experiment.name, problems=problems)
     return cells, store.bases(experiment.name, problems)
 
@@ -455,7 +450,7 @@ def export(db: Path, name: str | None, fmt: str, outcomes: bool = False) -> str:
     with Store(db) as store:
         stored = store.experiment(name)
         experiment = configs.from_dict(stored["config"])
-        problems = held_out_count(experiment) if outcomes else 0
+        problems = experiment.held_out_problems if outcomes else 0
         rows = flat_rows(store.cells(stored["name"], problems=problems))
     if fmt == "json":
         return json.dumps(rows, indent=1) + "\n"

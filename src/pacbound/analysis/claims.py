@@ -198,8 +198,9 @@ def c5_easy_helps_easy(gain, replicates, easy_levels) -> Verdict:
         float(top[n, k]),
         float(family.low[:, ~easy][n, k]),
         float(family.high[:, ~easy][n, k]),
-        f"easy levels gain at {int(family.above[:, easy].all(axis=1).sum())} of "
-        f"{len(family.estimate)} budgets; a harder level gains at "
+        f"every easy level gains at {int(family.above[:, easy].all(axis=1).sum())} of "
+        f"{len(family.estimate)} budgets, an easy level loses at "
+        f"{int(family.below[:, easy].any(axis=1).sum())}, a harder level gains at "
         f"{int(family.above[:, ~easy].any(axis=1).sum())}",
     )
 

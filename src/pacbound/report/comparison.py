@@ -92,12 +92,17 @@ def _intervals_text(result: dict) -> str:
         "(draw, seed) run against its own draw's base" if draws > 1 else "seed against the base"
     )
     floor = max(2.0**-runs, 1 / (optimum.SIGN_FLIP_DRAWS + 1))
+    problems = (
+        "Every arm is scored on the same held-out problems, resampled once for all arms. "
+        if "held-out problems" in boot["levels"]
+        else "The risks are exact: no held-out problems to resample. "
+    )
+    pooling = "Means pool the base draws and seeds. " if draws > 1 else ""
     how = "exact" if runs <= optimum.EXACT_SIGN_FLIPS else f"{optimum.SIGN_FLIP_DRAWS:,} random"
     return (
         f"Intervals: hierarchical bootstrap, resampling {' → '.join(boot['levels'])}, "
         f"outermost first ({boot['resamples']} resamples; {seeds} "
-        f"{len(result['seeds']) // draws} seeds). Every arm is scored on the same held-out "
-        "problems, resampled once for all arms. Means pool the base draws and seeds. p-values: "
+        f"{len(result['seeds']) // draws} seeds). {problems}{pooling}p-values: "
         f"one-sided sign-flip tests ({how} sign assignments) of each {per_run}, given the "
         f"held-out problems; Holm over buckets for 'some bucket beats the base' (its floor "
         f"with {runs} runs is {min(1.0, len(buckets) * floor):.3g}).\n"
