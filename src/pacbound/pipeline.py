@@ -455,7 +455,10 @@ def export(db: Path, name: str | None, fmt: str, outcomes: bool = False) -> str:
     if fmt == "json":
         return json.dumps(rows, indent=1) + "\n"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["bucket"])
+    # Every field of every row, in order of first appearance: cells differ in the optional
+    # fields they hold (a certificate pilots only the candidates it needs).
+    fields = list(dict.fromkeys(key for row in rows for key in row)) or ["bucket"]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

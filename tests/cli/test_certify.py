@@ -34,3 +34,22 @@ def test_figs_writes_certified_predictions_and_the_learners_report(certified_sto
     assert (out / "learners_certificate_vs_risk.png").stat().st_size > 1000
     index = (out / "README.md").read_text()
     assert "Certificates: `tinycert-k8`" in index and "Learners: `tinycert`" in index
+
+
+def test_export_of_certified_cells_holds_every_field_of_every_cell(certified_store, tmp_path):
+    """Cells differ in their optional fields (a certificate pilots only the candidates it
+    needs, except at the largest budget): the CSV's columns are all of them."""
+    import csv
+    import json
+
+    from pacbound.cli import main
+
+    db, _ = certified_store
+    out = tmp_path / "cells.csv"
+    assert main(["export", "--db", str(db), "--name", "tinycert-full", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    json_out = tmp_path / "cells.json"
+    argv = ["export", "--db", str(db), "--name", "tinycert-full", "--format", "json"]
+    assert main([*argv, "--out", str(json_out)]) == 0
+    every = {key for row in json.loads(json_out.read_text()) for key in row}
+    assert set(rows[0]) == every and len(rows) == len(json.loads(json_out.read_text()))
