@@ -1,7 +1,8 @@
 """Every committed report under paper_figs/ regenerates byte for byte from committed inputs.
 
 Inputs: the comparison reports (``<name>_report.json``), the certificate summaries
-(``<name>_certificates.json``) and the exact preset. From the report JSONs, ``pacbound figs
+(``<name>_certificates.json``), the claims (``claims.json``), the base-strength regressions
+(``<family>_bases.json``) and the exact preset. From the report JSONs, ``pacbound figs
 --reports-only`` writes every Markdown report, the predictions reports, the base and learner
 comparisons and the index (the default suite); ``pacbound reproduce --preset exact``
 computes the exact model's reports anew (about a minute: marked slow). Each is written into
@@ -19,6 +20,8 @@ from pacbound.cli import main
 FIGS = Path(__file__).parents[2] / "paper_figs"
 INPUTS = sorted(FIGS.glob("*_report.json")) + sorted(FIGS.glob("*_certificates.json"))
 INPUTS += sorted(FIGS.glob("claims.json"))
+# A family's base-strength regression needs its stores; its committed JSON is its input.
+INPUTS += sorted(FIGS.glob("*_bases.json"))
 EXACT = ("exact_model.json", "exact_model.md", "exact_predictions.json", "exact_predictions.md")
 
 
