@@ -313,7 +313,7 @@ def judge(measured: Measured, replicates: Replicates, easy_high_level: int) -> l
     level_r = pooled(replicates.level_error, 1)  # RxBxNxK
     gain, gain_r = base - level, base_r[:, None, None] - level_r
     weights = measured.bucket_weights
-    in_bucket = np.einsum("dbnsk,bk->dbns", measured.level_error, weights)
+    in_bucket = measured.in_bucket_error
     in_bucket_r = np.einsum("rdbnsk,bk->rdbns", replicates.level_error, weights)
     generalization = pooled(in_bucket - measured.train_error, 0)
     generalization_r = pooled(in_bucket_r - replicates.train_error, 1)
