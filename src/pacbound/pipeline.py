@@ -332,15 +332,15 @@ def committed_strengths(out: Path) -> dict:
     return strengths
 
 
-def figures(db: Path | None, out: Path, draw: bool = True) -> list[Path]:
+def figures(db: Path | None, out: Path, draw: bool = True, theory: bool = True) -> list[Path]:
     """Every figure and report: the theory's, and each experiment's, from the store at ``db``
     when there is one, else from the report JSONs already in ``out`` (the experiments' own
     figures need their cells); then the index. ``draw=False``: the reports and the index
-    only."""
+    only; ``theory=False``: not the theory figures (they depend on no store)."""
     from pacbound.report.figures import certificate_vs_risk, experiment_figures, theory_figures
     from pacbound.report.index import write_index
 
-    paths = theory_figures(out) if draw else []
+    paths = theory_figures(out) if draw and theory else []
     results, summaries = [], []
     if db is not None:
         with Store(db) as store:

@@ -118,7 +118,8 @@ def _cmd_figs(args) -> int:
     if args.db and not db.is_file():
         raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
     draw = not getattr(args, "reports_only", False)  # reproduce draws everything
-    return _wrote(figures(db if db.is_file() else None, args.out, draw))
+    theory = not getattr(args, "no_theory", False)
+    return _wrote(figures(db if db.is_file() else None, args.out, draw, theory))
 
 
 def _cmd_reproduce(args) -> int:

@@ -104,6 +104,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     figs.add_argument(
         "--reports-only", action="store_true", help="the reports and the index, no figures"
     )
+    figs.add_argument(
+        "--no-theory",
+        action="store_true",
+        help="leave the theory figures as they are (they depend on no store)",
+    )
     _add_db_argument(figs)
 
     compare = commands.add_parser("compare", help="predicted vs measured optimal difficulty")

@@ -130,14 +130,17 @@ def _continuous_solver(model: DifficultyModel, grid_points: int):
 
         a, b = jax.lax.fori_loop(0, GOLDEN_STEPS, golden, (left, right))
         refined = 0.5 * (a + b)
+
         # Comparing values of B locates its minimum only to ~√eps; Newton steps on B_d = 0
         # (kept inside the bracket, where B_dd > 0) take it to full precision.
-        for _ in range(NEWTON_POLISH):
-            curvature_here = second(refined, n_value)
-            step = jnp.where(curvature_here > 0, first(refined, n_value) / curvature_here, 0.0)
-            candidate = refined - step
+        def newton(_, point):
+            curvature_here = second(point, n_value)
+            step = jnp.where(curvature_here > 0, first(point, n_value) / curvature_here, 0.0)
+            candidate = point - step
             inside = (candidate >= left) & (candidate <= right)
-            refined = jnp.where(inside, candidate, refined)
+            return jnp.where(inside, candidate, point)
+
+        refined = jax.lax.fori_loop(0, NEWTON_POLISH, newton, refined)
         # The refinement never loses to the grid point it started from.
         return jnp.where(bound(refined, n_value) <= values[best], refined, grid[best])
 
