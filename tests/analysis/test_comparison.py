@@ -91,3 +91,19 @@ def test_shift_terms_are_exact_for_the_tiny_grid(tiny):
     assert terms["tv"]["hard"] == pytest.approx(2 / 3)
     assert terms["upward"]["hard"] == pytest.approx(0.0)
     assert terms["upward"]["easy"] == pytest.approx(1 / 3)
+
+
+def test_the_predictors_runs_of_a_store_carry_its_outcomes(tiny_store):
+    """The runs the predictions resample hold each run's outcomes on the held-out problems,
+    in the order of the runs, counting what the stored errors say."""
+    import numpy as np
+
+    from pacbound.analysis import predict
+    from pacbound.pipeline import stored_runs
+
+    table = stored_runs(tiny_store, "tiny")
+    assert table.wrong.shape == (2, 2, 3, 3, 8) and table.base_wrong.shape == (1, 3, 8)
+    np.testing.assert_allclose(table.wrong.mean(axis=-1), table.level_error)
+    np.testing.assert_allclose(table.level_error @ table.target_weights, table.target_error)
+    np.testing.assert_allclose(table.base_wrong.mean(axis=-1)[0], table.base_level_error)
+    assert predict.evaluate(table, resamples=20)["problems"] is True

@@ -291,3 +291,40 @@ def test_a_table_of_base_draws_resamples_draws_then_runs_within_them():
     values, counts = np.unique(np.round(means[:, 0], 9), return_counts=True)
     assert values.tolist() == [0.2, 0.4, 0.6]
     assert counts / 4000 == pytest.approx([0.25, 0.5, 0.25], abs=0.03)
+
+
+def test_a_table_with_outcomes_resamples_the_held_out_problems_once_for_every_run():
+    from pacbound.analysis.runs import RunTable
+
+    # One level of four problems. Bucket a's run and bucket b's run are wrong on problem 0
+    # only; the base on problems 0 and 1. A resample draws the four problems with replacement
+    # (counts c0…c3, multinomial), so a's error is c0/4 with c0 ~ Binomial(4, 1/4): 0, ¼, ½,
+    # ¾, 1 with chances 81, 108, 54, 12, 1 over 256. One draw for every model: a and b agree
+    # in every resample, and the base is a's error plus c1/4, never below it.
+    wrong = np.zeros((2, 1, 1, 1, 4), bool)
+    wrong[..., 0] = True
+    base_wrong = np.array([[[True, True, False, False]]])
+    table = RunTable(
+        buckets=("a", "b"),
+        budgets=np.array([4]),
+        target_error=np.full((2, 1, 1), 0.25),
+        levels=(2,),
+        level_error=np.full((2, 1, 1, 1), 0.25),
+        base_level_error=np.array([0.5]),
+        target_weights=np.array([1.0]),
+        wrong=wrong,
+        base_wrong=base_wrong,
+    )
+    rng = np.random.default_rng(0)
+    resamples = [table.resampled(rng) for _ in range(4000)]
+    errors = np.array([r.target_error[:, 0, 0] for r in resamples])
+    assert np.array_equal(errors[:, 0], errors[:, 1])
+    for r in resamples:  # the target error is the resampled levels' mixture
+        np.testing.assert_array_equal(r.target_error, r.level_error @ r.target_weights)
+    base = np.array([r.base_level_error[0] for r in resamples])
+    assert np.all(base >= errors[:, 0]) and base.mean() == pytest.approx(0.5, abs=0.02)
+    values, counts = np.unique(errors[:, 0], return_counts=True)
+    assert values.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert counts / 4000 == pytest.approx(np.array([81, 108, 54, 12, 1]) / 256, abs=0.03)
+    with pytest.raises(ValueError, match="outcomes are given for the runs and the base"):
+        RunTable(("a",), np.array([4]), np.zeros((1, 1, 1)), wrong=wrong[:1])

@@ -42,7 +42,7 @@ def compare_experiment(
     measured_optimum = optimum.measure_optimum(runs_measured, np.random.default_rng(seed))
     m = measured_optimum
     buckets, budgets = table.buckets, table.budgets
-    runs = runs_from_arrays(config, table, base)
+    runs = runs_from_arrays(config, table, base, runs_measured)
     checks = assumptions.check(runs)
     evaluation = predict.evaluate(runs, seed=seed) if len(budgets) > 1 else None
     floors = certificate_floors(config, budgets)

@@ -172,6 +172,8 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
         out["paired"] = True
     if table.draws > 1:
         out["draws"] = table.draws
+    if table.wrong is not None:
+        out["problems"] = True
     for protocol in PROTOCOLS:
         if not held_out(protocol, len(table.budgets)):
             continue  # forward chaining needs three budgets

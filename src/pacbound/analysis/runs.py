@@ -54,6 +54,12 @@ class RunTable:
     # cell's runs of draw d at d·S … d·S + S − 1). A resample draws base draws first, then
     # each cell's runs within each drawn base.
     draws: int = 1
+    # Held-out outcomes (True: wrong) of every run on each level's problems, BxNxSxKxP, and of
+    # each base draw, DxKxP: a resample then also draws each level's problems with
+    # replacement, one draw for every run and the base (their outcomes on a problem are
+    # paired), and recomputes the per-level and target errors. None: errors as given.
+    wrong: np.ndarray | None = None
+    base_wrong: np.ndarray | None = None
 
     def __post_init__(self):
         budgets = np.asarray(self.budgets)
@@ -64,6 +70,14 @@ class RunTable:
         if np.isnan(self.target_error).all(axis=-1).any():
             b, i = np.argwhere(np.isnan(self.target_error).all(axis=-1))[0]
             raise ValueError(f"no run of bucket {self.buckets[b]!r} at n = {budgets[i]}")
+        if (self.wrong is None) != (self.base_wrong is None):
+            raise ValueError("outcomes are given for the runs and the base, or for neither")
+        if self.wrong is not None:
+            levels, problems = self.wrong.shape[-2:]
+            if self.wrong.shape != (*self.target_error.shape, len(self.levels), problems) or (
+                self.base_wrong.shape[1:] != (levels, problems)
+            ):
+                raise ValueError("outcomes must be runs × levels × problems, as target_error")
 
     def _draw_index(self, rng) -> np.ndarray:
         """BxNxS run indices of a two-level resample: D draws with replacement, then each
@@ -114,6 +128,15 @@ class RunTable:
                 picks = np.floor(rng.random(self.target_error.shape) * counts).astype(int)
             index = np.take_along_axis(order, picks, axis=-1)
 
+        target_error, level_error, base_level_error = (
+            self.target_error,
+            self.level_error,
+            self.base_level_error,
+        )
+        if self.wrong is not None:
+            level_error, base_level_error = self._problems_resampled(rng)
+            target_error = level_error @ self.target_weights
+
         def draw(values):
             if values is None:
                 return None
@@ -127,10 +150,29 @@ class RunTable:
             self,
             fixed_tolerance=self.tolerance,
             draws=1,  # a resample's runs are no longer blocks of draws
-            target_error=draw(self.target_error),
+            target_error=draw(target_error),
             complexity=draw(self.complexity),
-            level_error=draw(self.level_error),
+            level_error=draw(level_error),
+            base_level_error=base_level_error,
+            wrong=None,  # the resampled errors are the resample's own
+            base_wrong=None,
             bound={term: draw(values) for term, values in self.bound.items()},
             disagreement={kind: draw(v) for kind, v in self.disagreement.items()},
             in_bucket_risk=draw(self.in_bucket_risk),
         )
+
+    @cached_property
+    def _outcome_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.wrong.astype(np.float32), self.base_wrong.astype(np.float32)
+
+    def _problems_resampled(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(per-level errors BxNxSxK, the base's K, mean over its draws) on each level's
+        problems drawn with replacement: outcomes weighted by how often each problem was
+        drawn (counts are integers, exact in float32)."""
+        runs, bases = self._outcome_weights
+        levels, problems = runs.shape[-2:]
+        counts = rng.multinomial(problems, np.full(problems, 1 / problems), size=levels)
+        counts = counts.astype(np.float32)  # KxP
+        level_error = np.einsum("bnskp,kp->bnsk", runs, counts).astype(float) / problems
+        base = np.einsum("dkp,kp->k", bases, counts).astype(float) / (problems * len(bases))
+        return level_error, base

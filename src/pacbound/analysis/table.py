@@ -254,9 +254,19 @@ def _level_fields(config: ExperimentConfig, seeds: int) -> dict:
     }
 
 
-def runs_from_arrays(config: ExperimentConfig, table: CellArrays, base: dict) -> RunTable:
-    """The comparison's table as the predictors' input."""
+def runs_from_arrays(
+    config: ExperimentConfig, table: CellArrays, base: dict, outcomes=None
+) -> RunTable:
+    """The comparison's table as the predictors' input; ``outcomes``: the experiment's
+    ``hierarchy.Measured``, whose held-out outcomes (when stored) its resamples draw from."""
     levels = config.levels
+    wrong = base_wrong = None
+    if outcomes is not None and outcomes.wrong is not None:
+        draws, buckets, budgets, seeds = outcomes.wrong.shape[:4]
+        # DxBxNxS… to BxNx(D·S)…: the runs draw by draw, as ``runs_of`` orders them.
+        runs = np.moveaxis(outcomes.wrong, 0, 2)
+        wrong = runs.reshape(buckets, budgets, draws * seeds, *runs.shape[4:])
+        base_wrong = outcomes.base_wrong
     solvable = config.task_kind == "solvable"
     complexity = table.terms.get("kl" if solvable else "sq_distance")
     return RunTable(
@@ -281,6 +291,8 @@ def runs_from_arrays(config: ExperimentConfig, table: CellArrays, base: dict) ->
             if f"disagreement_{name}" in table.terms
         },
         in_bucket_risk=table.terms.get("in_bucket_risk"),
+        wrong=wrong,
+        base_wrong=base_wrong,
     )
 
 

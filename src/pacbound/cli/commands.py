@@ -34,7 +34,7 @@ def _experiments(args):
 
 
 def _cmd_bound(args) -> int:
-    from pacbound.pipeline import bound_rows
+    from pacbound.pipeline.theory import bound_rows
     from pacbound.report.console import bound_table
 
     rows = bound_rows(
@@ -74,7 +74,7 @@ def _model(args):
 
 
 def _cmd_optimum(args) -> int:
-    from pacbound.pipeline import optimum_rows
+    from pacbound.pipeline.theory import optimum_rows
     from pacbound.report.console import optimum_table
 
     model = _model(args)
@@ -93,7 +93,7 @@ def _cmd_derive(args) -> int:
     if args.family:
         print(render_family(_model(args), latex_only=args.latex), end="")
     elif args.write or args.check:
-        from pacbound.pipeline import derive
+        from pacbound.pipeline.theory import derive
 
         message, status = derive(args.write or args.check, write=bool(args.write))
         print(message)

@@ -57,10 +57,24 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
             f"the {evaluation['draws']} base draws, then each cell's seeds within each drawn "
             "base; the held-out problems are not resampled here"
         )
+    over = "over seeds"
+    if evaluation.get("problems"):
+        over = "over runs and held-out problems"
+        draws = evaluation.get("draws")
+        resampling = (
+            (
+                f"the {draws} base draws, then each cell's seeds within each drawn base"
+                if draws
+                else "each cell's seeds on their own"
+            )
+            + ", then each level's held-out problems, one draw for every run and the base "
+            "(the measured errors are recomputed from the outcomes; certificates, bounds and "
+            "disagreements keep their values)"
+        )
     lines.append(
         f"Tie tolerance {evaluation['tolerance']:.4f} ({noise}): buckets within it of the "
         "lowest are tied, in the measurement and in every predictor's choice; a tie is a "
-        f"uniform pick. Intervals: 95% bootstrap over seeds ({evaluation['resamples']} "
+        f"uniform pick. Intervals: 95% bootstrap {over} ({evaluation['resamples']} "
         f"resamples, {resampling}, every predictor refitted). Regret: target error of the "
         "chosen bucket minus the best, mean over held-out budgets, a budget without a "
         "prediction counted as a uniform pick. Exact and within one: over the budgets with "

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from pacbound import config as configs
-from pacbound.analysis import assumptions, predict
+from pacbound.analysis import assumptions, hierarchy, predict
 from pacbound.analysis.certificates import summarize
 from pacbound.analysis.comparison import compare_experiment, pooled_base
 from pacbound.analysis.families import compare_bases, compare_learners
@@ -429,14 +429,15 @@ def predictions_from_report(result: dict, out: Path) -> tuple[dict, list[Path]]:
 
 
 def stored_runs(db: Path, name: str | None) -> predict.RunTable:
-    """An experiment of a store as the predictors' runs."""
+    """An experiment of a store as the predictors' runs (with its held-out outcomes)."""
     with Store(db) as store:
         name = store.experiment(name)["name"]
         experiment = configs.from_dict(store.experiment(name)["config"])
         cells, bases = stored(store, experiment)
         base = pooled_base(bases)
         arrays = cell_arrays(experiment, cells, base)
-    return runs_from_arrays(experiment, arrays, base)
+    outcomes = hierarchy.from_store(experiment, bases, cells)
+    return runs_from_arrays(experiment, arrays, base, outcomes)
 
 
 def export(db: Path, name: str | None, fmt: str, outcomes: bool = False) -> str:
@@ -462,58 +463,3 @@ def export(db: Path, name: str | None, fmt: str, outcomes: bool = False) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-# --- the theory's commands -----------------------------------------------------------------
-
-
-def bound_rows(kind: str, **arguments) -> list[dict]:
-    """The two-gap bound of one kind (or of every kind, ``"all"``) and its terms, a row each;
-    ``arguments``: ``evaluate_bound``'s, by name."""
-    from pacbound.numeric.bounds import KINDS, evaluate_bound
-    from pacbound.report.console import BOUND_COLUMNS
-
-    rows = []
-    for name in KINDS if kind == "all" else (kind,):
-        terms = evaluate_bound(name, **arguments)
-        row = {"kind": name, **{column: float(getattr(terms, column)) for column in BOUND_COLUMNS}}
-        parameter = float(terms.parameter)
-        row["parameter"] = None if parameter != parameter else parameter  # NaN → none
-        row["vacuous"] = bool(terms.vacuous)
-        rows.append(row)
-    return rows
-
-
-def optimum_rows(model, budgets, buckets=None) -> list[dict]:
-    """d*(n) of a difficulty model at each budget, with the bound and its terms there."""
-    from pacbound.numeric.difficulty import bound_function, optimal_difficulty, term_functions
-
-    d_star = optimal_difficulty(model, budgets, buckets=buckets)
-    terms, bound = term_functions(model), bound_function(model)
-    rows = []
-    for n_value, d_value in zip(budgets, d_star, strict=True):
-        row = {"n": n_value, "d_star": float(d_value), "bound": float(bound(d_value, n_value))}
-        row |= {name: float(f(d_value, n_value)) for name, f in terms.items()}
-        rows.append(row)
-    return rows
-
-
-def derive(path: Path, write: bool) -> tuple[str, int]:
-    """Refresh (``write``) or check the generated blocks of a theory page: (message, exit
-    status)."""
-    from pacbound.symbolic.render import refresh_generated
-
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ValueError(f"cannot read {path}: {error.strerror}") from None
-    fresh = refresh_generated(text)
-    if write:
-        path.write_text(fresh)
-        return f"refreshed {path}", 0
-    if fresh != text:
-        return (
-            f"{path}: generated blocks differ from the code; run pacbound derive --write {path}",
-            1,
-        )
-    return f"{path}: up to date", 0

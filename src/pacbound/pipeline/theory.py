@@ -1,0 +1,58 @@
+"""The theory's commands (``bound``, ``optimum``, ``derive``): formulas in, rows or a refreshed
+page out; no store and no experiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def bound_rows(kind: str, **arguments) -> list[dict]:
+    """The two-gap bound of one kind (or of every kind, ``"all"``) and its terms, a row each;
+    ``arguments``: ``evaluate_bound``'s, by name."""
+    from pacbound.numeric.bounds import KINDS, evaluate_bound
+    from pacbound.report.console import BOUND_COLUMNS
+
+    rows = []
+    for name in KINDS if kind == "all" else (kind,):
+        terms = evaluate_bound(name, **arguments)
+        row = {"kind": name, **{column: float(getattr(terms, column)) for column in BOUND_COLUMNS}}
+        parameter = float(terms.parameter)
+        row["parameter"] = None if parameter != parameter else parameter  # NaN → none
+        row["vacuous"] = bool(terms.vacuous)
+        rows.append(row)
+    return rows
+
+
+def optimum_rows(model, budgets, buckets=None) -> list[dict]:
+    """d*(n) of a difficulty model at each budget, with the bound and its terms there."""
+    from pacbound.numeric.difficulty import bound_function, optimal_difficulty, term_functions
+
+    d_star = optimal_difficulty(model, budgets, buckets=buckets)
+    terms, bound = term_functions(model), bound_function(model)
+    rows = []
+    for n_value, d_value in zip(budgets, d_star, strict=True):
+        row = {"n": n_value, "d_star": float(d_value), "bound": float(bound(d_value, n_value))}
+        row |= {name: float(f(d_value, n_value)) for name, f in terms.items()}
+        rows.append(row)
+    return rows
+
+
+def derive(path: Path, write: bool) -> tuple[str, int]:
+    """Refresh (``write``) or check the generated blocks of a theory page: (message, exit
+    status)."""
+    from pacbound.symbolic.render import refresh_generated
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    fresh = refresh_generated(text)
+    if write:
+        path.write_text(fresh)
+        return f"refreshed {path}", 0
+    if fresh != text:
+        return (
+            f"{path}: generated blocks differ from the code; run pacbound derive --write {path}",
+            1,
+        )
+    return f"{path}: up to date", 0
