@@ -9,6 +9,7 @@ import pytest
 from scipy.stats import kendalltau
 
 from pacbound.analysis import assumptions, exact, predict
+from pacbound.analysis.predictors import SCALING_EXPONENTS
 from pacbound.numeric.bounds import generalization_bound
 from pacbound.report.predictions import label
 from pacbound.tasks.skills import SkillLadder
@@ -328,3 +329,100 @@ def test_a_table_with_outcomes_resamples_the_held_out_problems_once_for_every_ru
     assert counts / 4000 == pytest.approx(np.array([81, 108, 54, 12, 1]) / 256, abs=0.03)
     with pytest.raises(ValueError, match="outcomes are given for the runs and the base"):
         RunTable(("a",), np.array([4]), np.zeros((1, 1, 1)), wrong=wrong[:1])
+
+
+def test_the_far_protocols_hold_out_every_budget_beyond_the_smallest_half_or_third():
+    def split(protocol, count):
+        steps = predict.held_out(protocol, count)
+        return steps[0][1].tolist(), [i for i, _ in steps]
+
+    assert split("far-half", 6) == ([0, 1, 2], [3, 4, 5])
+    assert split("far-third", 6) == ([0, 1], [2, 3, 4, 5])
+    assert split("far-half", 10) == ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9])
+    assert split("far-third", 10) == ([0, 1, 2, 3], [4, 5, 6, 7, 8, 9])
+    assert predict.held_out("far-third", 2) == []  # two pilots at least: nothing left
+    assert predict.PROTOCOLS[0] == predict.HEADLINE == "far-half"
+
+
+def test_the_largest_pilot_and_the_scaling_law_read_the_pilots_as_a_practitioner_would():
+    # easy: 0.30 + 0.2·n^(−α); hard: 0.05 + 0.9·n^(−α), α on the fitted grid. Hard is worse
+    # at every pilot n ≤ 8 and better from n* = (0.7/0.25)^(1/α) on, beyond the pilots.
+    alpha = float(SCALING_EXPONENTS[60])
+    budgets = np.array([1, 2, 4, 8, 64, 4096])
+    easy, hard = 0.30 + 0.2 * budgets**-alpha, 0.05 + 0.9 * budgets**-alpha
+    crossing = (0.7 / 0.25) ** (1 / alpha)
+    assert 8 < crossing < 4096
+    table = _table([easy, hard], budgets)
+    pilots = [0, 1, 2, 3]
+    assert _choice("largest pilot", table, pilots, 4096).tolist() == [0]
+    scores = _predictor("scaling law").scores(table, np.array(pilots), 4096.0, None)
+    assert scores == pytest.approx([easy[-1], hard[-1]], abs=1e-9)
+    assert _choice("scaling law", table, pilots, 4096).tolist() == [1]
+    assert _predictor("scaling law").scores(table, np.array([0, 1]), 64.0, None) is None
+
+
+def test_a_predictors_ties_come_from_the_pilots_noise_not_the_held_out_budgets():
+    # Pilots n = 1, 2: a at 0.30, b at 0.35, seeds within ±0.002. The held-out n = 4 is wild
+    # (seeds 0 and 1), which inflates the table's pooled tolerance beyond the 0.05 gap; the
+    # nearest pilot must still choose a alone there, by the pilots' own noise.
+    quiet = np.array([-0.002, 0.002, -0.002, 0.002])
+    errors = np.array(
+        [
+            [0.30 + quiet, 0.30 + quiet, [0.0, 1.0, 0.0, 1.0]],
+            [0.35 + quiet, 0.35 + quiet, [1.0, 0.0, 1.0, 0.0]],
+        ]
+    )
+    table = predict.RunTable(("a", "b"), np.array([1, 2, 4]), errors)
+    assert table.tolerance > 0.05 > table.tolerance_over(np.array([0, 1]))
+    steps = predict.run_protocol(table, _predictor("nearest pilot"), "leave-one-budget-out")
+    assert steps[2]["choice"].tolist() == [True, False]
+
+
+def test_the_verdict_picks_the_best_again_in_every_resample():
+    # Two baselines whose resampled regrets alternate (one of them is 0 in every resample),
+    # one theory predictor at 0.05 throughout. Picking the best baseline once (b1, point 0.0)
+    # would pair 0.05 with b1's 0.0 and 0.2 and give an interval reaching below 0; picked
+    # again per resample the best baseline is 0 every time, and theory loses by 0.05.
+    def row(kind, point, draws):
+        return {"kind": kind, "regret_all": point, "regret_draws": draws}
+
+    rows = {
+        "b1": row("baseline", 0.0, [0.0, 0.2] * 50),
+        "b2": row("baseline", 0.1, [0.2, 0.0] * 50),
+        "t": row("theory", 0.05, [0.05] * 100),
+    }
+    result = predict.verdict(rows)
+    assert result["best_baseline"] == "b1" and result["best_theory"] == "t"
+    assert result["difference_interval"] == pytest.approx([0.05, 0.05])
+    assert result["theory_beats_baseline"] is False
+
+
+def test_a_resample_decides_which_certificates_are_informative_from_its_own_seeds():
+    # Bucket a at n = 1: certificates 0.2 and 0.9 (mean 0.55) against a base error of 0.5:
+    # not informative as measured; a resample of both seeds at 0.2 (chance 1/4) is.
+    certificate = np.array([[[0.2, 0.9], [0.2, 0.9]], [[0.8, 0.8], [0.8, 0.8]]])
+    table = predict.RunTable(
+        ("a", "b"),
+        np.array([1, 2]),
+        np.full((2, 2, 2), 0.5),
+        certificate=certificate,
+        base_bucket_error=np.array([0.5, 0.5]),
+        informative=np.zeros((2, 2), bool),
+    )
+    rng = np.random.default_rng(0)
+    masks = np.array([table.resampled(rng).informative for _ in range(4000)])
+    assert masks[:, 0, 0].mean() == pytest.approx(0.25, abs=0.03)
+    assert not masks[:, 1].any()  # b's certificates are above its base error in every resample
+
+
+def test_the_coverage_bound_is_a_labelled_predictor_outside_the_theory_verdict():
+    """Its bound adds the network's labelled error on target levels: not label-free."""
+    kinds = {p.name: p.kind for p in predict.certified_predictors(("tv", "coverage"))}
+    assert kinds == {"bound: tv": "theory", "bound: coverage": "labelled"}
+    rows = {
+        "b": {"kind": "baseline", "regret_all": 0.1, "regret_draws": [0.1] * 10},
+        "t": {"kind": "theory", "regret_all": 0.2, "regret_draws": [0.2] * 10},
+        "bound: coverage": {"kind": "labelled", "regret_all": 0.0, "regret_draws": [0.0] * 10},
+    }
+    result = predict.verdict(rows)
+    assert result["best_theory"] == "t" and result["theory_beats_baseline"] is False

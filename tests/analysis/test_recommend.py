@@ -7,10 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pacbound.analysis import predict
 from pacbound.analysis.recommend import PilotError, read_pilots, recommend
 from pacbound.cli import main
+from pacbound.report.recommend import recommendation_markdown
 
-EXAMPLE = Path(__file__).parents[2] / "experiments" / "pilots-example.csv"
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "experiments" / "pilots-example.csv"
 
 
 def _write(path: Path, header: str, rows: list[str]) -> Path:
@@ -35,10 +38,12 @@ def test_a_line_in_log_n_recommends_the_bucket_that_wins_beyond_the_crossing(tmp
     assert table.buckets == ("easy", "hard")  # ordered by difficulty, not by appearance
     assert table.budgets.tolist() == [2, 4, 8, 32]
     result = recommend(table, 256, resamples=50)
-    # Forward chaining holds out n = 8 (easy wins: 0.4 < 0.5) and n = 32 (hard: 0.3 < 0.4).
+    # The far protocol inside the pilots fits on n = 2, 4 and holds out n = 8 (easy wins:
+    # 0.4 < 0.5) and n = 32 (hard: 0.3 < 0.4).
     # The curve fit gets both (regret 0) where "hardest" and "easiest" each miss one; it
     # says hard at n = 256 (0.8 − 0.8 = 0 < 0.4).
     assert result["by"] == "curve fit" and result["recommended"] == ["hard"]
+    assert result["plausible"] == ["curve fit"] and result["cannot_tell"] is False
     assert result["predictors"]["curve fit"]["regret_on_pilots"] == pytest.approx(0, abs=1e-3)
     assert result["predictors"]["nearest pilot"]["choice"] == ["hard"]
     assert result["predictors"]["easiest"]["regret_on_pilots"] == pytest.approx(0.05, abs=1e-3)
@@ -119,3 +124,46 @@ def test_the_command_on_the_example_file_and_on_bad_input(capsys, tmp_path):
     assert (
         err == "pacbound: error: b.csv line 2: target_error = '2' is out of range: allowed [0, 1]"
     )
+
+
+def test_predictors_as_good_on_the_pilots_that_disagree_beyond_them_cannot_tell():
+    # Pilots n = 1 … 8 in which easy and hard have the same runs (0.35, 0.40, 0.45): every
+    # predictor has regret 0 on the pilots, so all are plausible; "easiest" says easy at
+    # n = 64 and "hardest" hard. The pilots cannot tell, and the set holds both.
+    error = np.tile(np.array([0.35, 0.40, 0.45]), (2, 4, 1))
+    table = predict.RunTable(("easy", "hard"), np.array([1, 2, 4, 8]), error)
+    result = recommend(table, 64, resamples=50)
+    assert {"easiest", "hardest"} <= set(result["plausible"])
+    assert result["cannot_tell"] is True and result["set_95"] == ["easy", "hard"]
+    assert "**The pilots cannot tell.**" in recommendation_markdown(result)
+    assert result["validated_factor"] == 4.0  # pilots 1, 2 predicting 4 and 8
+
+
+def test_pilots_up_to_32_of_the_committed_extended_b24_never_exclude_the_optimum_at_256():
+    """The practitioner's case: pilots at n ≤ 32 of a committed experiment whose optimum
+    (hard) appears only beyond them; the recommendation at 256 names it or cannot tell, and
+    its set holds it."""
+    from dataclasses import replace
+
+    from pacbound import config
+    from pacbound.analysis.table import runs_from_report
+
+    report = json.loads((ROOT / "paper_figs" / "extended-b24_report.json").read_text())
+    table = runs_from_report(report, config.preset_all("extended")[0])
+    pilots = np.flatnonzero(table.budgets <= 32)
+    at = int(np.flatnonzero(table.budgets == 256)[0])
+    measured = [
+        b
+        for b, e in zip(table.buckets, table.mean[:, at], strict=True)
+        if e == min(table.mean[:, at])
+    ]
+    assert measured == ["hard"]
+    pilot_table = replace(
+        table,
+        budgets=table.budgets[pilots],
+        target_error=table.target_error[:, pilots],
+        level_error=table.level_error[:, pilots],
+    )
+    result = recommend(pilot_table, 256, resamples=100)
+    assert result["recommended"] == ["hard"] or result["cannot_tell"]
+    assert "hard" in result["set_95"]

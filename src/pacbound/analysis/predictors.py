@@ -25,7 +25,7 @@ Scores = Callable[[RunTable, np.ndarray, float, "int | None"], "np.ndarray | Non
 @dataclass(frozen=True)
 class Predictor:
     name: str
-    kind: str  # "baseline" or "theory"
+    kind: str  # "baseline", "theory" (label-free or pilot-fitted) or "labelled" (target labels)
     uses: str  # the information it uses, in words
     scores: Scores  # (table, pilot budget indices, n, index of n in the table or None)
 
@@ -53,6 +53,33 @@ def _nearest_pilot(table, pilots, n, at):
     distance = np.abs(np.log(table.budgets[pilots]) - np.log(n))
     nearest = pilots[np.flatnonzero(distance == distance.min())[-1]]
     return table.mean[:, nearest]
+
+
+def _largest_pilot(table, pilots, n, at):
+    """The measured errors at the largest pilot budget, whatever n is."""
+    return table.mean[:, pilots.max()]
+
+
+SCALING_EXPONENTS = np.geomspace(0.02, 2.0, 100)  # α searched, a grid wide for any task here
+
+
+def _scaling_law(table, pilots, n, at):
+    """Per bucket, err(n) = E + A·n^(−α) fitted to the pilots' seed means by least squares
+    (α on a grid, E and A in closed form for each α: a line in x = n^(−α)), then read at n;
+    the form of Goyal et al. 2024 (Scaling Laws for Data Filtering). Three constants need
+    three pilot budgets."""
+    if len(pilots) < 3:
+        return None
+    x = table.budgets[pilots].astype(float)[None, :] ** -SCALING_EXPONENTS[:, None]  # αxP
+    y = table.mean[:, pilots]  # BxP
+    x_centred = x - x.mean(axis=1, keepdims=True)
+    slope = (x_centred @ y.T) / (x_centred**2).sum(axis=1, keepdims=True)  # αxB: A
+    intercept = y.mean(axis=1)[None, :] - slope * x.mean(axis=1, keepdims=True)  # αxB: E
+    fitted = intercept[:, :, None] + slope[:, :, None] * x[:, None, :]  # αxBxP
+    residual = ((fitted - y[None]) ** 2).sum(axis=-1)  # αxB
+    best = np.argmin(residual, axis=0)  # the smallest α among equal fits
+    columns = np.arange(len(table.buckets))
+    return intercept[best, columns] + slope[best, columns] * float(n) ** -SCALING_EXPONENTS[best]
 
 
 def _log_fit(x: np.ndarray, y: np.ndarray, at: float) -> float:
@@ -167,10 +194,22 @@ BASELINES = (
         _nearest_pilot,
     ),
     Predictor(
+        "largest pilot",
+        "baseline",
+        "pilot target errors: the winner at the largest pilot budget",
+        _largest_pilot,
+    ),
+    Predictor(
         "curve fit",
         "baseline",
         "pilot target errors: per bucket a line in log n, extrapolated",
         _curve_fit,
+    ),
+    Predictor(
+        "scaling law",
+        "baseline",
+        "pilot target errors: per bucket E + A·n^(−α) fitted on ≥ 3 pilot budgets, extrapolated",
+        _scaling_law,
     ),
 )
 
@@ -184,11 +223,18 @@ TWO_GAP = Predictor(
 
 
 def certified_predictors(terms) -> tuple[Predictor, ...]:
+    """One predictor per shift term. The coverage term's bound adds the network's measured
+    error on the pretraining levels, which are target levels scored on labelled held-out
+    problems: it is a labelled predictor (kind "labelled"), judged beside the labelled
+    validation sets, not with the label-free theory in the verdict."""
     return tuple(
         Predictor(
             f"bound: {term}",
-            "theory",
-            "the runs at n, no target label: certificate + shift term",
+            "labelled" if term == "coverage" else "theory",
+            "the runs at n and their labelled errors on the pretraining levels' held-out "
+            "problems (target levels): certificate + coverage term"
+            if term == "coverage"
+            else "the runs at n, no target label: certificate + shift term",
             _certified(term),
         )
         for term in terms

@@ -15,9 +15,18 @@ Every bucket needs a run at every budget in the file. A bad row is an error nami
 and field; nothing is guessed or dropped.
 
 The recommendation: each pilot-only predictor of ``pacbound.analysis.predict`` scored by its
-forward-chaining regret on the pilots themselves (leave-one-budget-out with fewer than three
-budgets); the one with the lowest regret recommends (ties: the simpler, in the order listed).
-Its interval is a bootstrap over seeds: the share of resamples in which it picks each bucket.
+far-protocol regret inside the pilots (the smaller half of the pilot budgets predicting the
+larger ones: the same question as N beyond the pilots, on budgets whose answer is known;
+leave-one-budget-out with two budgets); the one with the lowest regret recommends (ties: the
+simpler, in the order listed). The uncertainty has two parts. The bootstrap over seeds
+repeats the whole procedure (the pick by regret on the resampled pilots, then its choice).
+The extrapolation: every predictor whose pilot regret is not worse than the best's beyond
+the bootstrap interval of the paired difference is *plausible*; the 95% set holds the
+bootstrap's set and every plausible predictor's choice at N, and where plausible predictors
+disagree at N the recommendation says that the pilots cannot tell. So it does for an N
+further beyond the largest pilot than the in-pilot protocol reaches (the smaller half's
+largest budget to the largest pilot): no prediction that far has been checked, and every
+predictor's choice is in the set.
 """
 
 from __future__ import annotations
@@ -33,7 +42,16 @@ from pacbound.analysis import predict
 from pacbound.numeric.argmin import lowest
 
 #: Predictors that need nothing at the budget N itself, simplest first (the tie order).
-PILOT_ONLY = ("hardest", "easiest", "middle", "nearest pilot", "curve fit", "two-gap fit")
+PILOT_ONLY = (
+    "hardest",
+    "easiest",
+    "middle",
+    "largest pilot",
+    "nearest pilot",
+    "curve fit",
+    "scaling law",
+    "two-gap fit",
+)
 EXTRAPOLATION_FACTOR = 2.0  # beyond this factor from the pilot budgets: a warning
 
 
@@ -181,6 +199,13 @@ def _select(available, regrets: dict, rows: dict):
     return lowest(usable, [regrets[p.name] for p in usable])
 
 
+def _validated_factor(table, protocol: str) -> float:
+    """How far beyond its pilots the in-pilot protocol checks a prediction: the largest
+    held-out budget over the largest budget it was predicted from."""
+    steps = predict.held_out(protocol, len(table.budgets))
+    return max(float(table.budgets[i] / table.budgets[pilots].max()) for i, pilots in steps)
+
+
 def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: int = 0):
     """The recommendation at ``budget`` from every pilot budget of ``table``."""
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
@@ -191,7 +216,7 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
         )
     available = [p for p in predict.predictors_for(table) if p.name in PILOT_ONLY]
     available.sort(key=lambda p: PILOT_ONLY.index(p.name))
-    protocol = "forward-chaining" if len(table.budgets) >= 3 else "leave-one-budget-out"
+    protocol = "far-half" if len(table.budgets) >= 3 else "leave-one-budget-out"
     tolerance = table.tolerance
     rows = {}
     for predictor in available:
@@ -204,18 +229,37 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
         }
     best = _select(available, {name: row["regret_on_pilots"] for name, row in rows.items()}, rows)
     # The interval repeats the whole procedure on each resample of the seeds: the choice of
-    # predictor by its regret on the resampled pilots, then that predictor's choice.
+    # predictor by its regret on the resampled pilots, then that predictor's choice. The
+    # resampled regrets also give each predictor's paired difference from the best.
     rng = np.random.default_rng(seed)
     frequency = np.zeros(len(table.buckets))
+    differences = {p.name: [] for p in available}
     for _ in range(resamples):
         resample = table.resampled(rng)
         regrets = {p.name: _regret(resample, p, protocol) for p in available}
         picks = {p.name: _choose(resample, p, budget, tolerance) for p in available}
         winner = _select(available, regrets, {k: {"choice": v} for k, v in picks.items()})
         frequency += picks[winner.name] / picks[winner.name].sum()
+        for name in differences:
+            differences[name].append(regrets[name] - regrets[best.name])
     frequency /= resamples
     order = np.argsort(-frequency, kind="stable")
     cover = order[: int(np.searchsorted(np.cumsum(frequency[order]), 0.95 - 1e-12)) + 1]
+    plausible = [
+        p.name
+        for p in available
+        if rows[p.name]["choice"] is not None
+        and np.percentile(differences[p.name], 2.5) <= 1e-12  # not worse beyond the interval
+    ]
+    # Beyond the furthest extrapolation the pilots can check, no predictor is vouched for:
+    # every predictor's choice is in the set, and the answer is that they cannot tell.
+    validated = _validated_factor(table, protocol)
+    largest = float(table.budgets.max())
+    beyond = budget > largest * validated * (1 + 1e-12)
+    vouched = [name for name, row in rows.items() if row["choice"] is not None]
+    named = {b for name in (vouched if beyond else plausible) for b in rows[name]["choice"]}
+    set_95 = [b for b in table.buckets if b in named or b in {table.buckets[i] for i in cover}]
+    cannot_tell = beyond or len({tuple(rows[name]["choice"]) for name in plausible}) > 1
     recommended = rows[best.name]["choice"]
     return {
         "budget": budget,
@@ -223,10 +267,14 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
         "by": best.name,
         "protocol": protocol,
         "bootstrap_frequency": dict(zip(table.buckets, frequency.tolist(), strict=True)),
-        "set_95": [table.buckets[i] for i in sorted(cover)],
+        "plausible": plausible,
+        "cannot_tell": cannot_tell,
+        "set_95": set_95,
         "resamples": resamples,
         "tolerance": tolerance,
         "predictors": rows,
         "pilot_budgets": [int(n) for n in table.budgets],
         "distance": _distance_text(budget, table.budgets),
+        "validated_factor": validated,
+        "beyond_validated": beyond,
     }

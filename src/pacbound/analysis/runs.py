@@ -17,6 +17,22 @@ paired_tie_tolerance = lower_to_numpy(
 )
 
 
+def certificate_informative(value: float, base_error: float) -> bool:
+    """A certificate says something only below 1 and below the base's own error there
+    (NaN compares False: not informative)."""
+    return bool(value < 1 and value < base_error)
+
+
+def informative_mask(certificate_BxN: np.ndarray, base_error_B: np.ndarray) -> np.ndarray:
+    """BxN: which (seed-mean) certificates are informative, against each bucket's base error."""
+    return np.array(
+        [
+            [certificate_informative(v, base_error_B[i]) for v in row]
+            for i, row in enumerate(certificate_BxN)
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class RunTable:
     """Runs as arrays over (bucket, budget, seed); NaN where a seed is missing."""
@@ -39,6 +55,10 @@ class RunTable:
     # each bucket's certificate says anything (BxN); label-free at the budget itself.
     bound: dict[str, np.ndarray] = field(default_factory=dict)
     informative: np.ndarray | None = None
+    # The certificates themselves (BxNxS) and each bucket's base error (B): with both, a
+    # resample decides which certificates are informative from its own seed means.
+    certificate: np.ndarray | None = None
+    base_bucket_error: np.ndarray | None = None
     # The expected disagreement d_T(Q) of two posterior draws on target problems, BxNxS:
     # of a posterior near the network, "label_free" (problem-only positions) and
     # "teacher_forced" (every solution position); "certified": of the certified Q, teacher
@@ -99,14 +119,29 @@ class RunTable:
         means (theory/predictions.md)."""
         if self.fixed_tolerance is not None:
             return self.fixed_tolerance
-        counts = np.sum(~np.isnan(self.target_error), axis=-1)
+        return self._tolerance_of(self.target_error)
+
+    def tolerance_over(self, budgets: np.ndarray) -> float:
+        """The tie tolerance from the runs at ``budgets`` (indices) alone, e.g. the pilots a
+        predictor sees: the same formula as ``tolerance``, never another budget's noise."""
+        key = tuple(int(i) for i in budgets)
+        if key not in self._pilot_tolerances:  # every predictor asks for the same pilots
+            self._pilot_tolerances[key] = self._tolerance_of(self.target_error[:, list(key)])
+        return self._pilot_tolerances[key]
+
+    @cached_property
+    def _pilot_tolerances(self) -> dict:
+        return {}
+
+    def _tolerance_of(self, target_error: np.ndarray) -> float:
+        counts = np.sum(~np.isnan(target_error), axis=-1)
         if counts.max() < 2:
             return 0.0
         if self.paired:
-            differences = np.diff(self.target_error, axis=0)  # adjacent buckets, BxNxS
+            differences = np.diff(target_error, axis=0)  # adjacent buckets, BxNxS
             variance = np.nanmean(np.nanvar(differences, axis=-1, ddof=1))
             return float(paired_tie_tolerance(variance, counts.mean()))
-        deviations = self.target_error - self.mean[..., None]
+        deviations = target_error - np.nanmean(target_error, axis=-1)[..., None]
         pooled = np.nansum(deviations**2) / np.sum(np.maximum(counts - 1, 0))
         return float(_tie_tolerance(pooled, counts.mean()))
 
@@ -157,6 +192,8 @@ class RunTable:
             wrong=None,  # the resampled errors are the resample's own
             base_wrong=None,
             bound={term: draw(values) for term, values in self.bound.items()},
+            certificate=draw(self.certificate),
+            informative=self._informative_of(draw(self.certificate)),
             disagreement={kind: draw(v) for kind, v in self.disagreement.items()},
             in_bucket_risk=draw(self.in_bucket_risk),
         )
@@ -176,3 +213,9 @@ class RunTable:
         level_error = np.einsum("bnskp,kp->bnsk", runs, counts).astype(float) / problems
         base = np.einsum("dkp,kp->k", bases, counts).astype(float) / (problems * len(bases))
         return level_error, base
+
+    def _informative_of(self, certificate: np.ndarray | None) -> np.ndarray | None:
+        """The informative mask of (resampled) certificates; the table's own without them."""
+        if certificate is None or self.base_bucket_error is None:
+            return self.informative
+        return informative_mask(np.nanmean(certificate, axis=-1), self.base_bucket_error)

@@ -15,7 +15,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from pacbound.analysis.runs import RunTable
+from pacbound.analysis.runs import (  # noqa: F401 (re-exported: the informative predicate)
+    RunTable,
+    certificate_informative,
+    informative_mask,
+)
 from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.numeric.bounds import certificate_floor, generalization_bound
 from pacbound.numeric.lower import lower_to_numpy
@@ -182,22 +186,6 @@ def _run(cell: Cell, config: ExperimentConfig):
     return cell.seed if len(config.base_seeds) == 1 else (cell.base, cell.seed)
 
 
-def certificate_informative(value: float, base_error: float) -> bool:
-    """A certificate says something only below 1 and below the base's own error there
-    (NaN compares False: not informative)."""
-    return bool(value < 1 and value < base_error)
-
-
-def informative_mask(certificate_BxN: np.ndarray, base_error_B: np.ndarray) -> np.ndarray:
-    """BxN: which (seed-mean) certificates are informative, against each bucket's base error."""
-    return np.array(
-        [
-            [certificate_informative(v, base_error_B[i]) for v in row]
-            for i, row in enumerate(certificate_BxN)
-        ]
-    )
-
-
 def certified_bounds(certificate, shifts_B: dict, pretrain_error, share: float) -> dict:
     """{term: certificate + shift} over BxNx… arrays, one per shift term, with the coverage
     theorem's own form: R_T ≤ λ·R_pre(Q) + (1 − λ)·R_d(Q) + coverage TV, R_pre measured on
@@ -280,6 +268,8 @@ def runs_from_arrays(
         **_level_fields(config, len(table.seeds)),
         bound=table.bound,
         informative=table.informative,
+        certificate=table.certificate,
+        base_bucket_error=np.array([bucket_base_error(config, base, b) for b in table.buckets]),
         draws=len(config.base_seeds),
         disagreement={
             kind: table.terms[f"disagreement_{name}"]

@@ -223,10 +223,9 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         "## Predictions on held-out budgets\n",
-        # (the module's name as the committed reports spell it)
-        "The same predictors, protocols and metrics as for the transformer (`pacbound.predict`); "
-        "draws play the part of seeds, resampled jointly because they are paired. Regret with "
-        "its 95% bootstrap interval:\n",
+        "The same predictors, protocols and metrics as for the transformer "
+        "(`pacbound.analysis.predict`); draws play the part of seeds, resampled jointly "
+        "because they are paired. Regret with its 95% bootstrap interval:\n",
         *header("predictor", "kind", *result["predictions"]),
     ]
     first = next(iter(result["predictions"].values()))["regret"]

@@ -24,6 +24,7 @@ from pacbound.numeric.difficulty import (
     optimal_difficulty,
     term_functions,
 )
+from pacbound.report.predictions import headline_protocol
 from pacbound.symbolic.difficulty import (
     THEORY_FAMILIES,
     family_model,
@@ -219,13 +220,19 @@ def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
 
 
 def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -> list[Path]:
-    """One panel per predictor: its choice at every held-out budget (leave-one-budget-out;
-    a tie is every tied bucket, smaller dots) over the measured optimum, whose grey band spans
-    the buckets tied within the noise. Panel titles give the regret with its interval."""
+    """One panel per predictor: its choice at every held-out budget of the headline protocol
+    (a tie is every tied bucket, smaller dots) over the measured optimum, whose grey band
+    spans the buckets tied within the noise. Panel titles give the regret with its interval."""
     index = {b: i for i, b in enumerate(buckets)}
-    measured = {int(n): [index[b] for b in tied] for n, tied in evaluation["measured"].items()}
+    protocol = evaluation["protocols"][headline_protocol(evaluation)]
+    held = set(protocol["held_out_budgets"])
+    measured = {
+        int(n): [index[b] for b in tied]
+        for n, tied in evaluation["measured"].items()
+        if int(n) in held
+    }
     budgets = sorted(measured)
-    rows = evaluation["protocols"]["leave-one-budget-out"]["predictors"]
+    rows = protocol["predictors"]
     shown = [name for name in rows if name not in ("random", "1/n")]
     columns = 3
     figure, axes = plt.subplots(
@@ -264,7 +271,7 @@ def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -
     for axis in axes.flat[len(shown) :]:
         axis.set_visible(False)
     axes[0, 0].set_yticks(range(-1, len(buckets)), ["none", *buckets])
-    figure.supxlabel("budget n (held out)", fontsize=8)
+    figure.supxlabel(f"budget n (held out: {headline_protocol(evaluation)})", fontsize=8)
     figure.suptitle(
         "Each predictor's choice (dots; x: no prediction) over the measured optimum (grey)",
         fontsize=8,

@@ -151,7 +151,8 @@ _PREDICTIONS_INDEX = """
 ![predictions]({name}_predictions.png)
 
 `{name}_predictions`: one panel per predictor, its choice at every held-out budget
-(leave-one-budget-out; x: no prediction) over the measured optimum (grey: the buckets tied
+(far-half: pilots at the smallest half of the budgets, every larger one held out; x: no
+prediction) over the measured optimum (grey: the buckets tied
 within the seeds' noise), with its regret and interval. Every predictor, metric and
 interval, and the shift terms' assumptions: `{name}_predictions.md`.
 """

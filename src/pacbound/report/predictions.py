@@ -73,15 +73,18 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
         )
     lines.append(
         f"Tie tolerance {evaluation['tolerance']:.4f} ({noise}): buckets within it of the "
-        "lowest are tied, in the measurement and in every predictor's choice; a tie is a "
-        f"uniform pick. Intervals: 95% bootstrap {over} ({evaluation['resamples']} "
-        f"resamples, {resampling}, every predictor refitted). Regret: target error of the "
+        "lowest are tied in the measurement; a predictor's choice ties within the same "
+        "formula computed from its pilots' runs alone; a tie is a uniform pick. Intervals: "
+        f"95% bootstrap {over} ({evaluation['resamples']} resamples, {resampling}, every "
+        "predictor refitted, and the verdict's pick of the best theory-derived predictor and "
+        "the best baseline made again in each). Regret: target error of the "
         "chosen bucket minus the best, mean over held-out budgets, a budget without a "
         "prediction counted as a uniform pick. Exact and within one: over the budgets with "
         "a prediction. τ: Kendall's τ_b of scores against measured errors along difficulty "
         "(per budget) and along n (per bucket); granulated τ their mean (Jiang et al., ICLR "
         "2020). Sign agreement: Hoeffding-weighted pairs within one budget and across budgets.\n"
     )
+    lines += _headline(evaluation)
     if checks:
         lines.append("## Assumptions of the shift terms, on the measured per-level errors\n")
         lines.append("| term | assumption | status | where, how much |")
@@ -147,18 +150,49 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
             + " With buckets that leave target levels out, η decides: the bound says which "
             "bucket covers the most target mass, and nothing finer.\n"
         )
-    lines.append("## Choices per held-out budget (leave-one-budget-out)\n")
-    lobo = evaluation["protocols"]["leave-one-budget-out"]["predictors"]
-    names = list(lobo)
+    protocol = headline_protocol(evaluation)
+    lines.append(f"## Choices per held-out budget ({protocol})\n")
+    rows = evaluation["protocols"][protocol]["predictors"]
+    names = list(rows)
     lines.append("| n | measured | " + " | ".join(names) + " |")
     lines.append(rule(2 + len(names)))
+    held = set(evaluation["protocols"][protocol]["held_out_budgets"])
     for n, measured in evaluation["measured"].items():
+        if int(n) not in held:
+            continue  # a pilot
         cells = []
         for predictor in names:
-            chosen = lobo[predictor]["choices"].get(n)
+            chosen = {int(k): v for k, v in rows[predictor]["choices"].items()}.get(int(n))
             cells.append("no prediction" if chosen is None else "/".join(chosen))
         lines.append(f"| {n} | {'/'.join(measured)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _headline(evaluation: dict) -> list[str]:
+    """The far protocols' verdicts, first: the pilots at the smallest budgets, every larger
+    budget held out (none in a report made before them)."""
+    protocols = evaluation["protocols"]
+    far = [name for name in ("far-half", "far-third") if name in protocols]
+    if not far:
+        return []
+    lines = ["## Headline: predicting beyond the pilots\n"]
+    budgets = sorted(int(n) for n in evaluation["measured"])
+    for name in far:
+        held = protocols[name]["held_out_budgets"]
+        pilots = [n for n in budgets if n < min(held)]
+        share = "half" if name == "far-half" else "third"
+        lines.append(
+            f"- {name} (pilots n = {', '.join(map(str, pilots))}, the smallest {share} of the "
+            f"budgets; held out n = {', '.join(map(str, held))}): {verdict_text(protocols[name])}."
+        )
+    return [*lines, ""]
+
+
+def headline_protocol(evaluation: dict) -> str:
+    """The protocol a report leads with: far-half (pilots at the smallest half of the
+    budgets, every larger one held out) where the grid allows it, else leave-one-out
+    (reports made before the far protocols)."""
+    return "far-half" if "far-half" in evaluation["protocols"] else "leave-one-budget-out"
 
 
 def predictions_document(name: str, buckets, checks: dict | None, evaluation: dict) -> dict:

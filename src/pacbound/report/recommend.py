@@ -11,18 +11,45 @@ def recommendation_markdown(result: dict) -> str:
     frequency = result["bootstrap_frequency"]
     chosen = "/".join(result["recommended"])
     share = sum(frequency[b] for b in result["recommended"])
-    lines.append(
-        f"**{chosen}**, by {result['by']} (the lowest {result['protocol']} regret on the "
-        f"pilots). Chosen in {share:.0%} of {result['resamples']} bootstrap resamples of the "
-        "seeds, each repeating the whole procedure (the predictor picked by its regret on the "
-        f"resampled pilots, then its choice); 95% set: {', '.join(result['set_95'])}.\n"
-    )
+    if result.get("beyond_validated"):
+        lines.append(
+            f"**The pilots cannot tell.** n = {result['budget']} is "
+            f"{result['distance']['factor']:.3g}× the largest pilot budget, further than the "
+            f"{result['validated_factor']:.3g}× that the pilots can check a prediction over "
+            "(their smaller half predicting their larger budgets): every predictor's choice "
+            f"is possible; 95% set: {', '.join(result['set_95'])}. The best on the pilots, "
+            f"{result['by']}, says {chosen}.\n"
+        )
+    elif result.get("cannot_tell"):
+        choices = "; ".join(
+            f"{name}: {'/'.join(result['predictors'][name]['choice'])}"
+            for name in result["plausible"]
+        )
+        lines.append(
+            "**The pilots cannot tell.** The predictors that do about as well on the pilots "
+            f"(not worse than the best beyond the bootstrap interval) disagree at n = "
+            f"{result['budget']} ({choices}); 95% set: {', '.join(result['set_95'])}. The "
+            f"best on the pilots, {result['by']}, says {chosen}.\n"
+        )
+    else:
+        lines.append(
+            f"**{chosen}**, by {result['by']} (the lowest {result['protocol']} regret on the "
+            f"pilots). Chosen in {share:.0%} of {result['resamples']} bootstrap resamples of "
+            "the seeds, each repeating the whole procedure (the predictor picked by its regret "
+            "on the resampled pilots, then its choice); every predictor about as good on the "
+            f"pilots agrees; 95% set: {', '.join(result['set_95'])}.\n"
+        )
     lines.append(
         f"Pilot budgets: {', '.join(map(str, result['pilot_budgets']))}; n is "
         f"{result['distance']['where']}.\n"
     )
     if result["distance"]["warning"]:
         lines.append(f"Warning: {result['distance']['warning']}.\n")
+    if "validated_factor" in result:
+        lines.append(
+            f"Inside the pilots, the {result['protocol']} protocol checks predictions up to "
+            f"{result['validated_factor']:.3g}× the largest budget they come from.\n"
+        )
     lines.append(f"| predictor | choice at n = {result['budget']} | regret on the pilots |")
     lines.append(rule(3))
     for name, row in result["predictors"].items():
