@@ -32,8 +32,12 @@ def test_the_recommendation():
         "budget": 64,
         "recommended": ["medium"],
         "by": "middle",
-        "protocol": "forward-chaining",
+        "protocol": "far-half",
         "bootstrap_frequency": {"easy": 0.0, "medium": 0.75, "hard": 0.25},
+        "plausible": ["middle"],
+        "cannot_tell": False,
+        "beyond_validated": False,
+        "validated_factor": 4.0,
         "set_95": ["medium", "hard"],
         "resamples": 400,
         "tolerance": 0.0123,
@@ -46,11 +50,13 @@ def test_the_recommendation():
     }
     assert recommendation_markdown(result) == (
         "# Recommended bucket at n = 64\n\n"
-        "**medium**, by middle (the lowest forward-chaining regret on the pilots). Chosen in "
-        "75% of 400 bootstrap resamples of the seeds, each repeating the whole procedure (the "
-        "predictor picked by its regret on the resampled pilots, then its choice); 95% set: "
-        "medium, hard.\n\n"
+        "**medium**, by middle (the lowest far-half regret on the pilots). Chosen in 75% of "
+        "400 bootstrap resamples of the seeds, each repeating the whole procedure (the "
+        "predictor picked by its regret on the resampled pilots, then its choice); every "
+        "predictor about as good on the pilots agrees; 95% set: medium, hard.\n\n"
         "Pilot budgets: 4, 8, 16, 32; n is inside the pilot budgets (4–32).\n\n"
+        "Inside the pilots, the far-half protocol checks predictions up to 4× the largest "
+        "budget they come from.\n\n"
         "| predictor | choice at n = 64 | regret on the pilots |\n"
         "|---|---|---|\n"
         "| hardest | hard | 0.016 |\n"
@@ -60,6 +66,23 @@ def test_the_recommendation():
     )
     warned = result | {"distance": {"where": "far", "factor": 8.0, "warning": "beyond"}}
     assert "\nWarning: beyond.\n" in recommendation_markdown(warned)
+    middle = {"middle": {"choice": ["medium"], "regret_on_pilots": 0.0}}
+    disagree = result | {
+        "cannot_tell": True,
+        "plausible": ["middle", "hardest"],
+        "predictors": middle | result["predictors"],
+    }
+    assert (
+        "**The pilots cannot tell.** The predictors that do about as well on the pilots (not "
+        "worse than the best beyond the bootstrap interval) disagree at n = 64 (middle: "
+        "medium; hardest: hard); 95% set: medium, hard. The best on the pilots, middle, says "
+        "medium.\n"
+    ) in recommendation_markdown(disagree)
+    far = warned | {"cannot_tell": True, "beyond_validated": True}
+    assert (
+        "**The pilots cannot tell.** n = 64 is 8× the largest pilot budget, further than the 4× "
+        "that the pilots can check a prediction over"
+    ) in recommendation_markdown(far)
 
 
 def test_the_probe():

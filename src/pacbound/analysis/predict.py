@@ -6,6 +6,8 @@ seeds, labelled-validation sizes and the verdict against the baselines
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from pacbound.analysis.optimum import percentile_interval
@@ -86,10 +88,16 @@ def run_protocol(table: RunTable, predictor: Predictor, protocol: str) -> list[d
     return steps
 
 
+@cache
+def _pairs(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair i < j of ``count`` items (asked for thousands of times per evaluation)."""
+    return np.triu_indices(count, k=1)
+
+
 def kendall_tau_b(x, y) -> float:
     """Kendall's τ_b; 0 when either side is constant (it orders nothing)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
-    i, j = np.triu_indices(len(x), k=1)
+    i, j = _pairs(len(x))
     sx, sy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
     tied_x, tied_y = np.sum(sx != 0), np.sum(sy != 0)
     if tied_x == 0 or tied_y == 0:
@@ -103,7 +111,7 @@ def sign_agreement(scores_BxH, error_BxH, variance: float) -> dict[str, float | 
     half; None where no pair has weight."""
     scores, error = np.ravel(scores_BxH), np.ravel(error_BxH)
     budget = np.broadcast_to(np.arange(scores_BxH.shape[1]), scores_BxH.shape).ravel()
-    i, j = np.triu_indices(len(error), k=1)
+    i, j = _pairs(len(error))
     difference = error[i] - error[j]
     if variance > 0:
         weight = _sign_confidence(difference, variance)

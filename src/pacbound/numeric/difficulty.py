@@ -108,15 +108,31 @@ def check_model(model: DifficultyModel) -> None:
             )
 
 
-@cache
 def _continuous_solver(model: DifficultyModel, grid_points: int):
-    bound = _bound_function(model)
-    first, second = _derivatives(model)
-    low, high = model.domain
+    """The solver of ``model``'s d*(n): one compiled program per form of B and domain, its
+    parameters passed as values, so that models of one family share the compilation."""
+    expr = model.bound().subs(maurer_log, sp.log(2 * sp.sqrt(n) / delta))
+    names = tuple(sorted(s.name for s in expr.free_symbols if s.name not in ("d", "n")))
+    compiled = _compiled_solver(expr, names, model.domain, grid_points)
+    values = jnp.asarray([model.params[name] for name in names], jnp.float64)
+    return lambda budgets: compiled(budgets, values)
+
+
+@cache
+def _compiled_solver(expr: sp.Expr, names: tuple[str, ...], domain: tuple, grid_points: int):
+    function = lower_to_jax(expr, ("d", "n", *names))
+
+    def bound(d_values, n_value, params):
+        shape = jnp.broadcast_shapes(jnp.shape(d_values), jnp.shape(n_value))
+        return jnp.broadcast_to(function(d_values, n_value, *params), shape)
+
+    first = jax.grad(lambda d_value, n_value, params: bound(d_value, n_value, params).sum())
+    second = jax.grad(first)
+    low, high = domain
     grid = jnp.linspace(low, high, grid_points)
 
-    def solve_one(n_value):
-        values = bound(grid, n_value)
+    def solve_one(n_value, params):
+        values = bound(grid, n_value, params)
         best = jnp.argmin(values)  # first minimum: the easiest on ties
         left = grid[jnp.maximum(best - 1, 0)]
         right = grid[jnp.minimum(best + 1, grid_points - 1)]
@@ -125,7 +141,7 @@ def _continuous_solver(model: DifficultyModel, grid_points: int):
             a, b = bracket
             x1 = b - _INV_PHI * (b - a)
             x2 = a + _INV_PHI * (b - a)
-            keep_left = bound(x1, n_value) <= bound(x2, n_value)
+            keep_left = bound(x1, n_value, params) <= bound(x2, n_value, params)
             return jnp.where(keep_left, a, x1), jnp.where(keep_left, x2, b)
 
         a, b = jax.lax.fori_loop(0, GOLDEN_STEPS, golden, (left, right))
@@ -134,17 +150,19 @@ def _continuous_solver(model: DifficultyModel, grid_points: int):
         # Comparing values of B locates its minimum only to ~√eps; Newton steps on B_d = 0
         # (kept inside the bracket, where B_dd > 0) take it to full precision.
         def newton(_, point):
-            curvature_here = second(point, n_value)
-            step = jnp.where(curvature_here > 0, first(point, n_value) / curvature_here, 0.0)
+            curvature_here = second(point, n_value, params)
+            slope = first(point, n_value, params)
+            step = jnp.where(curvature_here > 0, slope / curvature_here, 0.0)
             candidate = point - step
             inside = (candidate >= left) & (candidate <= right)
             return jnp.where(inside, candidate, point)
 
         refined = jax.lax.fori_loop(0, NEWTON_POLISH, newton, refined)
-        # The refinement never loses to the grid point it started from.
-        return jnp.where(bound(refined, n_value) <= values[best], refined, grid[best])
+        # The refinement replaces the grid point it started from only where B is lower there
+        # (on a tie the grid point stays: an end of the domain stays exactly at the end).
+        return jnp.where(bound(refined, n_value, params) < values[best], refined, grid[best])
 
-    return jax.jit(jax.vmap(solve_one))
+    return jax.jit(jax.vmap(solve_one, in_axes=(0, None)))
 
 
 def optimal_difficulty(
