@@ -1,6 +1,7 @@
-"""Every predictor judged the same way on held-out budgets: leave-one-budget-out and forward
-chaining, exact and within-one hits, regret, Kendall's τ, sign agreement, a bootstrap over
-seeds, labelled-validation sizes and the verdict against the baselines
+"""Every predictor judged the same way on held-out budgets: the far protocols (pilots at the
+smallest budgets, every larger one held out), leave-one-budget-out and forward chaining;
+exact and within-one hits, regret, Kendall's τ, sign agreement, a hierarchical bootstrap of
+the runs, labelled-validation sizes and the verdict against the baselines
 (theory/predictions.md states each). ``RunTable`` and the predictors are re-exported here.
 """
 
