@@ -181,6 +181,7 @@ class RunTable:
                 return np.take_along_axis(values, index[..., None], axis=2)
             return np.take_along_axis(values, index, axis=-1)
 
+        certificate = draw(self.certificate)
         return replace(
             self,
             fixed_tolerance=self.tolerance,
@@ -192,8 +193,8 @@ class RunTable:
             wrong=None,  # the resampled errors are the resample's own
             base_wrong=None,
             bound={term: draw(values) for term, values in self.bound.items()},
-            certificate=draw(self.certificate),
-            informative=self._informative_of(draw(self.certificate)),
+            certificate=certificate,
+            informative=self._informative_of(certificate),
             disagreement={kind: draw(v) for kind, v in self.disagreement.items()},
             in_bucket_risk=draw(self.in_bucket_risk),
         )

@@ -46,6 +46,7 @@ class CellArrays:
     informative: np.ndarray | None  # BxN: the seed-mean certificate is informative
     bound: dict[str, np.ndarray]  # shift term -> BxNxS (certificate + shift)
     terms: dict[str, np.ndarray]  # measured errors, certificate, each shift: BxNxS
+    base_bucket_error: np.ndarray  # B: the base's error on each bucket's mixture of levels
 
     @property
     def mean_target_error(self) -> np.ndarray:
@@ -158,9 +159,9 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
                     name = f"disagreement_{which}_{kind}"
                     terms[name] = np.array(values, float).reshape(shape)
     bound = {}
+    base_bucket = np.array([bucket_base_error(config, base, b) for b in buckets])
     if certificate is not None:
         terms["certificate"] = certificate
-        base_bucket = np.array([bucket_base_error(config, base, b) for b in buckets])
         informative = informative_mask(certificate.mean(axis=-1), base_bucket)
         values = shift_terms(config)
         shifts = {term: np.array([values[term][b] for b in buckets]) for term in SHIFT_TERMS}
@@ -171,7 +172,16 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
             certificate, shifts, terms["pretrain_error"], config.compare.pretrain_share
         )
     return CellArrays(
-        buckets, budgets, seeds, target_error, level_error, certificate, informative, bound, terms
+        buckets,
+        budgets,
+        seeds,
+        target_error,
+        level_error,
+        certificate,
+        informative,
+        bound,
+        terms,
+        base_bucket,
     )
 
 
@@ -269,7 +279,7 @@ def runs_from_arrays(
         bound=table.bound,
         informative=table.informative,
         certificate=table.certificate,
-        base_bucket_error=np.array([bucket_base_error(config, base, b) for b in table.buckets]),
+        base_bucket_error=table.base_bucket_error,
         draws=len(config.base_seeds),
         disagreement={
             kind: table.terms[f"disagreement_{name}"]

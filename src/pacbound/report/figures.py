@@ -224,7 +224,8 @@ def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -
     (a tie is every tied bucket, smaller dots) over the measured optimum, whose grey band
     spans the buckets tied within the noise. Panel titles give the regret with its interval."""
     index = {b: i for i, b in enumerate(buckets)}
-    protocol = evaluation["protocols"][headline_protocol(evaluation)]
+    headline = headline_protocol(evaluation)
+    protocol = evaluation["protocols"][headline]
     held = set(protocol["held_out_budgets"])
     measured = {
         int(n): [index[b] for b in tied]
@@ -271,7 +272,7 @@ def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -
     for axis in axes.flat[len(shown) :]:
         axis.set_visible(False)
     axes[0, 0].set_yticks(range(-1, len(buckets)), ["none", *buckets])
-    figure.supxlabel(f"budget n (held out: {headline_protocol(evaluation)})", fontsize=8)
+    figure.supxlabel(f"budget n (held out: {headline})", fontsize=8)
     figure.suptitle(
         "Each predictor's choice (dots; x: no prediction) over the measured optimum (grey)",
         fontsize=8,

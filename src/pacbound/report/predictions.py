@@ -3,7 +3,12 @@ every protocol, with the verdicts, from ``pacbound.analysis.predict.evaluate``'s
 
 from __future__ import annotations
 
-from pacbound.analysis.predict import VALIDATION_SIZES, validation_size_matching
+from pacbound.analysis.predict import (
+    FAR_PILOTS,
+    HEADLINE,
+    VALIDATION_SIZES,
+    validation_size_matching,
+)
 from pacbound.report.markdown import rule, shown, write_pair
 
 
@@ -157,12 +162,13 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
     lines.append("| n | measured | " + " | ".join(names) + " |")
     lines.append(rule(2 + len(names)))
     held = set(evaluation["protocols"][protocol]["held_out_budgets"])
+    choices = {name: {int(k): v for k, v in rows[name]["choices"].items()} for name in names}
     for n, measured in evaluation["measured"].items():
         if int(n) not in held:
             continue  # a pilot
         cells = []
         for predictor in names:
-            chosen = {int(k): v for k, v in rows[predictor]["choices"].items()}.get(int(n))
+            chosen = choices[predictor].get(int(n))
             cells.append("no prediction" if chosen is None else "/".join(chosen))
         lines.append(f"| {n} | {'/'.join(measured)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -172,7 +178,7 @@ def _headline(evaluation: dict) -> list[str]:
     """The far protocols' verdicts, first: the pilots at the smallest budgets, every larger
     budget held out (none in a report made before them)."""
     protocols = evaluation["protocols"]
-    far = [name for name in ("far-half", "far-third") if name in protocols]
+    far = [name for name in FAR_PILOTS if name in protocols]
     if not far:
         return []
     lines = ["## Headline: predicting beyond the pilots\n"]
@@ -180,7 +186,7 @@ def _headline(evaluation: dict) -> list[str]:
     for name in far:
         held = protocols[name]["held_out_budgets"]
         pilots = [n for n in budgets if n < min(held)]
-        share = "half" if name == "far-half" else "third"
+        share = name.removeprefix("far-")
         lines.append(
             f"- {name} (pilots n = {', '.join(map(str, pilots))}, the smallest {share} of the "
             f"budgets; held out n = {', '.join(map(str, held))}): {verdict_text(protocols[name])}."
@@ -192,7 +198,7 @@ def headline_protocol(evaluation: dict) -> str:
     """The protocol a report leads with: far-half (pilots at the smallest half of the
     budgets, every larger one held out) where the grid allows it, else leave-one-out
     (reports made before the far protocols)."""
-    return "far-half" if "far-half" in evaluation["protocols"] else "leave-one-budget-out"
+    return HEADLINE if HEADLINE in evaluation["protocols"] else "leave-one-budget-out"
 
 
 def predictions_document(name: str, buckets, checks: dict | None, evaluation: dict) -> dict:
