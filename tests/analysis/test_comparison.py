@@ -39,8 +39,9 @@ def test_compare_recovers_a_known_optimum_path(tiny):
     # easy is best at n = 2, hard at n = 5; seeds add small noise that never flips it.
     table = {("easy", 2): 0.2, ("hard", 2): 0.5, ("easy", 5): 0.4, ("hard", 5): 0.1}
     # Certificates: vacuous everywhere at n = 2 (not below the base's 0.3), informative at
-    # n = 5, where hard's is lower.
-    certified = {("easy", 2): 0.9, ("hard", 2): 0.3, ("easy", 5): 0.25, ("hard", 5): 0.2}
+    # n = 5, where hard's is lower. Five examples of easy's two levels are allocated 3 + 2,
+    # so its certificate on the bucket adds TV = 1/10: 0.15 + 0.1.
+    certified = {("easy", 2): 0.9, ("hard", 2): 0.3, ("easy", 5): 0.15, ("hard", 5): 0.2}
     cells = _synthetic_cells(
         experiment, lambda b, n, s: table[(b, n)] + 0.01 * s, lambda b, n: certified[(b, n)]
     )
@@ -65,7 +66,7 @@ def test_compare_recovers_a_known_optimum_path(tiny):
     assert first["level_errors"]["base"] == base[0].level_errors
     # n = 2: every certificate vacuous, so no prediction (never a tie broken by rule). n = 5:
     # with the upward shift (0 for hard, 1/3 for easy) hard's 0.2 + 0 wins; with TV (1/3 for
-    # easy, 2/3 for hard) easy's 0.25 + 1/3 does.
+    # easy, 2/3 for hard) easy's 0.15 + 0.1 + 1/3 does.
     predicted = {
         t: [r["predicted_optimum"][t] for r in result["per_budget"]] for t in ("upward", "tv")
     }

@@ -361,6 +361,36 @@ def test_the_largest_pilot_and_the_scaling_law_read_the_pilots_as_a_practitioner
     assert _predictor("scaling law").scores(table, np.array([0, 1]), 64.0, None) is None
 
 
+def test_learned_and_transferred_by_hand():
+    """Two levels, easy = {1}, hard = {2}, target uniform. Pilots n = 1, 4: each bucket's own
+    level falls as A·n^(−2) (easy: 0.5, hard: 0.8); the other level reads 0.6 (easy's level
+    2) and 0.3 (hard's level 1) at the largest pilot. At n = 16 the learned levels are at
+    A/256 and the transferred ones stay: easy ½(0.5/256 + 0.6), hard ½(0.3 + 0.8/256)."""
+    budgets = np.array([1, 4, 16])
+    level = np.zeros((2, 3, 1, 2))  # BxNxSxK
+    level[0, :, 0, 0] = 0.5 * budgets**-2.0
+    level[0, :, 0, 1] = [0.7, 0.6, 0.1]  # the held-out budget's errors are never read
+    level[1, :, 0, 1] = 0.8 * budgets**-2.0
+    level[1, :, 0, 0] = [0.2, 0.3, 0.9]
+    weights = np.array([0.5, 0.5])
+    table = predict.RunTable(
+        ("easy", "hard"),
+        budgets,
+        level @ weights,
+        levels=(1, 2),
+        level_error=level,
+        base_level_error=np.array([0.5, 0.9]),
+        target_weights=weights,
+        bucket_weights=np.eye(2),
+    )
+    scores = _predictor("learned + transferred", table).scores(table, np.array([0, 1]), 16.0, 2)
+    assert scores == pytest.approx([0.5 * (0.5 / 256 + 0.6), 0.5 * (0.3 + 0.8 / 256)], abs=1e-12)
+    # Levels that have not begun to fall on the pilots stay nearly flat (the smallest α).
+    flat = replace(table, level_error=np.full_like(level, 0.4))
+    scores = _predictor("learned + transferred", flat).scores(flat, np.array([0, 1]), 16.0, 2)
+    assert scores == pytest.approx([0.4, 0.4], abs=0.01)
+
+
 def test_a_predictors_ties_come_from_the_pilots_noise_not_the_held_out_budgets():
     # Pilots n = 1, 2: a at 0.30, b at 0.35, seeds within ±0.002. The held-out n = 4 is wild
     # (seeds 0 and 1), which inflates the table's pooled tolerance beyond the 0.05 gap; the

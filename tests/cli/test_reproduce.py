@@ -49,7 +49,8 @@ def test_predict_rebuilds_the_predictions_of_a_committed_report(paper_figs, tmp_
     assert main(["predict", str(report), "--out", str(tmp_path)]) == 0
     text = (tmp_path / "extended-b24_predictions.md").read_text()
     assert "## Assumptions of the shift terms" in text and "| curve fit |" in text
-    assert "no theory-derived predictor has the information" in text  # no certificates
+    # No certificates in a report: the one theory-derived predictor is the per-level one.
+    assert "| learned + transferred | theory |" in text and "| bound: tv |" not in text
     assert (tmp_path / "extended-b24_predictions.png").stat().st_size > 1000
     # A report whose preset no longer has its config is refused.
     changed = json.loads(report.read_text()) | {"config_hash": "0" * 16}

@@ -168,9 +168,10 @@ def test_counterexample_kl_decreasing_in_difficulty():
 
 def test_counterexample_kl_form_saturates_at_small_budgets():
     """kl form, constant R̂: while kl⁻¹ saturates at 1 only T matters and d* = 1; once the
-    bound is informative d* drops to 0 and then climbs again. Found by random search."""
-    params = {"k0": 3.654, "k1": 19.873, "t0": 0.056, "t_rate": 2.469, "r0": 0.622}
-    model = D.family_model("linear-exponential-constant", generalization="kl", params=params)
+    bound is informative d* drops to 0 and then climbs again. Found by random search. (The
+    linear-risk family at slope 0: the next test's form, so one compiled solver serves both.)"""
+    params = {"k0": 3.654, "k1": 19.873, "t0": 0.056, "t_rate": 2.469, "r0": 0.622, "r1": 0.0}
+    model = D.family_model("linear-exponential-linear", generalization="kl", params=params)
     d_star = optimal_difficulty(model, NS)
     assert d_star[0] == pytest.approx(1.0)
     assert np.min(np.diff(d_star)) < -0.9  # the drop from the hardest to the easiest

@@ -5,7 +5,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from pacbound.tasks.base import allocate, exact_weights, held_out_sets, mixture_dataset
+from pacbound.tasks.base import (
+    allocate,
+    allocation_distance,
+    exact_weights,
+    held_out_sets,
+    mixture_dataset,
+)
 from pacbound.tasks.igsm import ANSWER, EOS, PAD, IGSMChain, IGSMLite
 
 TASK = IGSMLite(modulus=5, names=20, max_level=6, distractors=2)
@@ -53,6 +59,20 @@ def test_weights_are_exact_and_counts_follow_them():
         exact_weights({1: 0.5, 2: 0.4}, TASK.levels)
     with pytest.raises(ValueError, match="level 9 is not a level"):
         exact_weights({9: 1}, TASK.levels)
+
+
+def test_allocation_distance_is_the_tv_of_the_allocated_proportions():
+    """By hand: a uniform bucket of three levels at n = 1 puts all mass on one level (TV
+    2/3), at n = 2 on two (1/3), at n = 3 on all three (0); two levels at n = 3: (2, 1)."""
+    three = {1: Fraction(1, 3), 2: Fraction(1, 3), 3: Fraction(1, 3)}
+    two = {1: Fraction(1, 2), 2: Fraction(1, 2)}
+    for seed in (None, 0, 5):
+        assert allocation_distance(three, 1, seed) == pytest.approx(2 / 3)
+        assert allocation_distance(three, 2, seed) == pytest.approx(1 / 3)
+        assert allocation_distance(three, 3, seed) == 0
+        assert allocation_distance(two, 3, seed) == pytest.approx(1 / 6)
+    # n = 512: (171, 171, 170) against 512/3 each, ½·(1 + 1 + 2)/1536.
+    assert allocation_distance(three, 512) == pytest.approx(1 / 768)
 
 
 def test_training_sets_are_disjoint_from_test_sets_and_reproducible():

@@ -82,6 +82,28 @@ def _scaling_law(table, pilots, n, at):
     return intercept[best, columns] + slope[best, columns] * float(n) ** -SCALING_EXPONENTS[best]
 
 
+def _learned_and_transferred(table, pilots, n, at):
+    """The two gaps level by level. A bucket's own levels are learned: each level's error
+    falls toward zero as A_{b,k}·n^(−α), one rate α shared by every learned level of every
+    bucket and a scale A per level, fitted by least squares on the pilots' per-level seed
+    means (α on the scaling-law grid). The other levels are never trained on: their error
+    stays where the largest pilot measured it (the base's error plus the transfer there; the
+    extrapolation gap does not depend on n). Score: Σ_k w_T(k)·err_k(n). The zero asymptote
+    is the deterministic task's: where a level has irreducible noise it is too optimistic."""
+    if table.level_error is None or table.bucket_weights is None:
+        return None
+    level_mean = np.nanmean(table.level_error, axis=2)  # BxNxK
+    inside = table.bucket_weights > 0  # BxK
+    learned_pilots = np.moveaxis(level_mean[:, pilots], 1, -1)[inside]  # RxP, R learned levels
+    x = table.budgets[pilots].astype(float)[None, :] ** -SCALING_EXPONENTS[:, None]  # αxP
+    scale = (x @ learned_pilots.T) / (x**2).sum(axis=1, keepdims=True)  # αxR: each level's A
+    residual = ((scale[:, :, None] * x[:, None, :] - learned_pilots[None]) ** 2).sum(axis=(1, 2))
+    best = np.argmin(residual)  # the smallest α among equal fits
+    errors = level_mean[:, pilots.max()].copy()  # BxK: transferred, held at the largest pilot
+    errors[inside] = np.clip(scale[best] * float(n) ** -SCALING_EXPONENTS[best], 0.0, 1.0)
+    return errors @ table.target_weights
+
+
 def _log_fit(x: np.ndarray, y: np.ndarray, at: float) -> float:
     """The least-squares line through (x, y), evaluated at ``at``."""
     slope, intercept = np.polyfit(x, y, 1)
@@ -222,6 +244,15 @@ TWO_GAP = Predictor(
 )
 
 
+LEARNED_AND_TRANSFERRED = Predictor(
+    "learned + transferred",
+    "theory",
+    "pilot errors per level: the bucket's levels falling as A·n^(−α) (one α for all), the "
+    "other levels held at the largest pilot's error (their transfer)",
+    _learned_and_transferred,
+)
+
+
 def certified_predictors(terms) -> tuple[Predictor, ...]:
     """One predictor per shift term. The coverage term's bound adds the network's measured
     error on the pretraining levels, which are target levels scored on labelled held-out
@@ -271,6 +302,8 @@ def predictors_for(table: RunTable) -> tuple[Predictor, ...]:
     theory = certified_predictors(table.bound)
     if table.complexity is not None and table.bucket_weights is not None:
         theory = (TWO_GAP, *theory)
+    if table.level_error is not None and table.bucket_weights is not None:
+        theory = (LEARNED_AND_TRANSFERRED, *theory)
     theory += tuple(DISAGREEMENT[k] for k in table.disagreement if k in DISAGREEMENT)
     if "certified" in table.disagreement and table.in_bucket_risk is not None:
         theory += (DOMAIN_ADAPTATION,)

@@ -25,8 +25,10 @@ from pacbound.numeric.bounds import certificate_floor, generalization_bound
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
 from pacbound.run.measure import mixture_error
+from pacbound.run.sweep import cell_seed
 from pacbound.store import Cell
 from pacbound.symbolic import agreement
+from pacbound.tasks.base import allocation_distance
 
 SHIFT_TERMS = ("tv", "coverage", "w1", "upward")
 
@@ -43,6 +45,7 @@ class CellArrays:
     target_error: np.ndarray  # BxNxS
     level_error: np.ndarray  # BxNxSxK, K the task's levels
     certificate: np.ndarray | None  # BxNxS: the certified bound on R_d(Q); None: none stored
+    # (the certificate on the cell's allocated sample plus its ``allocation_gap``)
     informative: np.ndarray | None  # BxN: the seed-mean certificate is informative
     bound: dict[str, np.ndarray]  # shift term -> BxNxS (certificate + shift)
     terms: dict[str, np.ndarray]  # measured errors, certificate, each shift: BxNxS
@@ -161,6 +164,17 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
     bound = {}
     base_bucket = np.array([bucket_base_error(config, base, b) for b in buckets])
     if certificate is not None:
+        # The sample holds fixed counts per level, so the bound certifies the allocated
+        # mixture; its TV to the bucket's mixture makes it a bound on R_d (theory/bounds.md).
+        draws_seeds = [r if isinstance(r, tuple) else (config.base_seeds[0], r) for *_, r in keys]
+        gap = np.array(
+            [
+                allocation_gap(config, b, n, seed, draw)
+                for (b, n, _), (draw, seed) in zip(keys, draws_seeds, strict=True)
+            ]
+        ).reshape(shape)
+        certificate = np.minimum(1.0, certificate + gap)
+        terms["allocation_gap"] = gap
         terms["certificate"] = certificate
         informative = informative_mask(certificate.mean(axis=-1), base_bucket)
         values = shift_terms(config)
@@ -183,6 +197,13 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
         terms,
         base_bucket,
     )
+
+
+def allocation_gap(config: ExperimentConfig, bucket: str, budget: int, seed: int, draw: int):
+    """TV between a bucket's level weights and the level proportions of the sample the
+    sweep drew for one cell (of base draw ``draw``)."""
+    weights = next(b for b in config.grid.buckets if b.name == bucket).weights()
+    return allocation_distance(weights, budget, cell_seed(bucket, budget, seed, draw))
 
 
 def runs_of(config: ExperimentConfig) -> tuple:

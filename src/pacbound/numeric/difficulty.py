@@ -115,7 +115,15 @@ def _continuous_solver(model: DifficultyModel, grid_points: int):
     names = tuple(sorted(s.name for s in expr.free_symbols if s.name not in ("d", "n")))
     compiled = _compiled_solver(expr, names, model.domain, grid_points)
     values = jnp.asarray([model.params[name] for name in names], jnp.float64)
-    return lambda budgets: compiled(budgets, values)
+
+    def solve(budgets):
+        # Budgets padded to a power of two (at least 32): calls with other numbers of
+        # budgets reuse the compiled program instead of compiling one per length.
+        count = budgets.shape[0]
+        size = max(32, 1 << (count - 1).bit_length())
+        return compiled(jnp.pad(budgets, (0, size - count), mode="edge"), values)[:count]
+
+    return solve
 
 
 @cache

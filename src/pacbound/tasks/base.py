@@ -100,6 +100,15 @@ def allocate(weights: dict[int, Fraction], n: int, seed: int | None = None) -> d
     return floors
 
 
+def allocation_distance(weights: dict[int, Fraction], n: int, seed: int | None = None) -> float:
+    """TV(a, w) = ½ Σ_k |n_k/n − w(k)|: how far the level proportions a that ``allocate``
+    gives a sample of n lie from the mixture w. A bound on the allocated mixture's risk
+    Σ_k a(k)·R_k (what a PAC-Bayes bound on such a sample certifies) plus this distance
+    bounds the mixture's own risk Σ_k w(k)·R_k when losses lie in [0, 1]."""
+    counts = allocate(weights, n, seed)
+    return float(sum(abs(Fraction(counts[k], n) - Fraction(w)) for k, w in weights.items()) / 2)
+
+
 def _stack(examples: list[Example]) -> Dataset:
     return Dataset(
         tokens=np.stack([e.tokens for e in examples]),
