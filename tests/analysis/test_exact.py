@@ -108,6 +108,20 @@ def test_every_certificate_and_bound_covers_the_exact_realized_risk_in_every_cel
         assert got["min"] == covered.mean(-1).min() and got["all"] == covered.all(), term
 
 
+def test_every_gain_certificate_covers_the_exact_gain_of_every_draw(small_run):
+    """The gain over the base (the prior) of every draw is exact: R_d(Q_S) − R_d(P) from the
+    level risks; both gain certificates lie above it in every draw of every cell."""
+    arrays, result, _ = small_run
+    _, buckets, _ = _hand_weights()
+    true = (
+        np.einsum("bnrk,bk->bnr", arrays.level_risk, buckets)
+        - (buckets @ arrays.base_level_risk)[:, None, None]
+    )
+    np.testing.assert_allclose(result["gain"]["true_gain_mean"], true.mean(-1), atol=1e-12)
+    for form in ("split-kl", "difference"):
+        assert result["gain"]["forms"][form]["covers_every_draw"], form
+
+
 def test_expected_risk_over_training_sets_against_brute_force(small_run):
     """Oracle: a simulation written out here. One cell (bucket 3-4, n = 16): fresh training
     sets (levels uniform on {3, 4}, inputs and noisy answers drawn afresh), the Bayesian

@@ -209,6 +209,27 @@ def test_level_risk_empirical_risk_and_kl_against_simulation():
     assert abs(ratio.mean() - task.kl_to_prior(mean, covariance)) < 4 * ratio.std() / np.sqrt(m)
 
 
+def test_empirical_gain_against_the_prior_matches_simulated_pairs():
+    """damage = mean over the training set of E max(ℓ(θ) − ℓ(θ′), 0), improvement of
+    E max(ℓ(θ′) − ℓ(θ), 0), θ ~ Q and θ′ ~ P (the prior) independent, against draws of both."""
+    task = TASK
+    mean, covariance, x, y = _trained(task, [2, 4, 6] * 3)
+    rng = np.random.default_rng(5)
+    m = 200_000
+    thetas = rng.multivariate_normal(mean, covariance, size=m)
+    priors = task.pretrained_weights + task.prior_std * rng.normal(size=(m, task.levels))
+    rows = rng.integers(0, len(y), m)
+
+    def loss(theta):
+        return 1 - np.exp(-((y[rows] - np.sum(x[rows] * theta, 1)) ** 2) / (2 * task.loss_scale**2))
+
+    g = loss(thetas) - loss(priors)
+    damage, improvement = task.empirical_gain(mean, covariance, x, y)
+    for got, sample in ((damage, np.maximum(g, 0)), (improvement, np.maximum(-g, 0))):
+        assert abs(sample.mean() - got) < 4 * sample.std() / np.sqrt(m)
+    assert damage > 0 and improvement > 0
+
+
 def test_bad_parameters_are_one_line_errors():
     with pytest.raises(ValueError, match=r"known = 6 is out of range: allowed \[0, 5\]"):
         SkillLadder(levels=6, known=6)

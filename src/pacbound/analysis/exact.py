@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pacbound.analysis import assumptions, predict
+from pacbound.analysis import assumptions, gain, predict
 from pacbound.analysis.claims import CLAIMS_SEED, claims_document
 from pacbound.analysis.hierarchy import Measured
 from pacbound.analysis.optimum import is_inverted_u
@@ -155,6 +155,8 @@ class Arrays:
     train_error: np.ndarray  # BxNxR: R̂_S(Q_S)
     level_risk: np.ndarray  # BxNxRxK: R_k(Q_S)
     noise_averaged_level_risk: np.ndarray  # BxNxRxK: E over the answers' noise given inputs
+    damage: np.ndarray  # BxNxR: Ê_S E_Q max(g, 0), g the loss minus the base's
+    improvement: np.ndarray  # BxNxR: Ê_S E_Q max(−g, 0)
     base_level_risk: np.ndarray  # K: the prior's (the base, n = 0)
 
 
@@ -174,7 +176,7 @@ def compute(config: ExactConfig) -> Arrays:
         y = x @ task.true_weights + noise_std * noise
         gram = np.zeros((config.draws, task.levels, task.levels))
         moment, noise_gram = np.zeros((config.draws, task.levels)), np.zeros_like(gram)
-        start, means, covariances, averaged, trains = 0, [], [], [], []
+        start, means, covariances, averaged, trains, gains = 0, [], [], [], [], []
         for n in budgets:
             rows = x[:, start:n]
             rows_t = np.swapaxes(rows, 1, 2)
@@ -187,11 +189,14 @@ def compute(config: ExactConfig) -> Arrays:
             covariances.append(covariance)
             averaged.append(task.posterior_over_noise(gram, noise_gram))
             trains.append(task.empirical_risk(mean, covariance, x, y, rows=n))
+            gains.append(task.empirical_gain(mean, covariance, x, y, rows=n))
         means, covariances = np.stack(means), np.stack(covariances)
         per_bucket.append(
             {
                 "kl": task.kl_to_prior(means, covariances),
                 "train_error": np.stack(trains),
+                "damage": np.stack([d for d, _ in gains]),
+                "improvement": np.stack([i for _, i in gains]),
                 "level_risk": task.level_risks(means, covariances),
                 "noise_averaged_level_risk": task.level_risks(
                     np.stack([m for m, _ in averaged]), np.stack([c for _, c in averaged])
@@ -358,6 +363,22 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
         }
         for i in shown
     }
+    gains = gain.certificates(
+        arrays.damage, arrays.improvement, arrays.train_error, arrays.kl, n_BxNxR, config.delta
+    )
+    gain_summary = gain.summarize(
+        names, budgets, gains, in_bucket - base_bucket[:, None, None], config.delta
+    )
+    pilots = np.arange(len(budgets)) < predict.far_pilot_count(predict.HEADLINE, len(budgets))
+    gain_summary["target"] = gain.target_summary(
+        names,
+        budgets,
+        {**gains, "risk": certificate},
+        arrays.level_risk - arrays.base_level_risk,
+        w,
+        band,
+        pilots,
+    )
     evaluation = predict.evaluate(table, resamples=config.resamples, seed=config.seed)
     checks = assumptions.check(table)
     result = {
@@ -377,6 +398,7 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
         "assumptions": checks,
         "comparative_statics": statics,
         "bound_optimum": bound_optimum,
+        "gain": gain_summary,
         "diagnosis": diagnosis,
         "bound_landscape": {t: {"mean": b.mean(-1).tolist()} for t, b in bounds.items()},
         "level_risk_mean": arrays.noise_averaged_level_risk.mean(2).tolist(),

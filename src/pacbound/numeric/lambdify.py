@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import jax.numpy as jnp
+import jax.scipy.special as jsp_special
 import numpy as np
+import scipy.special as sp_special
 import sympy as sp
 
 
@@ -22,6 +24,11 @@ def xlogy(xp):
 
 
 BACKENDS = {"jax": jnp, "numpy": np}
+#: Special functions neither array module has under sympy's name.
+SPECIAL = {
+    "jax": {"erfc": jsp_special.erfc},
+    "numpy": {"erfc": sp_special.erfc, "OwensT": sp_special.owens_t},
+}
 
 
 def lambdify(
@@ -34,5 +41,5 @@ def lambdify(
         raise ValueError(f"expression has free symbols {sorted(unknown)} not in arg_names")
     by_name = {s.name: s for s in expr.free_symbols}
     args = [by_name.get(name, sp.Symbol(name)) for name in arg_names]
-    namespace = {"XLogY": xlogy(BACKENDS[backend]), **(special or {})}
+    namespace = {"XLogY": xlogy(BACKENDS[backend]), **SPECIAL[backend], **(special or {})}
     return sp.lambdify(args, expr, modules=[namespace, backend])

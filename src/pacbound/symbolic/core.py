@@ -37,6 +37,9 @@ mc_risk = sp.Symbol("mc_risk", nonnegative=True)  # Monte-Carlo estimate of R̂_
 mc_delta = sp.Symbol("mc_delta", positive=True)  # confidence spent on the Monte-Carlo step
 choices = sp.Symbol("choices", positive=True, integer=True)  # posteriors a union bound covers
 mc_share = sp.Symbol("mc_share", positive=True)  # share of δ spent on the Monte-Carlo step
+damage = sp.Symbol("damage", nonnegative=True)  # Ê max(ℓ(θ) − ℓ(θ′), 0) ∈ [0, 1]
+improvement = sp.Symbol("improvement", nonnegative=True)  # Ê max(ℓ(θ′) − ℓ(θ), 0) ∈ [0, 1]
+base_emp_risk = sp.Symbol("base_emp_risk", nonnegative=True)  # R̂_S of the base ∈ [0, 1]
 
 LATEX_NAMES = {
     emp_risk: r"\hat{R}_S(Q)",
@@ -55,6 +58,9 @@ LATEX_NAMES = {
     mc_delta: r"\delta'",
     choices: "m",
     mc_share: "s",
+    damage: r"\widehat{g^{+}}",
+    improvement: r"\widehat{g^{-}}",
+    base_emp_risk: r"\hat{R}_S(B)",
 }
 
 

@@ -18,6 +18,7 @@ from functools import cache
 import sympy as sp
 
 from pacbound.symbolic import bounds as B
+from pacbound.symbolic import gain as G
 from pacbound.symbolic.core import kl_binary_expr, latex
 
 
@@ -90,6 +91,10 @@ def _certificate() -> str:
     return _inequality(r"R_d(Q)", latex(B.certificate))
 
 
+def _gain() -> str:
+    return _inequality(r"R_d(Q) - R_d(B)", latex(G.gain_certificate))
+
+
 def _two_gap() -> str:
     parts = []
     for name in ("kl", "mcallester"):
@@ -119,6 +124,7 @@ BLOCKS = {
     "forms": _forms,
     "monte-carlo": _monte_carlo,
     "certificate": _certificate,
+    "gain": _gain,
     "two-gap": _two_gap,
     "maurer-xi": _maurer_xi,
 }

@@ -29,11 +29,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from pacbound.numeric.lower import lower_to_jax, lower_to_numpy
-from pacbound.symbolic import skills, solvable
+from pacbound.symbolic import gain, skills, solvable
 
 _expected_kept = lower_to_numpy(
     solvable.expected_kept, ("residual_mean", "residual_variance", "loss_scale")
 )
+_GAIN_ARGS = ("posterior_mean", "posterior_variance", "prior_mean", "prior_variance", "loss_scale")
+_damage_expected = lower_to_numpy(gain.damage_expected, _GAIN_ARGS)
+_gain_expected = lower_to_numpy(gain.gain_expected, _GAIN_ARGS)
 _log_mgf_factor = lower_to_jax(skills.log_mgf_factor, ("t", "eigenvalue", "rotated_mean"))
 _kl_to_isotropic_prior = lower_to_numpy(
     skills.kl_to_isotropic_prior, ("trace", "sq_distance", "log_det", "dim", "prior_var")
@@ -150,6 +153,21 @@ class SkillLadder:
         residual_variance = np.sum((x @ covariance) * x, axis=-1)
         kept = _expected_kept(residual_mean, residual_variance, self.loss_scale)
         return 1 - kept.mean(axis=-1)
+
+    def empirical_gain(self, mean, covariance, x, y, rows=None):
+        """(damage, improvement): the means over the training set of E g⁺ and E g⁻ under
+        θ ~ Q = N(mean, covariance) and θ' ~ P (the prior, the base), g = ℓ(θ, z) − ℓ(θ', z)
+        (``pacbound.symbolic.gain``), exact. damage − improvement = R̂_S(Q) − R̂_S(P)."""
+        x, y = x[..., :rows, :], y[..., :rows]
+        args = (
+            y - (x @ mean[..., None])[..., 0],
+            np.sum((x @ covariance) * x, axis=-1),
+            y - x @ self.pretrained_weights,
+            self.prior_std**2 * np.sum(x * x, axis=-1),
+            self.loss_scale,
+        )
+        damage = np.asarray(_damage_expected(*args))
+        return damage.mean(axis=-1), (damage - _gain_expected(*args)).mean(axis=-1)
 
     def level_risks(self, mean, covariance, levels=None) -> np.ndarray:
         """R_k(Q) of N(mean, covariance) on each of ``levels`` (default 1 … K), …xL, exact up
