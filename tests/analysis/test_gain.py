@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 from pacbound.analysis import gain
-from pacbound.numeric.lower import lower_to_numpy
+from pacbound.numeric.lower import lower_to_jax, lower_to_numpy
 from pacbound.symbolic import gain as symbolic
 
 _closer = lower_to_numpy(
@@ -97,3 +97,75 @@ def test_a_constant_shift_tracks_only_without_a_reversed_difference():
     assert got["pair"]["difference"] == pytest.approx([0.1, 0.3])
     # A band of both buckets at n₂ admits the easy bucket there: it tracks again.
     assert gain.tracking_shift(rising, np.array([[True, True], [False, True]]), [1, 2])["feasible"]
+
+
+def _kl(q, p):
+    """The binary kl written out, 0·ln 0 = 0."""
+    left = q * math.log(q / p) if q > 0 else 0.0
+    right = (1 - q) * math.log((1 - q) / (1 - p)) if q < 1 else 0.0
+    return left + right
+
+
+def _inverse(q, budget, upper):
+    """kl⁻¹ by scipy's brentq on the written-out kl: the root of kl(q‖p) = budget on the
+    side of q asked for (the end of [0, 1] when the budget is never reached)."""
+    from scipy.optimize import brentq
+
+    end = 1 - 1e-15 if upper else 1e-15
+    if _kl(q, end) <= budget:
+        return 1.0 if upper else 0.0
+    low, high = (q, end) if upper else (end, q)
+    return brentq(lambda p: _kl(q, p) - budget, low, high, xtol=1e-15, rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "damage, improvement, kl, n",
+    [(0.05, 0.30, 4.0, 200.0), (0.0, 0.12, 0.5, 1000.0), (0.2, 0.2, 30.0, 64.0), (0.4, 0.0, 0, 5)],
+)
+def test_the_gain_certificate_against_scipy_in_numpy_and_jax(damage, improvement, kl, n):
+    delta = 0.05
+    budget = (kl + math.log(4 * math.sqrt(n) / delta)) / n
+    oracle = _inverse(damage, budget, True) - _inverse(improvement, budget, False)
+    args = ("damage", "improvement", "kl_div", "n", "delta")
+    numpy_value = float(
+        lower_to_numpy(symbolic.gain_certificate, args)(damage, improvement, kl, n, delta)
+    )
+    jax_value = float(
+        lower_to_jax(symbolic.gain_certificate, args)(damage, improvement, kl, n, delta)
+    )
+    assert numpy_value == pytest.approx(oracle, abs=1e-9)
+    assert jax_value == pytest.approx(oracle, abs=1e-9)
+
+
+def test_the_held_out_gain_certificate_subtracts_a_lower_bound_on_the_base():
+    """Risk certificate 0.3 (at δ/2); the base wrong on 60 of 100 held-out problems: the
+    lower bound is kl⁻¹₋(0.6, ln(2/δ)/100), by scipy, and the gain certificate 0.3 less it."""
+    delta = 0.05
+    lower = _inverse(0.6, math.log(2 / delta) / 100, False)
+    got = gain.held_out_gain_certificate(0.3, 0.6, 100, delta)
+    assert float(got) == pytest.approx(0.3 - lower, abs=1e-9)
+    assert float(got) < 0  # the base's 0.6 is far enough above the certificate
+
+
+def test_no_harm_is_checked_on_the_levels_outside_each_bucket():
+    """Two levels, buckets {1} and {2}: the run of bucket {1} loses 0.2 on level 2 against
+    the base, beyond the tolerance 0.05; bucket {2}'s runs gain everywhere."""
+    from pacbound.analysis import assumptions
+    from pacbound.analysis.runs import RunTable
+
+    level = np.array([[[[0.1, 0.7]]], [[[0.4, 0.3]]]])  # BxNxSxK, one budget, one seed
+    table = RunTable(
+        ("one", "two"),
+        np.array([4]),
+        level @ np.array([0.5, 0.5]),
+        levels=(1, 2),
+        level_error=level,
+        base_level_error=np.array([0.5, 0.5]),
+        target_weights=np.array([0.5, 0.5]),
+        bucket_weights=np.eye(2),
+        level_tolerance=0.05,
+        bound={"gain (no harm)": np.zeros((2, 1, 1))},
+    )
+    check = assumptions.check(table)["gain (no harm)"]
+    assert check["status"] == "violated" and check["violations"] == 1
+    assert "+0.20 (one at n = 4)" in check["detail"]

@@ -28,6 +28,7 @@ ASSUMPTIONS = {
     "coverage": "a bound on R_pre(Q), the risk on the pretraining levels (measured and added)",
     "w1": "per-level risk 1-Lipschitz in the level rescaled to [0, 1]",
     "upward": "per-level risk non-decreasing in the level",
+    "gain (no harm)": "no level outside the bucket loses to the base (its gain ≤ 0)",
 }
 
 
@@ -102,6 +103,26 @@ def check(table: RunTable) -> dict[str, dict]:
         "arms": len(arms),
         "detail": detail,
     }
+    if "gain (no harm)" in table.bound and table.bucket_weights is not None:
+        result["gain (no harm)"] = _no_harm(table, tolerance)
     for term in result.values():
         term["tolerance"] = tolerance
     return result
+
+
+def _no_harm(table: RunTable, tolerance: float) -> dict:
+    """Runs (seed means) in which a level outside their bucket has lost to the base by more
+    than the noise of a per-level difference."""
+    loss = np.nanmean(table.level_error, axis=2) - table.base_level_error  # BxNxK
+    outside = table.bucket_weights[:, None, :] == 0
+    worst = np.where(outside, loss, -np.inf).max(axis=-1)  # BxN
+    broken = worst > tolerance
+    b, i = np.unravel_index(np.argmax(worst), worst.shape)
+    return {
+        "assumption": ASSUMPTIONS["gain (no harm)"],
+        "status": "violated" if broken.any() else "valid",
+        "violations": int(broken.sum()),
+        "arms": int(broken.size),
+        "detail": f"{int(broken.sum())} of {broken.size} runs; largest loss {worst[b, i]:+.2f} "
+        f"({table.buckets[b]} at n = {table.budgets[i]})",
+    }

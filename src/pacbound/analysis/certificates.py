@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from pacbound.analysis.gain import held_out_gain_certificate
 from pacbound.analysis.table import allocation_gap, bucket_base_error, certificate_informative
 from pacbound.config import learner_label
 from pacbound.numeric.bounds import certificate_bound
@@ -93,6 +94,7 @@ def summarize(config, cells, bases: dict) -> dict:
         for draw, base in bases.items()
         for b in buckets
     }
+    bucket_levels = {b.name: len(b.weights()) for b in config.grid.buckets}
     several = len(bases) > 1
     # Per bucket, over draws: the mean of the bases' errors (one draw: its own).
     mean_base = {b: float(np.mean([bucket_base[d, b] for d in bases])) for b in buckets}
@@ -106,6 +108,23 @@ def summarize(config, cells, bases: dict) -> dict:
         # the bucket's mixture it bounds the risk the validity problems measure.
         gap = allocation_gap(config, cell.bucket, cell.budget, cell.seed, cell.base)
         bucket_certificate = min(1.0, certificate["certificate"] + gap)
+        # The gain over the base: the same certificate at δ/2, less a lower bound at δ/2 on
+        # the base's risk from its held-out problems of the bucket (theory/bounds.md).
+        half = certificate_bound(
+            certificate["mc_risk"],
+            c.draws,
+            certificate["kl"],
+            cell.budget,
+            certificate["delta"] / 2,
+            certificate["choices"],
+            c.mc_share,
+        )
+        certified_gain = held_out_gain_certificate(
+            float(half) + gap,
+            bucket_base[cell.base, cell.bucket],
+            config.grid.test_size * bucket_levels[cell.bucket],
+            certificate["delta"],
+        )
         rows.append(
             {
                 "bucket": cell.bucket,
@@ -116,6 +135,8 @@ def summarize(config, cells, bases: dict) -> dict:
                 "allocated_certificate": certificate["certificate"],
                 "allocation_gap": gap,
                 "certificate": bucket_certificate,
+                "gain_certificate": float(certified_gain),
+                "measured_gain": measured["risk"] - bucket_base[cell.base, cell.bucket],
                 "risk": measured["risk"],
                 "risk_low": measured["low"],
                 "risk_high": measured["high"],
@@ -146,7 +167,15 @@ def summarize(config, cells, bases: dict) -> dict:
         means = {
             n: {
                 key: float(np.mean([r[key] for r in mine if r["budget"] == n]))
-                for key in ("certificate", "risk", "kl", "mc_risk", "floor", "target_risk")
+                for key in (
+                    "certificate",
+                    "gain_certificate",
+                    "risk",
+                    "kl",
+                    "mc_risk",
+                    "floor",
+                    "target_risk",
+                )
             }
             for n in budgets
         }
@@ -189,5 +218,13 @@ def summarize(config, cells, bases: dict) -> dict:
         "violated_count": int(sum(r["violated"] for r in rows)),
         "mean_gap": float(np.mean([r["certificate"] - r["risk"] for r in rows])),
         "vacuous_fraction": float(np.mean([r["vacuous"] for r in rows])),
+        "gain_certified_fraction": float(np.mean([r["gain_certificate"] < 0 for r in rows])),
+        "smallest_gain_certificate": _smallest(rows, "gain_certificate"),
         "per_bucket": per_bucket,
     }
+
+
+def _smallest(rows, key) -> dict:
+    """The row with the smallest ``key``: its value, bucket and budget."""
+    row = min(rows, key=lambda r: r[key])
+    return {"value": row[key], "bucket": row["bucket"], "budget": row["budget"]}

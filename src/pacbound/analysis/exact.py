@@ -296,6 +296,13 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
     bounds = certified_bounds(certificate, shifts, pretrain_risk, config.pretrain_share)
     base_bucket = w["buckets"] @ arrays.base_level_risk
     base_target = float(w["target"] @ arrays.base_level_risk)
+    gains = gain.certificates(
+        arrays.damage, arrays.improvement, arrays.train_error, arrays.kl, n_BxNxR, config.delta
+    )
+    # The certified gain as a bound on R_T: the base's exact target risk (data-free) plus
+    # the target mass inside × the split-kl gain certificate, outside levels assumed not to lose.
+    mass = (w["target"] * (w["buckets"] > 0)).sum(axis=1)
+    bounds["gain (no harm)"] = base_target + mass[:, None, None] * gains["split-kl"]
     informative = informative_mask(certificate.mean(-1), base_bucket)
     table = exact_runs(config, arrays, bounds, informative)
     mean, best, se, band = _paired_band(table.target_error)
@@ -363,9 +370,6 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
         }
         for i in shown
     }
-    gains = gain.certificates(
-        arrays.damage, arrays.improvement, arrays.train_error, arrays.kl, n_BxNxR, config.delta
-    )
     gain_summary = gain.summarize(
         names, budgets, gains, in_bucket - base_bucket[:, None, None], config.delta
     )

@@ -14,9 +14,13 @@ import itertools
 import numpy as np
 
 from pacbound.numeric.lower import lower_to_numpy
+from pacbound.numeric.testset import clopper_pearson
 from pacbound.symbolic import gain
 
 _split_kl = lower_to_numpy(gain.gain_certificate, ("damage", "improvement", "kl_div", "n", "delta"))
+_base_lower_bound = lower_to_numpy(
+    gain.base_lower_bound, ("base_emp_risk", "delta", "held_out_trials")
+)
 _difference = lower_to_numpy(
     gain.difference_certificate, ("emp_risk", "base_emp_risk", "kl_div", "n", "delta")
 )
@@ -32,6 +36,14 @@ def certificates(damage, improvement, train_error, kl, n, delta) -> dict[str, np
     }
 
 
+def held_out_gain_certificate(risk_certificate_half_delta, base_error, trials, delta):
+    """R_d(Q) − R_d(B) ≤ [a risk certificate at δ/2] − kl⁻¹₋(base's held-out error,
+    ln(2/δ)/trials): with probability ≥ 1 − δ, for certificates stored without the base's
+    loss on their Monte-Carlo pairs (the transformer cells)."""
+    lower = np.asarray(_base_lower_bound(base_error, delta, trials), float)
+    return np.minimum(1.0, risk_certificate_half_delta) - lower
+
+
 def summarize(names, budgets, certified: dict, true_gain, delta: float) -> dict:
     """Validity and use of each gain certificate on the exact grid. ``certified``: form ->
     BxNxR bounds; ``true_gain``: BxNxR exact R_d(Q_S) − R_d(θ_pre) of every draw."""
@@ -41,7 +53,12 @@ def summarize(names, budgets, certified: dict, true_gain, delta: float) -> dict:
     for form, bound in certified.items():
         failure = (bound < true_gain).mean(-1)  # BxN: the share of draws not covered
         certified_help = bound < 0
+        failures, trials = int((bound < true_gain).sum()), int(bound.size)
         out["forms"][form] = {
+            "failures": failures,
+            "trials": trials,
+            # Exact 95% interval of the failure rate, the draws of every cell pooled.
+            "failure_interval": [float(v) for v in clopper_pearson(failures, trials)],
             "failure_rate_max": float(failure.max()),
             "failure_rate_mean": float(failure.mean()),
             "covers_every_draw": bool(failure.max() == 0),
@@ -171,7 +188,12 @@ def target_summary(names, budgets, certified: dict, level_gain, weights: dict, b
     whether a constant shift could track at all, and from which budget on."""
     budgets = np.asarray(budgets)
     true_target = level_gain @ weights["target"]  # BxNxR
-    out = {"pilot_budgets": budgets[pilots].tolist(), "bounds": {}, "tracking": {}}
+    out = {
+        "pilot_budgets": budgets[pilots].tolist(),
+        "true_mean": true_target.mean(-1).tolist(),
+        "bounds": {},
+        "tracking": {},
+    }
     for form, certificate in certified.items():
         if form != "risk":
             bounds = target_gain_bounds(
@@ -188,6 +210,7 @@ def target_summary(names, budgets, certified: dict, level_gain, weights: dict, b
                     "in_band": in_band.tolist(),
                     "in_band_count": int(in_band.sum()),
                     "certified_help_share": float((data["bound"] < 0).mean()),
+                    "mean": data["bound"].mean(-1).tolist(),
                 }
         mean = certificate.mean(-1)
         start = next(

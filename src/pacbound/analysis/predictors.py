@@ -258,14 +258,17 @@ def certified_predictors(terms) -> tuple[Predictor, ...]:
     error on the pretraining levels, which are target levels scored on labelled held-out
     problems: it is a labelled predictor (kind "labelled"), judged beside the labelled
     validation sets, not with the label-free theory in the verdict."""
+    uses = {
+        "coverage": "the runs at n and their labelled errors on the pretraining levels' "
+        "held-out problems (target levels): certificate + coverage term",
+        "gain (no harm)": "the runs at n and the base's held-out errors on the bucket: the "
+        "certified gain over the base, other levels assumed not to lose",
+    }
     return tuple(
         Predictor(
             f"bound: {term}",
             "labelled" if term == "coverage" else "theory",
-            "the runs at n and their labelled errors on the pretraining levels' held-out "
-            "problems (target levels): certificate + coverage term"
-            if term == "coverage"
-            else "the runs at n, no target label: certificate + shift term",
+            uses.get(term, "the runs at n, no target label: certificate + shift term"),
             _certified(term),
         )
         for term in terms

@@ -15,13 +15,14 @@ from fractions import Fraction
 
 import numpy as np
 
+from pacbound.analysis.gain import held_out_gain_certificate
 from pacbound.analysis.runs import (  # noqa: F401 (re-exported: the informative predicate)
     RunTable,
     certificate_informative,
     informative_mask,
 )
 from pacbound.config import ExperimentConfig, uniform_weights
-from pacbound.numeric.bounds import certificate_floor, generalization_bound
+from pacbound.numeric.bounds import certificate_bound, certificate_floor, generalization_bound
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
 from pacbound.run.measure import mixture_error
@@ -136,7 +137,7 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
     }
     if all("sq_distance" in r for r in by_key.values()):
         terms["sq_distance"] = gather("sq_distance")
-    certificate = informative = None
+    certificate = informative = half_delta = None
     if config.task_kind == "solvable":
         # Exact KL and exact empirical risk of the Bayesian posterior: the kl bound is exact.
         certificate = np.asarray(
@@ -148,6 +149,17 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
     elif all("certificate" in r for r in by_key.values()):
         certificate = gather("certificate", part="certificate")
         terms["kl"] = gather("kl", part="certificate")
+        # The same certificate at δ/2, for the gain over the base (where its parts are stored).
+        if all("mc_risk" in r["certificate"] for r in by_key.values()):
+            half_delta = certificate_bound(
+                gather("mc_risk", part="certificate"),
+                config.certify.draws,
+                terms["kl"],
+                n,
+                gather("delta", part="certificate") / 2,
+                gather("choices", part="certificate"),
+                config.certify.mc_share,
+            )
         if all("in_distribution" in by_key[k]["certificate"] for k in keys):
             terms["in_bucket_risk"] = np.array(
                 [by_key[k]["certificate"]["in_distribution"]["risk"] for k in keys], float
@@ -185,6 +197,13 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
         bound = certified_bounds(
             certificate, shifts, terms["pretrain_error"], config.compare.pretrain_share
         )
+        if half_delta is not None:
+            bound["gain (no harm)"] = _gain_no_harm(
+                config,
+                np.asarray(half_delta) + gap,
+                base_bucket,
+                gather("delta", part="certificate"),
+            )
     return CellArrays(
         buckets,
         budgets,
@@ -204,6 +223,21 @@ def allocation_gap(config: ExperimentConfig, bucket: str, budget: int, seed: int
     sweep drew for one cell (of base draw ``draw``)."""
     weights = next(b for b in config.grid.buckets if b.name == bucket).weights()
     return allocation_distance(weights, budget, cell_seed(bucket, budget, seed, draw))
+
+
+def _gain_no_harm(config: ExperimentConfig, risk_certificate_half_delta, base_bucket, delta):
+    """BxNxS: the certified target gain over the base under "no harm" (levels outside the
+    bucket gain at most 0): target mass inside × the bucket's gain certificate, a risk
+    certificate at δ/2 less a lower bound at δ/2 on the base's bucket risk from its held-out
+    problems (theory/bounds.md, "The gain over the base")."""
+    fields = _level_fields(config, 1)
+    inside = fields["bucket_weights"] > 0
+    mass = (fields["target_weights"] * inside).sum(axis=1)[:, None, None]
+    trials = (config.grid.test_size * inside.sum(axis=1))[:, None, None]
+    gain = held_out_gain_certificate(
+        risk_certificate_half_delta, base_bucket[:, None, None], trials, delta
+    )
+    return mass * gain
 
 
 def runs_of(config: ExperimentConfig) -> tuple:

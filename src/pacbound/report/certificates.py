@@ -20,6 +20,15 @@ def summary_lines(summary: dict) -> list[str]:
         f"- Vacuous cells (certificate not below the base's own error in the bucket): "
         f"{s['vacuous_fraction']:.0%}."
     )
+    if "gain_certified_fraction" in s:
+        low = s["smallest_gain_certificate"]
+        lines.append(
+            "- Gain over the base (the certificate at δ/2 less a lower bound at δ/2 on the "
+            "base's risk in the bucket from its held-out problems; below 0 certifies that "
+            f"fine-tuning helps on the bucket): below 0 in {s['gain_certified_fraction']:.0%} "
+            f"of cells; the smallest is {low['value']:+.3f} ({low['bucket']}, n = "
+            f"{low['budget']})."
+        )
     for bucket, b in s["per_bucket"].items():
         if b["first_non_vacuous"] is not None:
             where = (
@@ -71,15 +80,16 @@ def certificates_markdown(summary: dict) -> str:
     lines += summary_lines(s)
     lines.append("\n## Per bucket and budget (mean over seeds)\n")
     lines.append(
-        "| bucket | n | KL | MC risk | certificate | floor | measured risk | target risk |"
+        "| bucket | n | KL | MC risk | certificate | floor | measured risk | target risk | "
+        "certified gain |"
     )
-    lines.append(rule(8))
+    lines.append(rule(9))
     for bucket, b in s["per_bucket"].items():
         for n, v in b["by_budget"].items():
             lines.append(
                 f"| {bucket} | {n} | {v['kl']:.3g} | {v['mc_risk']:.3f} | "
                 f"{v['certificate']:.3f} | {v['floor']:.3f} | {v['risk']:.3f} | "
-                f"{v['target_risk']:.3f} |"
+                f"{v['target_risk']:.3f} | {v['gain_certificate']:+.3f} |"
             )
     lines.append("\n## Per cell\n")
     several = "base" in s["cells"][0]  # several base draws: the run is (draw, seed)

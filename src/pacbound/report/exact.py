@@ -50,7 +50,7 @@ def headlines(result: dict) -> list[str]:
         f"draw of every cell: {yes_no(result['coverage']['certificate']['all'])} (smallest margin "
         f"{result['certificates']['smallest_margin']:.4f}); every shift term's bound covers "
         f"R_T(Q_S) on every draw: "
-        f"{yes_no(all(result['coverage'][t]['all'] for t in result['bound_optimum']))}.",
+        f"{yes_no(all(result['coverage'][t]['all'] for t in result['shift_terms']))}.",
     ]
     for term, data in result["bound_optimum"].items():
         status = result["assumptions"][term]["status"]
@@ -266,7 +266,8 @@ def markdown(result: dict) -> str:
         f"held-out choices), `{result['experiment']}_landscape.png` (the true risk and each bound "
         f"over buckets × budgets), `{result['experiment']}_level_risk.png` (per-level risks at "
         f"n = {result['level_risk_budgets'][0]} and {result['level_risk_budgets'][1]}), "
-        f"`{result['experiment']}_predictions.png`.",
+        f"`{result['experiment']}_gain.png` (the true and the certified target gain over the "
+        f"base), `{result['experiment']}_predictions.png`.",
         "",
     ]
     return "\n".join(lines)
@@ -289,7 +290,14 @@ def gain_section(gain: dict, names, budgets) -> list[str]:
         "R_d(P). A value below 0 certifies that fine-tuning on the bucket helps there.\n",
         f"- Validity: the largest share of a cell's {gain['draws']} draws whose exact gain lies "
         f"above the certificate is {split['failure_rate_max']:.3f} (split-kl) and "
-        f"{difference['failure_rate_max']:.3f} (difference), against δ = {gain['delta']:g}.",
+        f"{difference['failure_rate_max']:.3f} (difference), against δ = {gain['delta']:g}. "
+        "Pooled over every (cell, draw): "
+        + "; ".join(
+            f"{form} fails {data['failures']} of {data['trials']}, failure rate 95% interval "
+            f"[{data['failure_interval'][0]:.2g}, {data['failure_interval'][1]:.2g}]"
+            for form, data in forms.items()
+        )
+        + " (draws are independent within a cell; cells share their draws' inputs).",
         f"- Fine-tuning truly helps on its bucket in {gain['true_help_share']:.1%} of "
         f"(cell, draw) pairs; split-kl certifies help in {split['certified_help_share']:.1%} "
         f"of them all ({_share_text(split['help_found'])} of those that help), the difference "

@@ -18,6 +18,8 @@ def exact_figures(result: dict, evaluation: dict, out_dir: Path) -> list[Path]:
     paths = exact_optimum(result, evaluation, out_dir, stem)
     paths += exact_landscape(result, out_dir, stem)
     paths += exact_level_risks(result, out_dir, stem)
+    if "gain" in result:
+        paths += exact_gain(result, out_dir, stem)
     paths += predictions_by_budget(evaluation, buckets, out_dir, stem)
     return paths
 
@@ -33,7 +35,13 @@ def exact_optimum(result: dict, evaluation: dict, out_dir: Path, stem: str) -> l
         ys = [index[b] for b in band]
         axis.fill_between([n / 1.16, n * 1.16], min(ys) - 0.3, max(ys) + 0.3, color="0.8", lw=0)
     axis.plot(budgets, [index[b] for b in truth["d_star"]], "k-", lw=2.2, label="true d*(n)")
-    styles = {"tv": ":", "coverage": "--", "w1": "-.", "upward": (0, (1, 3))}
+    styles = {
+        "tv": ":",
+        "coverage": "--",
+        "w1": "-.",
+        "upward": (0, (1, 3)),
+        "gain (no harm)": (0, (6, 2, 1, 2)),
+    }
     for term, data in result["bound_optimum"].items():
         ys = np.array([index[b] for b in data["d_star"]]) + 0.06 * (list(styles).index(term) - 1.5)
         axis.plot(budgets, ys, linestyle=styles[term], lw=1.4, label=f"argmin bound: {term}")
@@ -98,3 +106,30 @@ def exact_level_risks(result: dict, out_dir: Path, stem: str) -> list[Path]:
     axes[-1].legend(fontsize=6, ncol=2)
     figure.tight_layout()
     return save_figure(figure, out_dir, f"{stem}_level_risk")
+
+
+def exact_gain(result: dict, out_dir: Path, stem: str) -> list[Path]:
+    """Per bucket against n: the true target gain over the base and the certified one
+    (split-kl on the bucket, other levels assumed not to lose)."""
+    target = result["gain"]["target"]
+    budgets, buckets = np.array(result["budgets"]), result["buckets"]
+    true, certified = (
+        np.array(target["true_mean"]),
+        np.array(target["bounds"]["split-kl + no harm"]["mean"]),
+    )
+    figure, axis = plt.subplots(figsize=(7.0, 4.2))
+    colours = plt.cm.viridis(np.linspace(0, 0.95, len(buckets)))
+    for b, name in enumerate(buckets):
+        axis.plot(budgets, true[b], "-", color=colours[b], lw=1.6, label=name)
+        axis.plot(budgets, certified[b], "--", color=colours[b], lw=1.0)
+    axis.axhline(0, color="k", lw=0.8)
+    axis.set_xscale("log")
+    axis.set_xlabel("budget n")
+    axis.set_ylabel("target gain R_T(Q) − R_T(base)")
+    axis.set_title(
+        "Skill ladder: true target gain (solid) and certified (dashed, split-kl + no harm)",
+        fontsize=9,
+    )
+    axis.legend(fontsize=6.5, ncol=2, loc="upper right")
+    figure.tight_layout()
+    return save_figure(figure, out_dir, f"{stem}_gain")

@@ -45,6 +45,13 @@ difference_certificate = KLInvUpper(emp_risk, gain_budget) - KLInvLower(
     base_emp_risk, gain_budget.subs(kl_div, 0)
 )
 
+#: A lower bound on the base's risk from ``trials`` held-out problems, independent of S and
+#: of the base (Chernoff's kl form, one-sided, at δ/2; for independent Bernoulli trials with
+#: unequal means it bounds their mean, so problems in fixed counts per level are allowed).
+#: With a risk certificate at δ/2 it bounds a gain where the empirical gain is not stored.
+held_out_trials = sp.Symbol("held_out_trials", positive=True)
+base_lower_bound = KLInvLower(base_emp_risk, sp.log(2 / delta) / held_out_trials)
+
 # --- the skill ladder's empirical gain, per training example ----------------------------------
 #
 # The base of the skill ladder is its prior P = N(θ_pre, σ_p²·I), a stochastic predictor fixed
