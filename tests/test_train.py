@@ -318,3 +318,59 @@ def test_training_in_calls_for_progress_changes_no_number(base, monkeypatch):
     np.testing.assert_array_equal(cut_losses, whole_losses)
     for a, b in zip(jax.tree.leaves(cut), jax.tree.leaves(whole), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_dft_weights_each_token_by_its_own_probability_and_does_not_differentiate_it():
+    """By hand from the model's logits: SFT is the mean of −ln p over the solution tokens,
+    DFT the mean of p·(−ln p). Its gradient along a direction v equals the finite difference
+    of Σ p₀·(−ln p(θ)) with the weights p₀ frozen at θ, not that of Σ p·(−ln p)."""
+    from pacbound.model import apply, init_params
+    from pacbound.train import sequence_loss
+
+    params = init_params(jax.random.PRNGKey(3), MODEL)
+    data = _datasets([4], seed=11)[0]
+    tokens, mask = jnp.asarray(data.tokens), jnp.asarray(data.loss_mask, jnp.float32)
+
+    def token_nll(p):
+        logits = np.array(apply(p, tokens, MODEL), np.float64)
+        targets = np.roll(np.asarray(tokens), -1, axis=1)
+        logits -= logits.max(-1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        return -np.take_along_axis(log_p, targets[..., None], -1)[..., 0]
+
+    m = np.asarray(mask, np.float64)
+    nll = token_nll(params)
+    frozen = np.exp(-nll)
+    assert float(sequence_loss(params, tokens, mask, MODEL)) == pytest.approx(
+        (nll * m).sum() / m.sum(), rel=1e-5
+    )
+    assert float(sequence_loss(params, tokens, mask, MODEL, "dft")) == pytest.approx(
+        (frozen * nll * m).sum() / m.sum(), rel=1e-5
+    )
+    direction = jax.tree.map(
+        lambda a: jax.random.normal(jax.random.PRNGKey(a.size), a.shape, a.dtype), params
+    )
+    norm = np.sqrt(sum(float(jnp.sum(v * v)) for v in jax.tree.leaves(direction)))
+    direction = jax.tree.map(lambda v: v / norm, direction)  # a unit direction
+    grad = jax.grad(sequence_loss)(params, tokens, mask, MODEL, "dft")
+    leaves = zip(jax.tree.leaves(grad), jax.tree.leaves(direction), strict=True)
+    along = sum(float(jnp.sum(g * v)) for g, v in leaves)
+    step = 1e-2  # along a unit direction: small against the weights, large against float32
+
+    def moved(sign):
+        return jax.tree.map(lambda a, v: a + sign * step * v, params, direction)
+
+    def finite(weights_at):
+        up, down = token_nll(moved(1)), token_nll(moved(-1))
+        w_up, w_down = weights_at(up), weights_at(down)
+        return ((w_up * up - w_down * down) * m).sum() / m.sum() / (2 * step)
+
+    frozen_fd = finite(lambda _: frozen)
+    live_fd = finite(lambda value: np.exp(-value))
+    assert along == pytest.approx(frozen_fd, rel=2e-2, abs=1e-4)
+    assert abs(live_fd - frozen_fd) > 10 * abs(along - frozen_fd) + 1e-4
+
+
+def test_objective_is_checked_and_the_default_keeps_every_hash():
+    with pytest.raises(ValueError, match=r"^objective = 'ce' is not one of sft, dft$"):
+        OptimizerConfig(steps=4, objective="ce")

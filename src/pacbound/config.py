@@ -149,7 +149,12 @@ class ExperimentConfig:
         if not self.certify.enabled:
             plain.pop("certify")
         for table in (plain["finetune"], (plain.get("pretrain") or {}).get("optimizer", {})):
-            for name, default in (("subspace", 0), ("projection_seed", 0), ("subspace_rate", None)):
+            for name, default in (
+                ("subspace", 0),
+                ("projection_seed", 0),
+                ("subspace_rate", None),
+                ("objective", "sft"),
+            ):
                 if name in table and table[name] == default:
                     table.pop(name)
         if plain.get("pretrain") and not plain["pretrain"]["disjoint"]:
@@ -347,16 +352,35 @@ def from_dict(raw: dict) -> ExperimentConfig:
 
 
 def expand(raw: dict) -> list[ExperimentConfig]:
-    """The experiments of one TOML: one, or one per variant of a family. Two kinds:
+    """The experiments of one TOML: one, or one per variant of a family. Three kinds:
 
     - ``[pretrain] bases = { name = [low, high], … }`` in place of ``levels``: one experiment
       per base, named ``<name>-<base>`` (does a stronger base move the optimum harder?);
     - ``[finetune] subspace = [k, …]``: one experiment per learner, named ``<name>-k<k>``
-      (``<name>-full`` for k = 0): fine-tuning in random subspaces of several dimensions.
+      (``<name>-full`` for k = 0): fine-tuning in random subspaces of several dimensions;
+    - ``[finetune] objective = ["sft", "dft", …]``: one experiment per objective, named
+      ``<name>-<objective>``, on the same samples and seeds (their cells are paired).
 
     Each keeps ``<name>`` as its family, so that reports can set the variants side by side."""
     bases = dict(raw.get("pretrain", {})).get("bases")
     subspaces = dict(raw.get("finetune", {})).get("subspace")
+    objectives = dict(raw.get("finetune", {})).get("objective")
+    if isinstance(objectives, list):
+        if bases is not None or isinstance(subspaces, list):
+            raise ValueError("a config varies the objective, the base or the subspace: one")
+        if not objectives or len(set(objectives)) != len(objectives):
+            raise ValueError(f"objective = {objectives}: need at least one, all distinct")
+        return [
+            from_dict(
+                {
+                    **raw,
+                    "name": f"{raw.get('name')}-{objective}",
+                    "family": str(raw.get("name")),
+                    "finetune": {**raw["finetune"], "objective": objective},
+                }
+            )
+            for objective in objectives
+        ]
     if isinstance(subspaces, list):
         if bases is not None:
             raise ValueError("a config varies the base or the subspace, not both")

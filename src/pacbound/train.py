@@ -56,6 +56,10 @@ from pacbound.provenance import BASE_MODULES, source_hash
 from pacbound.tasks.base import pretraining_half
 
 SCHEDULES = ("fixed", "epochs")
+#: "sft": the mean cross-entropy of the solution tokens; "dft": Dynamic Fine-Tuning (Wu et
+#: al. 2025, arXiv 2508.05629), each token's cross-entropy weighted by the stop-gradient of
+#: the model's own probability of that token.
+OBJECTIVES = ("sft", "dft")
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,13 @@ class OptimizerConfig:
     # each coordinate by about the rate per step, so w then moves θ about as far per step as
     # the full weights would at subspace_rate.
     subspace_rate: float | None = None
+    objective: str = "sft"  # one of OBJECTIVES
 
     def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(
+                f"objective = {self.objective!r} is not one of {', '.join(OBJECTIVES)}"
+            )
         if self.subspace < 0:
             raise ValueError(f"subspace = {self.subspace} is out of range: allowed [0, inf)")
         if self.subspace_rate is not None and not self.subspace_rate > 0:
@@ -164,21 +173,27 @@ def learning_rate(config: OptimizerConfig, step, total):
 # --- the language-model loss -------------------------------------------------------------
 
 
-def sequence_loss(params, tokens_BxL, loss_mask_BxL, config: ModelConfig):
-    """Mean cross-entropy of the next token over the masked (solution) positions."""
+def sequence_loss(params, tokens_BxL, loss_mask_BxL, config: ModelConfig, objective="sft"):
+    """Mean cross-entropy of the next token over the masked (solution) positions; under
+    "dft" each token's cross-entropy −ln p is weighted by stop_gradient(p), so its gradient
+    is p·∇(−ln p) and the weight itself is not differentiated."""
     logits_BxLxV = apply(params, tokens_BxL, config).astype(jnp.float32)
     targets_BxL = jnp.roll(tokens_BxL, -1, axis=1)
     losses_BxL = optax.softmax_cross_entropy_with_integer_labels(logits_BxLxV, targets_BxL)
+    if objective == "dft":
+        losses_BxL = losses_BxL * jax.lax.stop_gradient(jnp.exp(-losses_BxL))
     return jnp.sum(losses_BxL * loss_mask_BxL) / jnp.maximum(jnp.sum(loss_mask_BxL), 1.0)
 
 
-def minibatch_loss(config: ModelConfig, batch: int) -> Callable:
-    """step_loss(params, data, n, key): the sequence loss on ``batch`` rows drawn uniformly
-    with replacement from rows 0 … n − 1 of data = {"tokens": NxL, "loss_mask": NxL}."""
+def minibatch_loss(config: ModelConfig, batch: int, objective: str = "sft") -> Callable:
+    """step_loss(params, data, n, key): the sequence loss (of ``objective``) on ``batch``
+    rows drawn uniformly with replacement from rows 0 … n − 1 of data = {"tokens": NxL,
+    "loss_mask": NxL}."""
 
     def step_loss(params, data, n, key):
         rows_B = jax.random.randint(key, (batch,), 0, n)
-        return sequence_loss(params, data["tokens"][rows_B], data["loss_mask"][rows_B], config)
+        tokens, mask = data["tokens"][rows_B], data["loss_mask"][rows_B]
+        return sequence_loss(params, tokens, mask, config, objective)
 
     return step_loss
 
@@ -413,7 +428,9 @@ def finetune(base_params, datasets, keys_M, model_config: ModelConfig, config: O
 def language_trainer(model_config: ModelConfig, config: OptimizerConfig):
     """The ensemble trainer of a transformer, one per (model, optimizer) config, so repeated
     calls with data of one shape reuse one compiled program."""
-    return make_ensemble_trainer(minibatch_loss(model_config, config.batch), config)
+    return make_ensemble_trainer(
+        minibatch_loss(model_config, config.batch, config.objective), config
+    )
 
 
 def shard_ensemble(tree):
@@ -540,7 +557,7 @@ def pretrain(
             return load_params(path, model_config)
     optimizer_config = config.optimizer
     optimizer = make_optimizer(optimizer_config)
-    step_loss = minibatch_loss(model_config, optimizer_config.batch)
+    step_loss = minibatch_loss(model_config, optimizer_config.batch, optimizer_config.objective)
     params = init_params(jax.random.PRNGKey(config.seed), model_config)
     opt_state = optimizer.init(params)
 

@@ -2,7 +2,8 @@
 
 Inputs: the comparison reports (``<name>_report.json``), the certificate summaries
 (``<name>_certificates.json``), the claims (``claims.json``), the base-strength regressions
-(``<family>_bases.json``) and the exact preset. From the report JSONs, ``pacbound figs
+(``<family>_bases.json``), the objectives comparisons and token weights
+(``<family>_objectives.json``, ``<name>_weights.json``) and the exact preset. From the report JSONs, ``pacbound figs
 --reports-only`` writes every Markdown report, the predictions reports, the base and learner
 comparisons and the index (the default suite); ``pacbound reproduce --preset exact``
 computes the exact model's reports anew (about a minute: marked slow). Each is written into
@@ -22,6 +23,8 @@ INPUTS = sorted(FIGS.glob("*_report.json")) + sorted(FIGS.glob("*_certificates.j
 INPUTS += sorted(FIGS.glob("claims.json"))
 # A family's base-strength regression needs its stores; its committed JSON is its input.
 INPUTS += sorted(FIGS.glob("*_bases.json"))
+# So do an objectives family's comparison and the token weights (a cell retrained).
+INPUTS += sorted(FIGS.glob("*_objectives.json")) + sorted(FIGS.glob("*_weights.json"))
 EXACT = ("exact_model.json", "exact_model.md", "exact_predictions.json", "exact_predictions.md")
 
 

@@ -47,3 +47,29 @@ def test_probe_bad_arguments(tiny, tmp_path, capsys, extra, message):
     argv = ["probe", "--config", str(tiny), "--db", str(tmp_path / "r.sqlite"), *extra]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_token_probabilities_are_the_weights_dft_uses():
+    """On a random tiny model: one probability per solution token, roles in the chain layout
+    row by row, and the mean of −ln p equal to the SFT loss of the same rows (so p is the
+    probability the loss reads, which DFT uses as the weight)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from pacbound.model import ModelConfig, init_params
+    from pacbound.run.probe import token_probabilities
+    from pacbound.tasks.base import mixture_dataset
+    from pacbound.train import sequence_loss
+
+    task = IGSMChain(modulus=5, min_level=2, max_level=4)
+    model = ModelConfig(vocab_size=task.vocab_size, length=task.length, layers=1, width=8, heads=2)
+    params = init_params(jax.random.PRNGKey(0), model)
+    data = mixture_dataset(task, 7, {2: 0.5, 3: 0.5}, 4)
+    p, role, level = token_probabilities(params, model, data)
+    assert len(p) == len(role) == len(level) == int(np.asarray(data.loss_mask).sum())
+    assert np.all((p > 0) & (p <= 1))
+    expected = np.concatenate([[0, 1, 2] * int(k) + [3, 4, 5] for k in np.asarray(data.levels)])
+    assert role.tolist() == expected.tolist()
+    sft = sequence_loss(params, jnp.asarray(data.tokens), jnp.asarray(data.loss_mask), model)
+    assert float(np.mean(-np.log(p))) == pytest.approx(float(sft), rel=1e-5)

@@ -121,6 +121,8 @@ def compare_experiment(
         "seeds": list(table.seeds),
         "schedule": config.finetune.schedule,
         "subspace": config.finetune.subspace,
+        # Only where it is not plain SFT, so that the reports of SFT experiments keep their bytes.
+        **({"objective": config.finetune.objective} if config.finetune.objective != "sft" else {}),
         "base_target_error": base_target,
         "pretrain_levels": list(config.pretrain.levels) if config.pretrain else None,
         "delta": config.certify.delta if config.certify.enabled else config.compare.delta,

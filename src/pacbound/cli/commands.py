@@ -169,6 +169,24 @@ def _cmd_probe(args) -> int:
     return 0
 
 
+def _cmd_weights(args) -> int:
+    from pacbound.pipeline import token_weights
+    from pacbound.report.objectives import write_weights_report
+
+    experiments = [e for e in _experiments(args) if e.finetune.objective == args.objective]
+    if len(experiments) != 1:
+        raise ValueError(
+            f"objective = {args.objective!r}: the config has no single such experiment"
+        )
+    experiment = experiments[0]
+    bucket = args.bucket or experiment.grid.buckets[-1].name
+    cache = args.cache or (args.db or _default_db()).parent / "cache"
+    cells = [(bucket, n, args.seed) for n in sorted(experiment.grid.budgets)]
+    for path in write_weights_report(token_weights(experiment, cache, cells), args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 def _cmd_recommend(args) -> int:
     from pacbound.analysis import recommend
     from pacbound.report.recommend import recommendation_markdown
@@ -221,6 +239,7 @@ COMMANDS = {
     "reproduce": _cmd_reproduce,
     "export": _cmd_export,
     "probe": _cmd_probe,
+    "weights": _cmd_weights,
     "certify": _cmd_certify,
     "recommend": _cmd_recommend,
     "predict": _cmd_predict,

@@ -147,6 +147,19 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     probe.add_argument("--seed", type=int, default=0, help="a seed of the experiment")
     probe.add_argument("--level", type=int, required=True, help="the level to probe")
 
+    weights = commands.add_parser(
+        "weights",
+        help="where DFT puts its weight: token probabilities by role and level",
+        description="Fine-tune one cell per budget (the hardest bucket unless --bucket) and "
+        "write <experiment>_weights.md/.json: the mean probability of its training solution "
+        "tokens by role and level, under the base and the fine-tuned model.",
+    )
+    _add_experiment_arguments(weights)
+    weights.add_argument("--objective", default="dft", help="the family member (default dft)")
+    weights.add_argument("--bucket", default=None, help="a bucket (default: the hardest)")
+    weights.add_argument("--seed", type=int, default=0, help="a seed of the experiment")
+    weights.add_argument("--out", type=Path, default=Path("paper_figs"), help="folder")
+
     recommend = commands.add_parser(
         "recommend",
         help="which bucket to fine-tune on at a budget, from pilot runs",

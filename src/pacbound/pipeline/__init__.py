@@ -15,17 +15,24 @@ from pacbound.analysis import assumptions, hierarchy, predict
 from pacbound.analysis.certificates import summarize
 from pacbound.analysis.comparison import compare_experiment, pooled_base
 from pacbound.analysis.families import compare_bases, compare_learners
+from pacbound.analysis.objectives import compare_objectives
 from pacbound.analysis.table import (
     cell_arrays,
     certificate_floors,
     runs_from_arrays,
     runs_from_report,
 )
+from pacbound.pipeline.objectives import objectives_claims, token_weights  # noqa: F401
 from pacbound.report import claims as claims_report
 from pacbound.report import comparison as comparison_report
 from pacbound.report.certificates import certificates_markdown
 from pacbound.report.families import write_bases_report, write_learners_report
 from pacbound.report.markdown import write_pair
+from pacbound.report.objectives import (
+    difference_heatmap,
+    write_objectives_report,
+    write_weights_report,
+)
 from pacbound.report.predictions import predictions_document, write_predictions
 from pacbound.store import Store
 
@@ -200,7 +207,7 @@ def claims(store: Store, out: Path, draw: bool = True) -> list[Path]:
     from pacbound.analysis.claims import CLAIMS_SEED, claims_document
     from pacbound.analysis.hierarchy import combined, from_store
 
-    documents, families = {}, {}
+    documents, families, objectives, paths = {}, {}, {}, []
     for experiment in finished_experiments(store):
         cells, bases = stored(store, experiment)
         measured = from_store(experiment, bases, cells)
@@ -209,6 +216,17 @@ def claims(store: Store, out: Path, draw: bool = True) -> list[Path]:
         documents[experiment.name] = claims_document(experiment.name, measured, easy_high, rng)
         if experiment.family and not experiment.finetune.subspace:
             families.setdefault(experiment.family, {})[experiment.name] = (measured, easy_high)
+            by_objective = objectives.setdefault(experiment.family, {})
+            by_objective[experiment.finetune.objective] = measured
+    # A family of objectives (its members differ in objective, not in base): DFT against SFT
+    # on the same cells, with claims C7 and C8, in place of the all-bases entry.
+    for family, members in objectives.items():
+        if {"sft", "dft"} <= set(members):
+            families.pop(family)
+            comparison = compare_objectives(family, members["sft"], members["dft"], CLAIMS_SEED)
+            paths += write_objectives_report(comparison, out)
+            paths += difference_heatmap(comparison, out) if draw else []
+            documents[f"{family} (objectives)"] = objectives_claims(comparison, members["sft"])
     # A family of bases is also judged as one experiment over all its base draws: C6 then
     # compares every base, across pretraining ranges.
     for family, members in families.items():
@@ -218,20 +236,21 @@ def claims(store: Store, out: Path, draw: bool = True) -> list[Path]:
             easy_high = next(iter(members.values()))[1]
             rng = np.random.default_rng(CLAIMS_SEED)
             documents[name] = claims_document(name, every, easy_high, rng)
-    return write_claims(documents, out, draw) if documents else []
+    return paths + (write_claims(documents, out, draw) if documents else [])
 
 
 def write_claims(documents: dict, out: Path, draw: bool = True) -> list[Path]:
     """claims.md/.json with ``documents`` ({experiment: claims document}) in place of those
     experiments' entries, every other committed entry kept."""
     from pacbound.analysis.claims import ALPHA, CLAIMS
+    from pacbound.analysis.objectives import OBJECTIVE_CLAIMS
 
     committed = out / f"{claims_report.STEM}.json"
     if committed.exists():
         kept = json.loads(committed.read_text())["experiments"]
         documents = {e["experiment"]: e for e in kept} | documents
     experiments = [documents[name] for name in sorted(documents)]
-    data = {"alpha": ALPHA, "claims": CLAIMS, "experiments": experiments}
+    data = {"alpha": ALPHA, "claims": CLAIMS | OBJECTIVE_CLAIMS, "experiments": experiments}
     return claims_report.write_claims(data, out, draw)
 
 
@@ -289,6 +308,8 @@ def family_reports(
     for family, group in families.items():
         if len(group) < 2:
             continue
+        if len({result.get("objective", "sft") for result in group}) > 1:
+            continue  # objectives are compared from the store (``claims``), not here
         if len({result["subspace"] for result in group}) > 1:
             paths += write_learners_report(compare_learners(group, by_name), out)
             continue
@@ -365,6 +386,10 @@ def figures(db: Path | None, out: Path, draw: bool = True, theory: bool = True) 
             paths += _committed(
                 committed, lambda data, o: claims_report.write_claims(data, o, draw), out
             )[1]
+        for path in sorted(out.glob("*_objectives.json")):
+            paths += _committed(path, write_objectives_report, out)[1]
+        for path in sorted(out.glob("*_weights.json")):
+            paths += _committed(path, write_weights_report, out)[1]
         for path in sorted(out.glob("*_certificates.json")):
             summary, written = _committed(path, write_certificates, out)
             summaries.append(summary)

@@ -48,7 +48,7 @@ def claims_markdown(data: dict) -> str:
     lines = [_HEAD.format(alpha=data["alpha"]), "## Verdicts", ""]
     lines += header("claim", "statement", *names)
     for claim, statement in data["claims"].items():
-        verdicts = [_by_claim(e["pooled"])[claim]["verdict"] for e in experiments]
+        verdicts = [_verdict_of(e, claim) for e in experiments]
         lines.append(f"| {claim} | {statement} | " + " | ".join(verdicts) + " |")
     for experiment in experiments:
         lines += ["", *experiment_lines(experiment)]
@@ -80,7 +80,7 @@ def experiment_lines(experiment: dict) -> list[str]:
         lines.append(
             f"| {verdict['claim']} | {verdict_cell(verdict)} | {verdict['detail']} | {share} |"
         )
-    if len(draws) > 1:
+    if len(draws) > 1 and experiment["per_draw"]:
         lines += ["", "Draw by draw:", ""]
         lines += header("claim", *(f"draw {seed}" for seed in draws))
         for verdict in experiment["pooled"]:
@@ -96,6 +96,13 @@ def _by_claim(verdicts: list[dict]) -> dict:
     return {v["claim"]: v for v in verdicts}
 
 
+def _verdict_of(experiment: dict, claim: str) -> str:
+    """The experiment's pooled verdict on ``claim``, or a dash where it is not judged (the
+    objectives' claims in a single experiment, the others in an objectives family)."""
+    verdict = _by_claim(experiment["pooled"]).get(claim)
+    return NONE if verdict is None else verdict["verdict"]
+
+
 def claims_figure(data: dict, out: Path) -> list[Path]:
     """Claims × experiments, each square coloured by its pooled verdict."""
     from matplotlib.patches import Patch
@@ -105,10 +112,9 @@ def claims_figure(data: dict, out: Path) -> list[Path]:
     experiments, claims = data["experiments"], list(data["claims"])
     figure, axis = plt.subplots(figsize=(1.2 + 1.1 * len(experiments), 0.5 + 0.42 * len(claims)))
     for column, experiment in enumerate(experiments):
-        verdicts = _by_claim(experiment["pooled"])
         for row, claim in enumerate(claims):
-            verdict = verdicts[claim]["verdict"]
-            axis.add_patch(plt.Rectangle((column, row), 0.94, 0.9, color=COLOURS[verdict], lw=0))
+            colour = COLOURS.get(_verdict_of(experiment, claim), "white")
+            axis.add_patch(plt.Rectangle((column, row), 0.94, 0.9, color=colour, lw=0))
     axis.set_xlim(0, len(experiments))
     axis.set_ylim(len(claims), 0)
     axis.set_xticks([i + 0.47 for i in range(len(experiments))])
@@ -134,7 +140,7 @@ def index_section(data: dict) -> str:
     lines = ["## The paper's claims", ""]
     lines += header("claim", *names)
     for claim in data["claims"]:
-        verdicts = [_by_claim(e["pooled"])[claim]["verdict"] for e in data["experiments"]]
+        verdicts = [_verdict_of(e, claim) for e in data["experiments"]]
         lines.append(f"| {claim}: {data['claims'][claim]} | " + " | ".join(verdicts) + " |")
     lines += ["", "![claims](claims.png)", "", "Rules, evidence and draw by draw: `claims.md`."]
     return "\n".join(lines) + "\n"

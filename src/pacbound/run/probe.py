@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -58,3 +59,33 @@ def first_errors(params, model_config, dataset, level: int) -> Counter:
         role = solution_role(int(first - positions[0]), level)
         found[(role, token_kind(int(predictions[row, first])))] += 1
     return found
+
+
+#: The roles of a chain solution's tokens, in solution order (``solution_role`` without the
+#: step number).
+ROLES = ("operation", "constant", "value", "answer marker", "answer value", "EOS")
+
+
+def token_probabilities(params, model_config, dataset):
+    """(probability_T, role_T, level_T): the probability the model gives each solution
+    token of ``dataset`` (teacher forced; under DFT, that token's weight), the index of its
+    role in ``ROLES`` and its problem's level, over every solution token of every row."""
+    tokens = jnp.asarray(dataset.tokens)
+    log_p = np.asarray(jax.nn.log_softmax(apply(params, tokens, model_config), axis=-1))
+    targets = np.roll(np.asarray(dataset.tokens), -1, axis=1)
+    mask = np.asarray(dataset.loss_mask) > 0
+    probabilities, roles, levels = [], [], []
+    for row in range(len(dataset)):
+        positions = np.flatnonzero(mask[row])
+        chosen = log_p[row, positions, targets[row, positions]]
+        probabilities.append(np.exp(chosen))
+        level = int(dataset.levels[row])
+        roles.append([ROLES.index(_role(i, level)) for i in range(len(positions))])
+        levels.append(np.full(len(positions), level))
+    return np.concatenate(probabilities), np.concatenate(roles), np.concatenate(levels)
+
+
+def _role(index: int, level: int) -> str:
+    """``solution_role`` without its step number."""
+    role = solution_role(index, level)
+    return role.split(" ", 2)[-1] if role.startswith("step ") else role

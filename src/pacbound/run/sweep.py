@@ -273,7 +273,9 @@ class LanguageRunner(_Runner):
                 config.finetune.projection_seed, self.base_flat.shape[0], k
             )
             self.trainer = make_subspace_trainer(
-                minibatch_loss(model, config.finetune.batch), config.finetune, self.unravel
+                minibatch_loss(model, config.finetune.batch, config.finetune.objective),
+                config.finetune,
+                self.unravel,
             )
         else:
             self.trainer = language_trainer(model, config.finetune)

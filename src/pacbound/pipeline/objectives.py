@@ -1,0 +1,70 @@
+"""The objectives' stage of the pipeline: DFT against SFT as claims, and where DFT puts its
+weight (a cell fine-tuned again from its cached base)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def objectives_claims(comparison: dict, sft) -> dict:
+    """The objectives' claims as an entry of claims.json (no draw-by-draw verdicts)."""
+    return {
+        "experiment": f"{comparison['experiment']} (objectives)",
+        "draws": comparison["draws"],
+        "resampled": comparison["resampled"],
+        "resamples": comparison["resamples"],
+        "alpha": comparison["alpha"],
+        "base_target_error": sft.base_target_error.tolist(),
+        "pooled": comparison["pooled"],
+        "per_draw": {},
+        "holds_in_draws": {v["claim"]: None for v in comparison["pooled"]},
+    }
+
+
+def token_weights(experiment, cache: Path, cells: list[tuple]) -> dict:
+    """Where DFT puts its weight: each chain-task cell fine-tuned as the sweep does (its
+    base from the cache), and on its own training examples the mean probability of the
+    solution tokens, by role and by level, under the base (the DFT weights of the first
+    step) and the fine-tuned model (those of the last)."""
+    from dataclasses import replace
+
+    import jax
+
+    from pacbound.run.probe import ROLES, token_probabilities
+    from pacbound.run.sweep import LanguageRunner
+    from pacbound.tasks.base import mixture_dataset
+
+    if experiment.task_kind != "igsm-chain":
+        raise ValueError(f"task kind = {experiment.task_kind!r}: roles are read for igsm-chain")
+    experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
+    runner = LanguageRunner(experiment, cache, lambda phase: None)
+    rows = []
+    for cell in cells:
+        params_M, *_ = runner.finetune_batch([cell])
+        tuned = jax.tree.map(lambda x: x[0], params_M)
+        bucket, n, _ = cell
+        data = mixture_dataset(
+            runner.task,
+            runner.seed_of(cell),
+            runner.buckets[bucket],
+            n,
+            runner.exclude,
+            runner.accept,
+        )
+        row = {"bucket": bucket, "budget": n, "seed": cell[2]}
+        for name, params in (("base", runner.base), ("fine-tuned", tuned)):
+            p, role, level = token_probabilities(params, experiment.model, data)
+            row[name] = {
+                "by_role": {ROLES[r]: float(p[role == r].mean()) for r in np.unique(role)},
+                "by_level": {str(k): float(p[level == k].mean()) for k in np.unique(level)},
+                "mean": float(p.mean()),
+            }
+        rows.append(row)
+    return {
+        "experiment": experiment.name,
+        "objective": experiment.finetune.objective,
+        "roles": list(ROLES),
+        "cells": rows,
+    }
