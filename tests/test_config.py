@@ -168,3 +168,22 @@ def test_bad_base_seeds_name_the_argument(pretrain, message):
     raw["pretrain"].pop("seeds")
     with pytest.raises(ValueError, match=message):
         config.from_dict({**raw, "pretrain": {**raw["pretrain"], **pretrain}})
+
+
+def test_the_dft_preset_is_one_experiment_per_objective_on_quick_s_grid():
+    experiments = config.preset_all("dft")
+    assert [e.name for e in experiments] == ["dft-sft", "dft-dft"]
+    assert [e.finetune.objective for e in experiments] == ["sft", "dft"]
+    assert {e.family for e in experiments} == {"dft"}
+    quick = config.preset("quick")
+    for e in experiments:
+        assert e.grid == quick.grid and e.base_seeds == quick.base_seeds
+        assert not e.certify.enabled
+    # SFT is the default: an experiment that does not name it keeps its hash.
+    assert "objective" not in quick.to_dict()["finetune"]
+    raw = config.preset("quick").raw
+    varied = dict(raw, finetune=dict(raw["finetune"], subspace=[0, 8], objective=["sft", "dft"]))
+    with pytest.raises(ValueError, match="varies one of the base, the subspace or the objective"):
+        config.expand(varied)
+    with pytest.raises(ValueError, match="objective = \\['dft', 'dft'\\]: need at least one"):
+        config.expand(dict(raw, finetune=dict(raw["finetune"], objective=["dft", "dft"])))

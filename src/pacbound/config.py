@@ -351,6 +351,29 @@ def from_dict(raw: dict) -> ExperimentConfig:
     )
 
 
+def _finetune_variants(raw: dict, key: str, values: list) -> list[ExperimentConfig]:
+    """One experiment per value of a ``[finetune]`` option, named by it, in one family."""
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"{key} = {values}: need at least one, all distinct")
+
+    def suffix(value) -> str:
+        if key == "subspace":
+            return f"k{value}" if value else "full"
+        return str(value)
+
+    return [
+        from_dict(
+            {
+                **raw,
+                "name": f"{raw.get('name')}-{suffix(value)}",
+                "family": str(raw.get("name")),
+                "finetune": {**raw["finetune"], key: value},
+            }
+        )
+        for value in values
+    ]
+
+
 def expand(raw: dict) -> list[ExperimentConfig]:
     """The experiments of one TOML: one, or one per variant of a family. Three kinds:
 
@@ -365,38 +388,15 @@ def expand(raw: dict) -> list[ExperimentConfig]:
     bases = dict(raw.get("pretrain", {})).get("bases")
     subspaces = dict(raw.get("finetune", {})).get("subspace")
     objectives = dict(raw.get("finetune", {})).get("objective")
-    if isinstance(objectives, list):
-        if bases is not None or isinstance(subspaces, list):
-            raise ValueError("a config varies the objective, the base or the subspace: one")
-        if not objectives or len(set(objectives)) != len(objectives):
-            raise ValueError(f"objective = {objectives}: need at least one, all distinct")
-        return [
-            from_dict(
-                {
-                    **raw,
-                    "name": f"{raw.get('name')}-{objective}",
-                    "family": str(raw.get("name")),
-                    "finetune": {**raw["finetune"], "objective": objective},
-                }
-            )
-            for objective in objectives
-        ]
-    if isinstance(subspaces, list):
-        if bases is not None:
-            raise ValueError("a config varies the base or the subspace, not both")
-        if not subspaces or len(set(subspaces)) != len(subspaces):
-            raise ValueError(f"subspace = {subspaces}: need at least one, all distinct")
-        return [
-            from_dict(
-                {
-                    **raw,
-                    "name": f"{raw.get('name')}-{f'k{k}' if k else 'full'}",
-                    "family": str(raw.get("name")),
-                    "finetune": {**raw["finetune"], "subspace": k},
-                }
-            )
-            for k in subspaces
-        ]
+    varied = [
+        (key, values)
+        for key, values in (("objective", objectives), ("subspace", subspaces))
+        if isinstance(values, list)
+    ]
+    if len(varied) + (bases is not None) > 1:
+        raise ValueError("a config varies one of the base, the subspace or the objective")
+    if varied:
+        return _finetune_variants(raw, *varied[0])
     if bases is None:
         return [from_dict(raw)]
     if not isinstance(bases, dict) or not bases:

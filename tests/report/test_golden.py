@@ -3,7 +3,8 @@
 Inputs: the comparison reports (``<name>_report.json``), the certificate summaries
 (``<name>_certificates.json``), the claims (``claims.json``), the base-strength regressions
 (``<family>_bases.json``), the objectives comparisons and token weights
-(``<family>_objectives.json``, ``<name>_weights.json``) and the exact preset. From the report JSONs, ``pacbound figs
+(``<family>_objectives.json``, ``<name>_weights.json``) and the exact preset. From the report
+JSONs, ``pacbound figs
 --reports-only`` writes every Markdown report, the predictions reports, the base and learner
 comparisons and the index (the default suite); ``pacbound reproduce --preset exact``
 computes the exact model's reports anew (about a minute: marked slow). Each is written into

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pacbound.report.claims import verdict_cell
-from pacbound.report.markdown import header, write_pair
+from pacbound.report.markdown import NONE, header, write_pair
 
 
 def objectives_markdown(comparison: dict) -> str:
@@ -78,28 +78,16 @@ def weights_markdown(weights: dict) -> str:
         "base's are the weights of the first step, the fine-tuned model's those of the last. "
         "A weight that is high on easy roles and levels and low on hard ones is an implicit "
         "shift toward easy data.\n",
-        "## By role (base → fine-tuned)\n",
-        *header("bucket", "n", *roles),
     ]
-    for row in weights["cells"]:
-        cells = [
-            f"{row['base']['by_role'][r]:.3f} → {row['fine-tuned']['by_role'][r]:.3f}"
-            if r in row["base"]["by_role"]
-            else "—"
-            for r in roles
-        ]
-        lines.append(f"| {row['bucket']} | {row['budget']} | " + " | ".join(cells) + " |")
     levels = sorted({k for row in weights["cells"] for k in row["base"]["by_level"]}, key=int)
-    lines += ["", "## By level (base → fine-tuned)\n", *header("bucket", "n", *levels)]
-    for row in weights["cells"]:
-        cells = [
-            f"{row['base']['by_level'][k]:.3f} → {row['fine-tuned']['by_level'][k]:.3f}"
-            if k in row["base"]["by_level"]
-            else "—"
-            for k in levels
-        ]
-        lines.append(f"| {row['bucket']} | {row['budget']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    for title, part, columns in (("role", "by_role", roles), ("level", "by_level", levels)):
+        lines += [f"## By {title} (base → fine-tuned)\n", *header("bucket", "n", *columns)]
+        for row in weights["cells"]:
+            base, tuned = row["base"][part], row["fine-tuned"][part]
+            cells = [f"{base[c]:.3f} → {tuned[c]:.3f}" if c in base else NONE for c in columns]
+            lines.append(f"| {row['bucket']} | {row['budget']} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def write_weights_report(weights: dict, folder) -> tuple:
