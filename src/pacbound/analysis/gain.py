@@ -27,7 +27,7 @@ _difference = lower_to_numpy(
 
 
 def certificates(damage, improvement, train_error, kl, n, delta) -> dict[str, np.ndarray]:
-    """{"split-kl": …, "difference": …}: the two upper bounds on R_d(Q) − R_d(θ_pre), over
+    """{"split-kl": …, "difference": …}: the two upper bounds on R_d(Q) − R_d(B), over
     the shape of the inputs. The base's empirical risk is R̂_S(Q) − (damage − improvement)."""
     base_train = train_error - (damage - improvement)
     return {
@@ -46,7 +46,7 @@ def held_out_gain_certificate(risk_certificate_half_delta, base_error, trials, d
 
 def summarize(names, budgets, certified: dict, true_gain, delta: float) -> dict:
     """Validity and use of each gain certificate on the exact grid. ``certified``: form ->
-    BxNxR bounds; ``true_gain``: BxNxR exact R_d(Q_S) − R_d(θ_pre) of every draw."""
+    BxNxR bounds; ``true_gain``: BxNxR exact R_d(Q_S) − R_d(B) of every draw."""
     budgets = np.asarray(budgets)
     out = {"delta": delta, "draws": int(true_gain.shape[-1]), "forms": {}}
     helps = true_gain < 0

@@ -229,7 +229,9 @@ def _gain_no_harm(config: ExperimentConfig, risk_certificate_half_delta, base_bu
     """BxNxS: the certified target gain over the base under "no harm" (levels outside the
     bucket gain at most 0): target mass inside × the bucket's gain certificate, a risk
     certificate at δ/2 less a lower bound at δ/2 on the base's bucket risk from its held-out
-    problems (theory/bounds.md, "The gain over the base")."""
+    problems (theory/bounds.md, "The gain over the base"). With several base draws the
+    base's error is their mean, so this ranks buckets for a predictor; the certificate
+    report gives each cell's bound against its own draw."""
     fields = _level_fields(config, 1)
     inside = fields["bucket_weights"] > 0
     mass = (fields["target_weights"] * inside).sum(axis=1)[:, None, None]

@@ -1,6 +1,7 @@
 """The gain over the base: a PAC-Bayes bound on R_d(Q) − R_d(θ_pre), derived in sympy.
 
-The base θ_pre is fixed before the sample is drawn, so the signed loss
+The base θ_pre (or any distribution over predictors fixed before the sample: the skill
+ladder's is its prior) is fixed before the sample is drawn, so the signed loss
 g(θ, z) = ℓ(θ, z) − ℓ(θ_pre, z) ∈ [−1, 1] is a loss like any other. It splits into two
 losses in [0, 1], g = g⁺ − g⁻ with g⁺ = max(g, 0) (damage: the draw θ does worse than the
 base on z) and g⁻ = max(−g, 0) (improvement). The kl bound on each, at δ/2, gives the
