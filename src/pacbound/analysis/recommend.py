@@ -183,10 +183,12 @@ def _distance_text(budget: int, budgets) -> dict:
     return {"where": where, "factor": factor, "warning": warning}
 
 
-def _choose(table, predictor, budget: int, tolerance: float):
-    """The predictor's choice at ``budget`` from every pilot budget (a mask, or None)."""
+def _choose(table, predictor, budget: int):
+    """The predictor's choice at ``budget`` from every pilot budget (a mask, or None), its
+    ties decided by the noise of these pilots (of a resample: its own), as in ``predict``."""
     pilots = np.arange(len(table.budgets))
-    return predict.choice(predictor.scores(table, pilots, float(budget), None), tolerance)
+    scores = predictor.scores(table, pilots, float(budget), None)
+    return predict.choice(scores, table.tolerance_over(pilots))
 
 
 def _regret(table, predictor, protocol: str) -> float | None:
@@ -217,10 +219,10 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
     available = [p for p in predict.predictors_for(table) if p.name in PILOT_ONLY]
     available.sort(key=lambda p: PILOT_ONLY.index(p.name))
     protocol = "far-half" if len(table.budgets) >= 3 else "leave-one-budget-out"
-    tolerance = table.tolerance
+    tolerance = table.tolerance_over(np.arange(len(table.budgets)))
     rows = {}
     for predictor in available:
-        chosen = _choose(table, predictor, budget, tolerance)
+        chosen = _choose(table, predictor, budget)
         rows[predictor.name] = {
             "choice": None
             if chosen is None
@@ -237,7 +239,7 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
     for _ in range(resamples):
         resample = table.resampled(rng)
         regrets = {p.name: _regret(resample, p, protocol) for p in available}
-        picks = {p.name: _choose(resample, p, budget, tolerance) for p in available}
+        picks = {p.name: _choose(resample, p, budget) for p in available}
         winner = _select(available, regrets, {k: {"choice": v} for k, v in picks.items()})
         frequency += picks[winner.name] / picks[winner.name].sum()
         for name in differences:
