@@ -259,8 +259,12 @@ def budget_runs(budgets, mask) -> list[list[int]]:
     return runs
 
 
-def exact_runs(config: ExactConfig, arrays: Arrays, bounds, informative) -> predict.RunTable:
-    """The exact grid as the predictors' input: draws are seeds, paired across cells."""
+def exact_runs(
+    config: ExactConfig, arrays: Arrays, bounds, informative, certificate=None, base_bucket=None
+) -> predict.RunTable:
+    """The exact grid as the predictors' input: draws are seeds, paired across cells. With
+    the certificates (BxNxR) and the base's risk per bucket, a resample decides which
+    certificates are informative from its own draws."""
     w = config.weights()
     return predict.RunTable(
         buckets=config.bucket_names,
@@ -277,6 +281,8 @@ def exact_runs(config: ExactConfig, arrays: Arrays, bounds, informative) -> pred
         level_tolerance=0.0,  # per-level risks are exact
         bound=bounds,
         informative=informative,
+        certificate=certificate,
+        base_bucket_error=base_bucket,
         paired=True,
     )
 
@@ -304,7 +310,7 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
     mass = (w["target"] * (w["buckets"] > 0)).sum(axis=1)
     bounds["gain (no harm)"] = base_target + mass[:, None, None] * gains["split-kl"]
     informative = informative_mask(certificate.mean(-1), base_bucket)
-    table = exact_runs(config, arrays, bounds, informative)
+    table = exact_runs(config, arrays, bounds, informative, certificate, base_bucket)
     mean, best, se, band = _paired_band(table.target_error)
     truth = {
         "d_star": [names[b] for b in best],
