@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pacbound.report import claims as claims_report
 from pacbound.report.certificates import summary_lines
+from pacbound.report.claims import verdict_cell
 from pacbound.report.comparison import headline_lines
 from pacbound.report.exact import headlines as exact_headlines
 from pacbound.report.families import bases_body, learners_body
@@ -218,6 +219,19 @@ def write_index(out_dir: Path) -> Path:
     for path in sorted(out_dir.glob("*_bases.json")):
         comparison = json.loads(path.read_text())
         text += _BASES_INDEX.format(family=comparison["family"], table=bases_body(comparison))
+    for path in sorted(out_dir.glob("*_objectives.json")):
+        comparison = json.loads(path.read_text())
+        claims = "; ".join(
+            f"{v['claim']} ({comparison['claims'][v['claim']]}): {verdict_cell(v)}"
+            for v in comparison["pooled"]
+        )
+        text += (
+            f"\n## DFT against SFT: `{comparison['experiment']}`\n\n"
+            f"![DFT − SFT]({comparison['experiment']}_objectives.png)\n\n{claims}. The optimum "
+            f"under SFT by budget: {', '.join(comparison['optimum']['sft'])}; under DFT: "
+            f"{', '.join(comparison['optimum']['dft'])}. Full report: "
+            f"`{comparison['experiment']}_objectives.md`.\n"
+        )
     index = out_dir / "README.md"
     index.write_text(text)
     return index
