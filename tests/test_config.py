@@ -187,3 +187,9 @@ def test_the_dft_preset_is_one_experiment_per_objective_on_quick_s_grid():
         config.expand(varied)
     with pytest.raises(ValueError, match="objective = \\['dft', 'dft'\\]: need at least one"):
         config.expand(dict(raw, finetune=dict(raw["finetune"], objective=["dft", "dft"])))
+
+
+def test_dft_on_the_solvable_task_is_refused():
+    raw = config.preset("solvable").raw
+    with pytest.raises(ValueError, match="^objective = 'dft' is for the language tasks$"):
+        config.from_dict(dict(raw, finetune=dict(raw["finetune"], objective="dft")))

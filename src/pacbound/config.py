@@ -334,6 +334,8 @@ def from_dict(raw: dict) -> ExperimentConfig:
         raise ValueError("[certify] is for the language tasks (the solvable task's KL is exact)")
     if finetune.subspace and kind == "solvable":
         raise ValueError("subspace fine-tuning is for the language tasks")
+    if finetune.objective != "sft" and kind == "solvable":
+        raise ValueError(f"objective = {finetune.objective!r} is for the language tasks")
     return ExperimentConfig(
         name=str(raw["name"]),
         task_kind=kind,

@@ -5,6 +5,9 @@ each solution position. The probe reports the first position where it differs fr
 solution, by its role in the solution (step i's operation, constant or value; the answer
 marker; the answer's value; EOS) and by the kind of token written there instead. The
 whole-solution 0-1 loss counts a problem wrong exactly when such a position exists.
+
+``token_probabilities`` reads the same layout the other way: the probability a model gives
+each solution token, by role and level, which under DFT is that token's weight.
 """
 
 from __future__ import annotations
