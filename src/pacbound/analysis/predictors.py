@@ -92,14 +92,14 @@ def _learned_and_transferred(table, pilots, n, at):
     is the deterministic task's: where a level has irreducible noise it is too optimistic."""
     if table.level_error is None or table.bucket_weights is None:
         return None
-    level_mean = np.nanmean(table.level_error, axis=2)  # BxNxK
+    level_mean = np.nanmean(table.level_error[:, pilots], axis=2)  # BxPxK, the pilots only
     inside = table.bucket_weights > 0  # BxK
-    learned_pilots = np.moveaxis(level_mean[:, pilots], 1, -1)[inside]  # RxP, R learned levels
+    learned_pilots = np.moveaxis(level_mean, 1, -1)[inside]  # RxP, R learned levels
     x = table.budgets[pilots].astype(float)[None, :] ** -SCALING_EXPONENTS[:, None]  # αxP
     scale = (x @ learned_pilots.T) / (x**2).sum(axis=1, keepdims=True)  # αxR: each level's A
     residual = ((scale[:, :, None] * x[:, None, :] - learned_pilots[None]) ** 2).sum(axis=(1, 2))
     best = np.argmin(residual)  # the smallest α among equal fits
-    errors = level_mean[:, pilots.max()].copy()  # BxK: transferred, held at the largest pilot
+    errors = level_mean[:, np.argmax(pilots)].copy()  # BxK: transferred, at the largest pilot
     errors[inside] = np.clip(scale[best] * float(n) ** -SCALING_EXPONENTS[best], 0.0, 1.0)
     return errors @ table.target_weights
 
