@@ -66,6 +66,7 @@ def test_a_grid_of_one_shape_compiles_once(base):
     assert trainer.compiled._cache_size() == 1
 
 
+@pytest.mark.slow  # three programs compiled (in sequence, batched, one run alone): ~16 s
 def test_members_in_sequence_are_each_their_own_run_and_agree_with_batched_members(base):
     """Under "map" each member's parameters and losses are, bit for bit, those of its run
     compiled alone; batched ("vmap") members differ from them by float rounding only."""
