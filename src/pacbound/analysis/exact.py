@@ -307,8 +307,9 @@ def analyse(config: ExactConfig, arrays: Arrays) -> tuple[dict, dict]:
     )
     # The certified gain as a bound on R_T: the base's exact target risk (data-free) plus
     # the target mass inside × the split-kl gain certificate, outside levels assumed not to lose.
-    mass = (w["target"] * (w["buckets"] > 0)).sum(axis=1)
-    bounds["gain (no harm)"] = base_target + mass[:, None, None] * gains["split-kl"]
+    bounds["gain (no harm)"] = base_target + gain.no_harm_gain(
+        gains["split-kl"], w["buckets"], w["target"]
+    )
     informative = informative_mask(certificate.mean(-1), base_bucket)
     table = exact_runs(config, arrays, bounds, informative, certificate, base_bucket)
     mean, best, se, band = _paired_band(table.target_error)

@@ -26,6 +26,25 @@ _difference = lower_to_numpy(
 )
 
 
+_no_harm = lower_to_numpy(gain.no_harm_target_gain, ("inside_mass", "bucket_gain"))
+_transfer = lower_to_numpy(
+    gain.transfer_target_gain, ("bucket_gain", "transfer_constant", "transfer_spread")
+)
+
+
+def inside_mass(bucket_weights_BxK: np.ndarray, target_weights_K: np.ndarray) -> np.ndarray:
+    """B: the target's mass on each bucket's levels."""
+    return (target_weights_K * (bucket_weights_BxK > 0)).sum(axis=1)
+
+
+def no_harm_gain(certificate_Bx, bucket_weights, target_weights) -> np.ndarray:
+    """The certified target gain under "no harm" from bucket gain certificates whose first
+    axis is the bucket: m_d·C_d (``pacbound.symbolic.gain.no_harm_target_gain``)."""
+    mass = inside_mass(bucket_weights, target_weights)
+    expand = (slice(None),) + (None,) * (np.ndim(certificate_Bx) - 1)
+    return np.asarray(_no_harm(mass[expand], certificate_Bx), float)
+
+
 def certificates(damage, improvement, train_error, kl, n, delta) -> dict[str, np.ndarray]:
     """{"split-kl": …, "difference": …}: the two upper bounds on R_d(Q) − R_d(B), over
     the shape of the inputs. The base's empirical risk is R̂_S(Q) − (damage − improvement)."""
@@ -51,9 +70,10 @@ def summarize(names, budgets, certified: dict, true_gain, delta: float) -> dict:
     out = {"delta": delta, "draws": int(true_gain.shape[-1]), "forms": {}}
     helps = true_gain < 0
     for form, bound in certified.items():
-        failure = (bound < true_gain).mean(-1)  # BxN: the share of draws not covered
+        missed = bound < true_gain
+        failure = missed.mean(-1)  # BxN: the share of draws not covered
         certified_help = bound < 0
-        failures, trials = int((bound < true_gain).sum()), int(bound.size)
+        failures, trials = int(missed.sum()), int(bound.size)
         out["forms"][form] = {
             "failures": failures,
             "trials": trials,
@@ -109,7 +129,6 @@ def target_gain_bounds(
     Both need the target's weights inside a bucket proportional to the bucket's. Returns
     {name: {"bound": BxNxR, "assumption_holds": BxNxR, "constant": …}}."""
     inside = bucket_weights > 0
-    mass = (target_weights * inside).sum(axis=1)  # B
     levels = bucket_weights.shape[1]
     distance = level_distance(bucket_weights)  # BxK
     bucket_gain = np.einsum("bnrk,bk->bnr", level_gain_BxNxRxK, bucket_weights)
@@ -121,12 +140,12 @@ def target_gain_bounds(
     spread = (target_weights * distance).sum(axis=1) / (levels - 1)  # B
     return {
         "no harm": {
-            "bound": mass[:, None, None] * certificate_BxNxR,
+            "bound": no_harm_gain(certificate_BxNxR, bucket_weights, target_weights),
             "assumption_holds": worst_outside <= 0,
             "constant": None,
         },
         "transfer": {
-            "bound": certificate_BxNxR + constant * spread[:, None, None],
+            "bound": np.asarray(_transfer(certificate_BxNxR, constant, spread[:, None, None])),
             "assumption_holds": excess.max(axis=-1) <= constant,
             "constant": constant,
         },

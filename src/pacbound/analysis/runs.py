@@ -25,12 +25,8 @@ def certificate_informative(value: float, base_error: float) -> bool:
 
 def informative_mask(certificate_BxN: np.ndarray, base_error_B: np.ndarray) -> np.ndarray:
     """BxN: which (seed-mean) certificates are informative, against each bucket's base error."""
-    return np.array(
-        [
-            [certificate_informative(v, base_error_B[i]) for v in row]
-            for i, row in enumerate(certificate_BxN)
-        ]
-    )
+    certificate = np.asarray(certificate_BxN, float)
+    return (certificate < 1) & (certificate < np.asarray(base_error_B, float)[:, None])
 
 
 @dataclass(frozen=True)

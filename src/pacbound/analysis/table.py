@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from pacbound.analysis.gain import held_out_gain_certificate
+from pacbound.analysis.gain import held_out_gain_certificate, no_harm_gain
 from pacbound.analysis.runs import (  # noqa: F401 (re-exported: the informative predicate)
     RunTable,
     certificate_informative,
@@ -233,13 +233,11 @@ def _gain_no_harm(config: ExperimentConfig, risk_certificate_half_delta, base_bu
     base's error is their mean, so this ranks buckets for a predictor; the certificate
     report gives each cell's bound against its own draw."""
     fields = _level_fields(config, 1)
-    inside = fields["bucket_weights"] > 0
-    mass = (fields["target_weights"] * inside).sum(axis=1)[:, None, None]
-    trials = (config.grid.test_size * inside.sum(axis=1))[:, None, None]
+    trials = (config.grid.test_size * (fields["bucket_weights"] > 0).sum(axis=1))[:, None, None]
     gain = held_out_gain_certificate(
         risk_certificate_half_delta, base_bucket[:, None, None], trials, delta
     )
-    return mass * gain
+    return no_harm_gain(gain, fields["bucket_weights"], fields["target_weights"])
 
 
 def runs_of(config: ExperimentConfig) -> tuple:

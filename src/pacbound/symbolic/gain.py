@@ -46,6 +46,19 @@ difference_certificate = KLInvUpper(emp_risk, gain_budget) - KLInvLower(
     base_emp_risk, gain_budget.subs(kl_div, 0)
 )
 
+# --- from the bucket's gain to the target's (theory/bounds.md) ---------------------------------
+
+inside_mass = sp.Symbol("inside_mass", nonnegative=True)  # m_d: target mass inside bucket d
+bucket_gain = sp.Symbol("bucket_gain", real=True)  # C_d ≥ R_d(Q) − R_d(B), a certificate
+transfer_constant = sp.Symbol("transfer_constant", real=True)  # L
+transfer_spread = sp.Symbol("transfer_spread", nonnegative=True)  # Σ_{k∉d} w_T(k)·dist/(K − 1)
+
+#: "No harm" (no level outside d gains above 0): G_T ≤ m_d·C_d.
+no_harm_target_gain = inside_mass * bucket_gain
+
+#: "Transfer" (a level outside d gains at most G_d + L·dist(k, d)/(K − 1)): G_T ≤ C_d + L·spread.
+transfer_target_gain = bucket_gain + transfer_constant * transfer_spread
+
 #: A lower bound on the base's risk from ``trials`` held-out problems, independent of S and
 #: of the base (Chernoff's kl form, one-sided, at δ/2; for independent Bernoulli trials with
 #: unequal means it bounds their mean, so problems in fixed counts per level are allowed).
