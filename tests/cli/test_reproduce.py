@@ -45,13 +45,13 @@ def test_reproduce_writes_every_figure_and_the_report(
 
 @pytest.mark.e2e
 def test_predict_rebuilds_the_predictions_of_a_committed_report(paper_figs, tmp_path, capsys):
-    report = paper_figs / "extended-b24_report.json"
+    report = paper_figs / "quick-fixed_report.json"  # the smallest grid without certificates
     assert main(["predict", str(report), "--out", str(tmp_path)]) == 0
-    text = (tmp_path / "extended-b24_predictions.md").read_text()
+    text = (tmp_path / "quick-fixed_predictions.md").read_text()
     assert "## Assumptions of the shift terms" in text and "| curve fit |" in text
     # No certificates in a report: the one theory-derived predictor is the per-level one.
     assert "| learned + transferred | theory |" in text and "| bound: tv |" not in text
-    assert (tmp_path / "extended-b24_predictions.png").stat().st_size > 1000
+    assert (tmp_path / "quick-fixed_predictions.png").stat().st_size > 1000
     # A report whose preset no longer has its config is refused.
     changed = json.loads(report.read_text()) | {"config_hash": "0" * 16}
     (tmp_path / "old.json").write_text(json.dumps(changed))
