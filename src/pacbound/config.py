@@ -49,9 +49,19 @@ class GridConfig:
     target: tuple[int, int]  # inclusive range of levels, uniform weights
     test_size: int = 128  # held-out problems per level
     ensemble: int = 12  # models trained by one compiled program (one store transaction)
+    # "op-count": a bucket is its range of levels. "base-loss": the same buckets' shares of
+    # the pool (their levels, uniform) cut by the base's own loss on each problem instead
+    # (``pacbound.run.base_loss``); ``pool`` problems per level are ranked.
+    difficulty: str = "op-count"
+    pool: int = 512
 
     def target_weights(self) -> dict[int, Fraction]:
         return uniform_weights(*self.target)
+
+    @property
+    def relative(self) -> bool:
+        """Buckets cut by the base's loss (difficulty relative to the model)."""
+        return self.difficulty == "base-loss"
 
 
 CERTIFY_FAMILIES = ("isotropic", "magnitude")
@@ -157,6 +167,9 @@ class ExperimentConfig:
             ):
                 if name in table and table[name] == default:
                     table.pop(name)
+        if not self.grid.relative:  # the op-count default: earlier hashes unchanged
+            for name in ("difficulty", "pool"):
+                plain["grid"].pop(name)
         if plain.get("pretrain") and not plain["pretrain"]["disjoint"]:
             plain["pretrain"].pop("disjoint")
         if self.pretrain is None or self.base_seeds == (self.pretrain.seed,):
@@ -336,6 +349,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
         raise ValueError("subspace fine-tuning is for the language tasks")
     if finetune.objective != "sft" and kind == "solvable":
         raise ValueError(f"objective = {finetune.objective!r} is for the language tasks")
+    _check_difficulty(grid, kind, certify.enabled)
     return ExperimentConfig(
         name=str(raw["name"]),
         task_kind=kind,
@@ -351,6 +365,42 @@ def from_dict(raw: dict) -> ExperimentConfig:
         base_seeds=base_seeds,
         raw=json.loads(json.dumps(raw)),
     )
+
+
+DIFFICULTIES = ("op-count", "base-loss")
+
+
+def _check_difficulty(grid: GridConfig, kind: str, certified: bool) -> None:
+    """Base-loss buckets cut one pool of levels into the op-count buckets' shares: the
+    buckets must tile a range of levels, each share must hold the largest budget, and the
+    level-mixture machinery (certificates) does not apply."""
+    if grid.difficulty not in DIFFICULTIES:
+        raise ValueError(
+            f"difficulty = {grid.difficulty!r} is not one of {', '.join(DIFFICULTIES)}"
+        )
+    if not grid.relative:
+        return
+    if kind == "solvable":
+        raise ValueError("difficulty = 'base-loss' is for the language tasks (it needs a base)")
+    if certified:
+        raise ValueError(
+            "difficulty = 'base-loss' takes no [certify] (buckets are not level mixtures)"
+        )
+    for left, right in zip(grid.buckets, grid.buckets[1:], strict=False):
+        if right.low != left.high + 1:
+            raise ValueError(
+                f"difficulty = 'base-loss' needs buckets that tile a range of levels: "
+                f"{left.name} ends at {left.high}, {right.name} starts at {right.low}"
+            )
+    if grid.pool < 1:
+        raise ValueError(f"pool = {grid.pool} is out of range: allowed [1, inf)")
+    narrowest = min(b.high - b.low + 1 for b in grid.buckets)  # levels of the smallest share
+    if grid.pool * narrowest < max(grid.budgets):
+        needed = -(-max(grid.budgets) // narrowest)
+        raise ValueError(
+            f"pool = {grid.pool} gives a bucket {grid.pool * narrowest} problems, fewer than "
+            f"the largest budget {max(grid.budgets)}: allowed [{needed}, inf)"
+        )
 
 
 def _finetune_variants(raw: dict, key: str, values: list) -> list[ExperimentConfig]:
@@ -387,6 +437,9 @@ def expand(raw: dict) -> list[ExperimentConfig]:
       ``<name>-<objective>``, on the same samples and seeds (their cells are paired).
 
     Each keeps ``<name>`` as its family, so that reports can set the variants side by side."""
+    difficulties = dict(raw.get("grid", {})).get("difficulty")
+    if isinstance(difficulties, list):
+        return _difficulty_variants(raw, difficulties)
     bases = dict(raw.get("pretrain", {})).get("bases")
     subspaces = dict(raw.get("finetune", {})).get("subspace")
     objectives = dict(raw.get("finetune", {})).get("objective")
@@ -415,6 +468,24 @@ def expand(raw: dict) -> list[ExperimentConfig]:
             "pretrain": {**pretrain, "levels": levels},
         }
         experiments.append(from_dict(variant))
+    return experiments
+
+
+def _difficulty_variants(raw: dict, values: list) -> list[ExperimentConfig]:
+    """``[grid] difficulty = ["op-count", "base-loss"]``: each definition of the buckets on
+    the same bases, grid and seeds, named ``<experiment>-<difficulty>`` (with a table of
+    bases: ``<name>-<base>-<difficulty>``), in the family ``<name>``."""
+    if not values or len(set(values)) != len(values) or not set(values) <= set(DIFFICULTIES):
+        raise ValueError(
+            f"difficulty = {values}: need distinct values of {', '.join(DIFFICULTIES)}"
+        )
+    experiments = []
+    for value in values:
+        one = {**raw, "grid": {**raw["grid"], "difficulty": value}}
+        for experiment in expand(one):
+            variant = {**experiment.raw, "name": f"{experiment.name}-{value}"}
+            variant["family"] = str(raw.get("name"))
+            experiments.append(from_dict(variant))
     return experiments
 
 

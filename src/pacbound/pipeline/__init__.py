@@ -22,10 +22,12 @@ from pacbound.analysis.table import (
     runs_from_arrays,
     runs_from_report,
 )
+from pacbound.pipeline.difficulty import difficulty_comparisons, write_difficulty
 from pacbound.pipeline.objectives import objectives_claims, token_weights  # noqa: F401
 from pacbound.report import claims as claims_report
 from pacbound.report import comparison as comparison_report
 from pacbound.report.certificates import certificates_markdown
+from pacbound.report.difficulty import write_difficulty_report
 from pacbound.report.families import write_bases_report, write_learners_report
 from pacbound.report.markdown import write_pair
 from pacbound.report.objectives import (
@@ -196,6 +198,8 @@ def stored_experiments(store: Store, names=None) -> list[tuple]:
     every one in the store)."""
     found = []
     for experiment in finished_experiments(store, names):
+        if experiment.grid.relative:  # the difficulty report's (``pipeline.difficulty``)
+            continue
         cells, bases = stored(store, experiment)
         found.append((experiment, cells, bases, comparison(experiment, cells, bases)))
     return found
@@ -209,6 +213,8 @@ def claims(store: Store, out: Path, draw: bool = True) -> list[Path]:
 
     documents, families, objectives, paths = {}, {}, {}, []
     for experiment in finished_experiments(store):
+        if experiment.grid.relative:  # its buckets are not level ranges: see the difficulty report
+            continue
         cells, bases = stored(store, experiment)
         measured = from_store(experiment, bases, cells)
         easy_high = experiment.grid.buckets[0].high
@@ -366,6 +372,8 @@ def figures(db: Path | None, out: Path, draw: bool = True, theory: bool = True) 
     if db is not None:
         with Store(db) as store:
             paths += claims(store, out, draw)
+            every = finished_experiments(store)
+            paths += write_difficulty(difficulty_comparisons(store, every, stored), out, draw)
             found = stored_experiments(store)
             strengths = base_strengths(found)
             for experiment, cells, bases, result in found:
@@ -388,6 +396,8 @@ def figures(db: Path | None, out: Path, draw: bool = True, theory: bool = True) 
             )[1]
         for path in sorted(out.glob("*_objectives.json")):
             paths += _committed(path, write_objectives_report, out)[1]
+        for path in sorted(out.glob("*_difficulty.json")):
+            paths += _committed(path, write_difficulty_report, out)[1]
         for path in sorted(out.glob("*_weights.json")):
             paths += _committed(path, write_weights_report, out)[1]
         for path in sorted(out.glob("*_certificates.json")):

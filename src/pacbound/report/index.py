@@ -232,6 +232,20 @@ def write_index(out_dir: Path) -> Path:
             f"{', '.join(comparison['optimum']['dft'])}. Full report: "
             f"`{comparison['experiment']}_objectives.md`.\n"
         )
+    for path in sorted(out_dir.glob("*_difficulty.json")):
+        comparison = json.loads(path.read_text())
+        spread, stem = comparison["spread"], path.stem
+        text += (
+            f"\n## Difficulty relative to the base: `{comparison['family']}`\n\n"
+            f"![switch budget per base]({stem}.png)\n\nSpread of the switch budget across "
+            "bases, in doublings: "
+            + "; ".join(
+                f"{d} {spread[d]['spread']:.1f} [{spread[d]['interval_95'][0]:.1f}, "
+                f"{spread[d]['interval_95'][1]:.1f}]"
+                for d in comparison["definitions"]
+            )
+            + f". Verdict: {spread['difference']['verdict']}. Full report: `{stem}.md`.\n"
+        )
     index = out_dir / "README.md"
     index.write_text(text)
     return index

@@ -99,6 +99,30 @@ def make_error_counter(config, chunk: int = 16):
     return jax.jit(wrong)
 
 
+def make_solution_loss(config, chunk: int = 16):
+    """loss_T(params, tokens_TxL, loss_mask_TxL): each row's −ln p(solution | problem), the
+    cross-entropy summed over its masked (solution) tokens, teacher forced; rows scored
+    ``chunk`` at a time as in ``make_error_counter``."""
+
+    def loss(params, tokens_TxL, loss_mask_TxL):
+        rows = tokens_TxL.shape[0]
+        padded = -(-rows // chunk) * chunk
+        extra = ((0, padded - rows), (0, 0))
+        tokens_CxKxL = jnp.pad(tokens_TxL, extra).reshape(padded // chunk, chunk, -1)
+        mask_CxKxL = jnp.pad(loss_mask_TxL, extra).reshape(padded // chunk, chunk, -1)
+
+        def score(pair):
+            tokens, mask = pair
+            log_p = jax.nn.log_softmax(apply(params, tokens, config).astype(jnp.float32))
+            targets = jnp.roll(tokens, -1, axis=1)
+            chosen = jnp.take_along_axis(log_p, targets[..., None], axis=-1)[..., 0]
+            return -(chosen * mask).sum(axis=1)
+
+        return jax.lax.map(score, (tokens_CxKxL, mask_CxKxL)).reshape(padded)[:rows]
+
+    return jax.jit(loss)
+
+
 def mixture_error(level_errors: dict[int, float], weights: dict) -> float:
     """Σ_k w(k)·error(k): the error under a mixture of levels (weights exact fractions), e.g.
     the in-distribution error of a bucket or the target error, from per-level test errors."""

@@ -34,9 +34,11 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from pacbound.config import ExperimentConfig
+from pacbound.run.base_loss import rank_pool
 from pacbound.run.certify import POOL_SEED, Certifier
 from pacbound.run.measure import (
     make_error_counter,
+    make_solution_loss,
     mixture_error,
     solvable_level_risks_mc,
     squared_distance,
@@ -265,6 +267,21 @@ class LanguageRunner(_Runner):
         )
         self.counter = make_error_counter(model)
         self.base_errors, self.base_outcomes = self.level_outcomes(self.base)
+        self.ranked = self.test_bucket = None
+        if config.grid.relative:
+            phase("rank the pool by the base's loss")
+            loss = make_solution_loss(model)
+            self.ranked = rank_pool(
+                config, lambda t, m: loss(self.base, t, m), self.exclude, self.accept
+            )
+            # Held-out problems of the pool's levels fall in the bucket of their base loss;
+            # the others in none (−1).
+            bucket = self.ranked.bucket_of(loss(self.base, self.test_tokens, self.test_mask))
+            levels = np.repeat(task.levels, config.grid.test_size)
+            pooled = (levels >= config.grid.buckets[0].low) & (
+                levels <= config.grid.buckets[-1].high
+            )
+            self.test_bucket = np.where(pooled, bucket, -1)
         self.base_flat, self.unravel = ravel_pytree(self.base)
         k = config.finetune.subspace
         self.projection = None
@@ -313,23 +330,34 @@ class LanguageRunner(_Runner):
         (the counter pads them to whole chunks, so the grid has a few shapes, not one per n)."""
         return float(np.asarray(self.counter(params, tokens[:n], loss_mask[:n])).mean())
 
+    def dataset_of(self, cell):
+        """The cell's n training examples: its bucket's mixture of levels, or (base-loss
+        buckets) n problems of its bucket's part of the ranked pool."""
+        bucket, n, _ = cell
+        if self.ranked is not None:
+            return self.ranked.sample(bucket, n, self.seed_of(cell))
+        weights = self.buckets[bucket]
+        return mixture_dataset(self.task, self.seed_of(cell), weights, n, self.exclude, self.accept)
+
+    def relative_fields(self, bucket: str, wrong) -> dict:
+        """What a base-loss cell records beyond an op-count one: its error on the held-out
+        problems of its own bucket (its in-distribution error), the bucket's levels and its
+        range of base loss."""
+        if self.ranked is None:
+            return {}
+        index = self.ranked.names.index(bucket)
+        return {
+            "in_distribution_error": float(np.mean(wrong[self.test_bucket == index])),
+            "bucket_levels": self.ranked.composition()[bucket],
+            "base_loss_range": list(self.ranked.loss_range(bucket)),
+        }
+
     def finetune_batch(self, batch, progress=None):
         """(params_M, losses_MxS, data, means_M): the batch's cells fine-tuned from the base,
         each on its own data and key (as the sweep trains them, whichever batch holds them);
         means_M are the trained vectors in the learner's own space (θ, or w in a subspace)."""
         padded = self._padded_batch(batch)
-        datasets = [
-            mixture_dataset(
-                self.task,
-                self.seed_of(cell),
-                self.buckets[cell[0]],
-                cell[1],
-                self.exclude,
-                self.accept,
-            )
-            for cell in padded
-        ]
-        data = language_data(datasets, self.rows)
+        data = language_data([self.dataset_of(cell) for cell in padded], self.rows)
         keys, budgets = self._keys_and_budgets(padded)
         if self.projection is None:
             params_M, losses_MxS = self.trainer(self.base, keys, data, budgets, progress)
@@ -377,6 +405,7 @@ class LanguageRunner(_Runner):
                     squared_distance(member, self.base),
                     final_loss=float(losses_MxS[m, self.config.finetune.steps_for(n) - 1]),
                     **extra,
+                    **self.relative_fields(bucket, outcome.wrong),
                 )
             )
         return records, outcomes
