@@ -193,3 +193,56 @@ def test_dft_on_the_solvable_task_is_refused():
     raw = config.preset("solvable").raw
     with pytest.raises(ValueError, match="^objective = 'dft' is for the language tasks$"):
         config.from_dict(dict(raw, finetune=dict(raw["finetune"], objective="dft")))
+
+
+def test_the_base_loss_preset_pairs_both_definitions_on_every_base():
+    experiments = config.preset_all("base-loss")
+    names = [e.name for e in experiments]
+    assert names == [
+        f"base-loss-{b}-{d}" for d in ("op-count", "base-loss") for b in ("b24", "b25", "b26")
+    ]
+    assert {e.family for e in experiments} == {"base-loss"}
+    by_name = {e.name: e for e in experiments}
+    for base in ("b24", "b25", "b26"):
+        ops, loss = (by_name[f"base-loss-{base}-{d}"] for d in ("op-count", "base-loss"))
+        assert ops.pretrain == loss.pretrain and ops.base_seeds == loss.base_seeds == (0, 1)
+        assert ops.grid == dataclasses.replace(loss.grid, difficulty="op-count")
+        assert loss.grid.relative and not ops.grid.relative
+    # The op-count default is left out of the hash: an op-count variant is the plain experiment.
+    ops = by_name["base-loss-b24-op-count"]
+    plain = dict(ops.raw, grid={k: v for k, v in ops.raw["grid"].items() if k != "difficulty"})
+    assert config.from_dict(plain).hash() == ops.hash()
+    assert "difficulty" not in config.preset("quick").to_dict()["grid"]
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ({"difficulty": "loss"}, "^difficulty = 'loss' is not one of op-count, base-loss$"),
+        (
+            {"difficulty": "base-loss", "buckets": {"easy": [3, 5], "hard": [7, 11]}},
+            "tile a range of levels: easy ends at 5, hard starts at 7",
+        ),
+        (
+            {"difficulty": "base-loss", "pool": 10},
+            r"^pool = 10 gives a bucket 30 problems, fewer than the largest budget 256: "
+            r"allowed \[86, inf\)$",
+        ),
+        ({"difficulty": "base-loss", "pool": 0}, r"^pool = 0 is out of range: allowed \[1, inf\)$"),
+        ({"difficulty": ["base-loss", "base-loss"]}, "need distinct values of op-count, base-loss"),
+    ],
+)
+def test_bad_difficulty_settings_name_the_argument(grid, message):
+    raw = config.preset("quick").raw
+    raw = {k: v for k, v in raw.items() if k != "certify"}
+    with pytest.raises(ValueError, match=message):
+        config.expand(dict(raw, grid=dict(raw["grid"], **grid)))
+
+
+def test_base_loss_buckets_take_no_certificates_and_no_solvable_task():
+    raw = config.preset("quick").raw
+    with pytest.raises(ValueError, match="takes no \\[certify\\]"):
+        config.from_dict(dict(raw, grid=dict(raw["grid"], difficulty="base-loss")))
+    solvable = config.preset("solvable").raw
+    with pytest.raises(ValueError, match="is for the language tasks"):
+        config.from_dict(dict(solvable, grid=dict(solvable["grid"], difficulty="base-loss")))

@@ -87,7 +87,7 @@ def difficulty_markdown(comparison: dict) -> str:
         lines += [f"**{row['base']}**\n", *header("bucket", *map(str, levels), "mean level")]
         for bucket in buckets:
             shares = row["composition"][bucket]
-            cells = [f"{shares[str(k)]:.2f}" for k in levels]
+            cells = [f"{shares.get(str(k), 0.0):.2f}" for k in levels]
             lines.append(
                 f"| {bucket} | " + " | ".join(cells) + f" | {row['mean_level'][bucket]:.2f} |"
             )
