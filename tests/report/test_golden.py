@@ -26,6 +26,7 @@ INPUTS += sorted(FIGS.glob("claims.json"))
 INPUTS += sorted(FIGS.glob("*_bases.json"))
 # So do an objectives family's comparison and the token weights (a cell retrained).
 INPUTS += sorted(FIGS.glob("*_objectives.json")) + sorted(FIGS.glob("*_weights.json"))
+INPUTS += sorted(FIGS.glob("*_difficulty.json"))
 EXACT = ("exact_model.json", "exact_model.md", "exact_predictions.json", "exact_predictions.md")
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from pacbound.analysis.difficulty import DEFINITIONS, compare_definitions
 from pacbound.analysis.hierarchy import from_store
 from pacbound.store import Store
@@ -21,17 +19,10 @@ def base_name(experiment) -> str:
     return middle or "base"
 
 
-def composition(cells) -> dict[str, dict[str, float]]:
-    """{bucket: {level: share}} of base-loss buckets, the mean over the base draws."""
-    per_draw = {(cell.base, cell.bucket): cell.record["bucket_levels"] for cell in cells}
-    shares: dict[str, dict[str, list[float]]] = {}
-    for (_, bucket), levels in per_draw.items():
-        for level, share in levels.items():
-            shares.setdefault(bucket, {}).setdefault(level, []).append(share)
-    return {
-        bucket: {level: float(np.mean(values)) for level, values in levels.items()}
-        for bucket, levels in shares.items()
-    }
+def composition(cells, draw: int) -> dict[str, dict[str, float]]:
+    """{bucket: {level: share}} of one base draw's base-loss buckets (every cell of a draw
+    and bucket records the same)."""
+    return {cell.bucket: cell.record["bucket_levels"] for cell in cells if cell.base == draw}
 
 
 def difficulty_comparisons(store: Store, experiments: list, stored) -> list[dict]:
@@ -47,15 +38,16 @@ def difficulty_comparisons(store: Store, experiments: list, stored) -> list[dict
         paired = {name: pair for name, pair in bases.items() if set(DEFINITIONS) <= set(pair)}
         if not paired:
             continue
+        # Every base draw is a base of its own: ``<base>/<pretraining seed>``.
         measured, compositions, levels = {}, {}, {}
         for name, pair in paired.items():
-            measured[name] = {}
-            for definition, experiment in pair.items():
-                cells, draws = stored(store, experiment)
-                measured[name][definition] = from_store(experiment, draws, cells)
-                if definition == "base-loss":
-                    compositions[name] = composition(cells)
-            levels[name] = list(pair["op-count"].pretrain.levels)
+            read = {d: stored(store, pair[d]) for d in DEFINITIONS}
+            whole = {d: from_store(pair[d], bases, cells) for d, (cells, bases) in read.items()}
+            for index, seed in enumerate(pair["op-count"].base_seeds):
+                draw = f"{name}/{seed}"
+                measured[draw] = {d: whole[d].draw(index) for d in DEFINITIONS}
+                compositions[draw] = composition(read["base-loss"][0], seed)
+                levels[draw] = list(pair["op-count"].pretrain.levels)
         comparisons.append(
             compare_definitions(family, measured, compositions, levels, DIFFICULTY_SEED)
         )
