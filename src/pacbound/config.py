@@ -1,11 +1,9 @@
 """Experiment configs: TOML files loaded into frozen dataclasses, hashed as a whole.
 
-A config names the task, the model, the pretraining of the base, the fine-tuning step
-policy and learner, the grid (buckets × budgets × seeds, the target mixture), the
-certificates (``[certify]``) and what ``compare`` uses (the solvable task's δ and bound, the
-coverage share). Presets live in ``experiments/<name>.toml``. Every key is
-checked: an unknown key or a value out of range is a one-line ``ValueError``.
-"""
+A config names the task, the model, the pretraining of the base, the fine-tuning policy
+and learner, the grid (buckets and their definition × budgets × seeds, the target), the
+certificates and what ``compare`` uses. Presets live in ``experiments/<name>.toml``. Every
+key is checked: an unknown key or a value out of range is a one-line ``ValueError``."""
 
 from __future__ import annotations
 
@@ -49,9 +47,8 @@ class GridConfig:
     target: tuple[int, int]  # inclusive range of levels, uniform weights
     test_size: int = 128  # held-out problems per level
     ensemble: int = 12  # models trained by one compiled program (one store transaction)
-    # "op-count": a bucket is its range of levels. "base-loss": the same buckets' shares of
-    # the pool (their levels, uniform) cut by the base's own loss on each problem instead
-    # (``pacbound.run.base_loss``); ``pool`` problems per level are ranked.
+    # "op-count": a bucket is its range of levels. "base-loss": the same shares of a pool of
+    # ``pool`` problems per level, cut by the base's own loss (``pacbound.run.base_loss``).
     difficulty: str = "op-count"
     pool: int = 512
 
@@ -59,8 +56,7 @@ class GridConfig:
         return uniform_weights(*self.target)
 
     @property
-    def relative(self) -> bool:
-        """Buckets cut by the base's loss (difficulty relative to the model)."""
+    def relative(self) -> bool:  # buckets cut by the base's loss: difficulty relative to it
         return self.difficulty == "base-loss"
 
 
@@ -371,35 +367,27 @@ DIFFICULTIES = ("op-count", "base-loss")
 
 
 def _check_difficulty(grid: GridConfig, kind: str, certified: bool) -> None:
-    """Base-loss buckets cut one pool of levels into the op-count buckets' shares: the
-    buckets must tile a range of levels, each share must hold the largest budget, and the
-    level-mixture machinery (certificates) does not apply."""
+    """Base-loss buckets cut one pool into the op-count buckets' shares: they must tile a
+    range of levels, each share must hold the largest budget; no level-mixture certificates."""
     if grid.difficulty not in DIFFICULTIES:
         raise ValueError(
             f"difficulty = {grid.difficulty!r} is not one of {', '.join(DIFFICULTIES)}"
         )
     if not grid.relative:
         return
-    if kind == "solvable":
-        raise ValueError("difficulty = 'base-loss' is for the language tasks (it needs a base)")
-    if certified:
-        raise ValueError(
-            "difficulty = 'base-loss' takes no [certify] (buckets are not level mixtures)"
-        )
+    if kind == "solvable" or certified:
+        raise ValueError("difficulty = 'base-loss' is for the language tasks, without [certify]")
     for left, right in zip(grid.buckets, grid.buckets[1:], strict=False):
         if right.low != left.high + 1:
             raise ValueError(
                 f"difficulty = 'base-loss' needs buckets that tile a range of levels: "
                 f"{left.name} ends at {left.high}, {right.name} starts at {right.low}"
             )
-    if grid.pool < 1:
-        raise ValueError(f"pool = {grid.pool} is out of range: allowed [1, inf)")
-    narrowest = min(b.high - b.low + 1 for b in grid.buckets)  # levels of the smallest share
-    if grid.pool * narrowest < max(grid.budgets):
-        needed = -(-max(grid.budgets) // narrowest)
+    narrowest, most = min(b.high - b.low + 1 for b in grid.buckets), max(grid.budgets)
+    if grid.pool * narrowest < most:  # the smallest share must hold the largest budget
         raise ValueError(
             f"pool = {grid.pool} gives a bucket {grid.pool * narrowest} problems, fewer than "
-            f"the largest budget {max(grid.budgets)}: allowed [{needed}, inf)"
+            f"the largest budget {most}: allowed [{-(-most // narrowest)}, inf)"
         )
 
 
@@ -472,9 +460,8 @@ def expand(raw: dict) -> list[ExperimentConfig]:
 
 
 def _difficulty_variants(raw: dict, values: list) -> list[ExperimentConfig]:
-    """``[grid] difficulty = ["op-count", "base-loss"]``: each definition of the buckets on
-    the same bases, grid and seeds, named ``<experiment>-<difficulty>`` (with a table of
-    bases: ``<name>-<base>-<difficulty>``), in the family ``<name>``."""
+    """``[grid] difficulty = ["op-count", "base-loss"]``: each definition on the same bases,
+    grid and seeds, named ``<experiment>-<difficulty>``, in the family ``<name>``."""
     if not values or len(set(values)) != len(values) or not set(values) <= set(DIFFICULTIES):
         raise ValueError(
             f"difficulty = {values}: need distinct values of {', '.join(DIFFICULTIES)}"
