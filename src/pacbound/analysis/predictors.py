@@ -63,6 +63,11 @@ def _largest_pilot(table, pilots, n, at):
 SCALING_EXPONENTS = np.geomspace(0.02, 2.0, 100)  # α searched, a grid wide for any task here
 
 
+def _powers(table, pilots) -> np.ndarray:
+    """αxP: n^(−α) of every pilot budget for every α of the grid (the power-law fits')."""
+    return table.budgets[pilots].astype(float)[None, :] ** -SCALING_EXPONENTS[:, None]
+
+
 def _scaling_law(table, pilots, n, at):
     """Per bucket, err(n) = E + A·n^(−α) fitted to the pilots' seed means by least squares
     (α on a grid, E and A in closed form for each α: a line in x = n^(−α)), then read at n;
@@ -70,7 +75,7 @@ def _scaling_law(table, pilots, n, at):
     three pilot budgets."""
     if len(pilots) < 3:
         return None
-    x = table.budgets[pilots].astype(float)[None, :] ** -SCALING_EXPONENTS[:, None]  # αxP
+    x = _powers(table, pilots)
     y = table.mean[:, pilots]  # BxP
     x_centred = x - x.mean(axis=1, keepdims=True)
     slope = (x_centred @ y.T) / (x_centred**2).sum(axis=1, keepdims=True)  # αxB: A
@@ -95,7 +100,7 @@ def _learned_and_transferred(table, pilots, n, at):
     level_mean = np.nanmean(table.level_error[:, pilots], axis=2)  # BxPxK, the pilots only
     inside = table.bucket_weights > 0  # BxK
     learned_pilots = np.moveaxis(level_mean, 1, -1)[inside]  # RxP, R learned levels
-    x = table.budgets[pilots].astype(float)[None, :] ** -SCALING_EXPONENTS[:, None]  # αxP
+    x = _powers(table, pilots)
     scale = (x @ learned_pilots.T) / (x**2).sum(axis=1, keepdims=True)  # αxR: each level's A
     residual = ((scale[:, :, None] * x[:, None, :] - learned_pilots[None]) ** 2).sum(axis=(1, 2))
     best = np.argmin(residual)  # the smallest α among equal fits
