@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from pacbound.analysis.gain import held_out_gain_certificate
+from pacbound.analysis.gain import held_out_gain_certificate, risk_certificate_at_half_delta
 from pacbound.analysis.table import allocation_gap, bucket_base_error, certificate_informative
 from pacbound.config import learner_label
 from pacbound.numeric.bounds import certificate_bound
@@ -110,14 +110,13 @@ def summarize(config, cells, bases: dict) -> dict:
         bucket_certificate = min(1.0, certificate["certificate"] + gap)
         # The gain over the base: the same certificate at δ/2, less a lower bound at δ/2 on
         # the base's risk from its held-out problems of the bucket (theory/bounds.md).
-        half = certificate_bound(
+        half = risk_certificate_at_half_delta(
             certificate["mc_risk"],
-            c.draws,
             certificate["kl"],
             cell.budget,
-            certificate["delta"] / 2,
+            certificate["delta"],
             certificate["choices"],
-            c.mc_share,
+            c,
         )
         certified_gain = held_out_gain_certificate(
             float(half) + gap,

@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 
+from pacbound.numeric.bounds import certificate_bound
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.testset import clopper_pearson
 from pacbound.symbolic import gain
@@ -53,6 +54,14 @@ def certificates(damage, improvement, train_error, kl, n, delta) -> dict[str, np
         "split-kl": np.asarray(_split_kl(damage, improvement, kl, n, delta), float),
         "difference": np.asarray(_difference(train_error, base_train, kl, n, delta), float),
     }
+
+
+def risk_certificate_at_half_delta(mc_risk, kl, n, delta, choices, certify) -> np.ndarray:
+    """A stored transformer certificate's risk bound again at δ/2 (its Monte-Carlo risk,
+    KL, budget, δ and number of choices as stored; ``certify``: the ``[certify]`` table),
+    the first half of ``held_out_gain_certificate``."""
+    half = np.asarray(delta, float) / 2
+    return certificate_bound(mc_risk, certify.draws, kl, n, half, choices, certify.mc_share)
 
 
 def held_out_gain_certificate(risk_certificate_half_delta, base_error, trials, delta):

@@ -15,14 +15,18 @@ from fractions import Fraction
 
 import numpy as np
 
-from pacbound.analysis.gain import held_out_gain_certificate, no_harm_gain
+from pacbound.analysis.gain import (
+    held_out_gain_certificate,
+    no_harm_gain,
+    risk_certificate_at_half_delta,
+)
 from pacbound.analysis.runs import (  # noqa: F401 (re-exported: the informative predicate)
     RunTable,
     certificate_informative,
     informative_mask,
 )
 from pacbound.config import ExperimentConfig, uniform_weights
-from pacbound.numeric.bounds import certificate_bound, certificate_floor, generalization_bound
+from pacbound.numeric.bounds import certificate_floor, generalization_bound
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
 from pacbound.run.measure import mixture_error
@@ -151,14 +155,13 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
         terms["kl"] = gather("kl", part="certificate")
         # The same certificate at δ/2, for the gain over the base (where its parts are stored).
         if all("mc_risk" in r["certificate"] for r in by_key.values()):
-            half_delta = certificate_bound(
+            half_delta = risk_certificate_at_half_delta(
                 gather("mc_risk", part="certificate"),
-                config.certify.draws,
                 terms["kl"],
                 n,
-                gather("delta", part="certificate") / 2,
+                gather("delta", part="certificate"),
                 gather("choices", part="certificate"),
-                config.certify.mc_share,
+                config.certify,
             )
         if all("in_distribution" in by_key[k]["certificate"] for k in keys):
             terms["in_bucket_risk"] = np.array(
