@@ -31,6 +31,7 @@ def test_figs_writes_the_difficulty_report_and_leaves_base_loss_out_of_the_other
     assert "tinyrel-base-loss" not in (out / "claims.md").read_text()
     index = (out / "README.md").read_text()
     assert "Difficulty relative to the base: `tinyrel`" in index
+    assert main(["compare", "--db", str(db), "--name", "tinyrel-base-loss"]) == 2
     # The report regenerates from its JSON alone.
     text = (out / "tinyrel_difficulty.md").read_text()
     (out / "tinyrel_difficulty.md").unlink()

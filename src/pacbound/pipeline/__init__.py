@@ -264,6 +264,8 @@ def compare(db: Path, name: str | None, out: Path) -> dict:
     """The comparison of one finished experiment of a store, its report written to ``out``."""
     with Store(db) as store:
         name = store.experiment(name)["name"]
+        if configs.from_dict(store.experiment(name)["config"]).grid.relative:
+            raise ValueError(f"{name!r} has base-loss buckets: `figs` reports it by difficulty")
         found = stored_experiments(store, [name])
     if not found:
         raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")

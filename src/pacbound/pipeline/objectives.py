@@ -34,7 +34,6 @@ def token_weights(experiment, cache: Path, cells: list[tuple]) -> dict:
 
     from pacbound.run.probe import ROLES, token_probabilities
     from pacbound.run.sweep import LanguageRunner
-    from pacbound.tasks.base import mixture_dataset
 
     if experiment.task_kind != "igsm-chain":
         raise ValueError(f"task kind = {experiment.task_kind!r}: roles are read for igsm-chain")
@@ -45,14 +44,7 @@ def token_weights(experiment, cache: Path, cells: list[tuple]) -> dict:
         params_M, *_ = runner.finetune_batch([cell])
         tuned = jax.tree.map(lambda x: x[0], params_M)
         bucket, n, _ = cell
-        data = mixture_dataset(
-            runner.task,
-            runner.seed_of(cell),
-            runner.buckets[bucket],
-            n,
-            runner.exclude,
-            runner.accept,
-        )
+        data = runner.dataset_of(cell)  # the cell's own training sample
         row = {"bucket": bucket, "budget": n, "seed": cell[2]}
         for name, params in (("base", runner.base), ("fine-tuned", tuned)):
             p, role, level = token_probabilities(params, experiment.model, data)
