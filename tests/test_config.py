@@ -239,10 +239,13 @@ def test_bad_difficulty_settings_name_the_argument(grid, message):
         config.expand(dict(raw, grid=dict(raw["grid"], **grid)))
 
 
-def test_base_loss_buckets_take_no_certificates_and_no_solvable_task():
+def test_base_loss_buckets_need_a_disjoint_base_and_take_no_certificates():
     raw = config.preset("quick").raw
-    with pytest.raises(ValueError, match="for the language tasks, without \\[certify\\]$"):
+    with pytest.raises(ValueError, match="needs \\[pretrain\\] disjoint = true, no \\[certify\\]$"):
         config.from_dict(dict(raw, grid=dict(raw["grid"], difficulty="base-loss")))
     solvable = config.preset("solvable").raw
-    with pytest.raises(ValueError, match="is for the language tasks"):
+    with pytest.raises(ValueError, match="needs \\[pretrain\\] disjoint = true"):
         config.from_dict(dict(solvable, grid=dict(solvable["grid"], difficulty="base-loss")))
+    extended = config.preset_all("extended")[0].raw  # a base that saw every problem
+    with pytest.raises(ValueError, match="needs \\[pretrain\\] disjoint = true"):
+        config.from_dict(dict(extended, grid=dict(extended["grid"], difficulty="base-loss")))

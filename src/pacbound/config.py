@@ -345,7 +345,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
         raise ValueError("subspace fine-tuning is for the language tasks")
     if finetune.objective != "sft" and kind == "solvable":
         raise ValueError(f"objective = {finetune.objective!r} is for the language tasks")
-    _check_difficulty(grid, kind, certify.enabled)
+    _check_difficulty(grid, certify.enabled or not (pretrain and pretrain.disjoint))
     return ExperimentConfig(
         name=str(raw["name"]),
         task_kind=kind,
@@ -366,17 +366,17 @@ def from_dict(raw: dict) -> ExperimentConfig:
 DIFFICULTIES = ("op-count", "base-loss")
 
 
-def _check_difficulty(grid: GridConfig, kind: str, certified: bool) -> None:
-    """Base-loss buckets cut one pool into the op-count buckets' shares: they must tile a
-    range of levels, each share must hold the largest budget; no level-mixture certificates."""
+def _check_difficulty(grid: GridConfig, refused: bool) -> None:
+    """Base-loss buckets cut one pool into the op-count buckets' shares: they tile a range of
+    levels, each share holds the largest budget, the base never saw the pool; no certificates."""
     if grid.difficulty not in DIFFICULTIES:
         raise ValueError(
             f"difficulty = {grid.difficulty!r} is not one of {', '.join(DIFFICULTIES)}"
         )
     if not grid.relative:
         return
-    if kind == "solvable" or certified:
-        raise ValueError("difficulty = 'base-loss' is for the language tasks, without [certify]")
+    if refused:
+        raise ValueError("difficulty = 'base-loss' needs [pretrain] disjoint = true, no [certify]")
     for left, right in zip(grid.buckets, grid.buckets[1:], strict=False):
         if right.low != left.high + 1:
             raise ValueError(

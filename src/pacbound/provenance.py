@@ -25,6 +25,7 @@ RESULT_MODULES = (
     "config.py",
     "model.py",
     "numeric",
+    "run/base_loss.py",
     "run/certify.py",
     "run/measure.py",
     "run/sweep.py",

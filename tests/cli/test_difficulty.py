@@ -22,7 +22,7 @@ def test_figs_writes_the_difficulty_report_and_leaves_base_loss_out_of_the_other
     assert main([*argv, "--quiet"]) == 0
     assert main(["figs", "--db", str(db), "--out", str(out), "--no-theory"]) == 0
     report = json.loads((out / "tinyrel_difficulty.json").read_text())
-    assert [row["base"] for row in report["bases"]] == ["base"]
+    assert [row["base"] for row in report["bases"]] == ["base/0"]  # one range, one draw
     hard = report["bases"][0]["composition"]["hard"]
     assert sum(hard.values()) == pytest.approx(1.0)
     assert (out / "tinyrel_difficulty.png").stat().st_size > 1000

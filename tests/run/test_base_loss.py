@@ -17,7 +17,7 @@ RAW = {
     "name": "rel",
     "task": {"kind": "igsm-chain", "modulus": 5, "min_level": 2, "max_level": 6},
     "model": {"layers": 1, "width": 16, "heads": 2},
-    "pretrain": {"levels": [2, 3], "steps": 2, "warmup_steps": 0, "chunk": 1},
+    "pretrain": {"levels": [2, 3], "steps": 2, "warmup_steps": 0, "chunk": 1, "disjoint": True},
     "finetune": {"steps": 2, "warmup_steps": 0},
     "grid": {
         "difficulty": "base-loss",
@@ -49,13 +49,29 @@ def test_the_pool_is_cut_into_the_op_count_shares_by_loss(ranked):
     every = np.sort(np.concatenate(ranked.members))
     np.testing.assert_array_equal(every, np.arange(40))  # a partition of the pool
     easy, hard = (ranked.loss[m] for m in ranked.members)
-    assert easy.max() <= hard.min() and ranked.cuts.tolist() == [easy.max()]
+    assert easy.max() <= hard.min() and [c[0] for c in ranked.cuts] == [easy.max()]
     for shares in ranked.composition().values():
         assert sum(shares.values()) == pytest.approx(1.0)
     # The cut points assign every pool problem to its own bucket.
+    hashes = np.asarray(ranked.pool.hashes)
     for index, rows in enumerate(ranked.members):
-        assert np.all(ranked.bucket_of(ranked.loss[rows]) == index)
+        assert np.all(ranked.bucket_of(ranked.loss[rows], hashes[rows]) == index)
     assert ranked.loss_range("easy") == (float(easy.min()), float(easy.max()))
+
+
+def test_equal_losses_are_cut_by_problem_hash_not_by_level():
+    """Every loss equal: the pool is ordered by problem hash alone, so the easy share is the
+    problems with the smallest hashes whatever their level, and a held-out problem tied with
+    the cut goes by its hash too."""
+    flat = rank_pool(
+        configs.from_dict(RAW), lambda t, m: np.zeros(len(t)), frozenset(), any_problem
+    )
+    hashes = np.asarray(flat.pool.hashes)
+    easy = set(hashes[flat.members[0]])
+    assert easy == set(np.sort(hashes)[:8])
+    assert len({int(k) for k in flat.pool.levels[flat.members[0]]}) > 1  # not one level
+    _, cut_hash = flat.cuts[0]
+    assert flat.bucket_of([0.0, 0.0], [cut_hash, cut_hash + "0"]).tolist() == [0, 1]
 
 
 def test_a_cell_draws_distinct_problems_of_its_bucket_by_its_seed(ranked):

@@ -5,10 +5,12 @@ levels) against base-loss buckets (the same shares of one pool cut by the base's
 The question (does difficulty relative to the base line up bases that op-count difficulty
 separates?) is asked of the switch budget, the first budget from which the hardest bucket
 stays optimal: its spread across bases under each definition, in doublings of the budget.
-Bases are pretrained, and both definitions fine-tuned, independently, so a replicate
-draws every (base, definition) switch from its own bootstrap distribution (seeds within
-the draw, then held-out problems). Data in (``Measured`` per experiment), a dict out;
-``pacbound.report.difficulty`` renders it.
+A replicate draws every (base, definition) switch from its own bootstrap distribution
+(seeds within the draw, then held-out problems), as if all were independent: bases are
+pretrained independently, but the two definitions share each base, its held-out problems
+and the cells' keys, a pairing the interval of their difference does not use. Everything
+is conditional on the pool the base-loss buckets were cut from. Data in (``Measured`` per
+experiment), a dict out; ``pacbound.report.difficulty`` renders it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def compare_definitions(
     buckets, budgets = list(first.buckets), list(first.budgets)
     switch_names = [*map(str, budgets), "never"]
     rows, frequencies = [], {d: [] for d in DEFINITIONS}
-    order = sorted(bases, key=lambda name: -float(bases[name]["op-count"].base_target_error[0]))
+    order = sorted(bases, key=lambda name: -float(bases[name]["op-count"].base_target_error.mean()))
     for name in order:
         row = {
             "base": name,
@@ -101,24 +103,30 @@ def _spreads(rows, frequencies, budgets, rng) -> dict:
         draws[definition] = logs.max(axis=0) - logs.min(axis=0)
         point_logs = _switch_doublings(points, budgets)
         low, high = percentile_interval(draws[definition])
+        # Censored: some base's switch is "never" in its point or in more than 2.5% of its
+        # replicates, so the spread (and its interval) is a lower bound there.
+        never = max(f[-1] for f in frequencies[definition])
         out[definition] = {
             "spread": float(point_logs.max() - point_logs.min()),
             "interval_95": [float(low), float(high)],
-            "censored": bool(len(budgets) in points),
+            "censored": bool(len(budgets) in points or never > 0.025),
         }
     difference = draws["op-count"] - draws["base-loss"]
     low, high = percentile_interval(difference)
     point = out["op-count"]["spread"] - out["base-loss"]["spread"]
+    verdict = (
+        "smaller under base-loss buckets"
+        if low > 0
+        else "larger under base-loss buckets"
+        if high < 0
+        else "cannot tell"
+    )
+    if verdict != "cannot tell" and any(out[d]["censored"] for d in DEFINITIONS):
+        verdict += " (censored: a base may switch beyond the largest budget)"
     out["difference"] = {
         "op_count_minus_base_loss": float(point),
         "interval_95": [float(low), float(high)],
         "p_smaller_under_base_loss": float(np.mean(difference > 0)),
-        "verdict": (
-            "smaller under base-loss buckets"
-            if low > 0
-            else "larger under base-loss buckets"
-            if high < 0
-            else "cannot tell"
-        ),
+        "verdict": verdict,
     }
     return out

@@ -264,8 +264,7 @@ def compare(db: Path, name: str | None, out: Path) -> dict:
     """The comparison of one finished experiment of a store, its report written to ``out``."""
     with Store(db) as store:
         name = store.experiment(name)["name"]
-        if configs.from_dict(store.experiment(name)["config"]).grid.relative:
-            raise ValueError(f"{name!r} has base-loss buckets: `figs` reports it by difficulty")
+        _refuse_base_loss(configs.from_dict(store.experiment(name)["config"]))
         found = stored_experiments(store, [name])
     if not found:
         raise ValueError(f"experiment {name!r} is not finished; rerun `pacbound sweep`")
@@ -465,11 +464,19 @@ def predictions_from_report(result: dict, out: Path) -> tuple[dict, list[Path]]:
     return predictions, paths
 
 
+def _refuse_base_loss(experiment) -> None:
+    """Comparisons and predictions read a bucket as a mixture of levels: not base-loss ones."""
+    if experiment.grid.relative:
+        name = experiment.name
+        raise ValueError(f"{name!r} has base-loss buckets: `figs` reports it by difficulty")
+
+
 def stored_runs(db: Path, name: str | None) -> predict.RunTable:
     """An experiment of a store as the predictors' runs (with its held-out outcomes)."""
     with Store(db) as store:
         name = store.experiment(name)["name"]
         experiment = configs.from_dict(store.experiment(name)["config"])
+        _refuse_base_loss(experiment)
         cells, bases = stored(store, experiment)
         base = pooled_base(bases)
         arrays = cell_arrays(experiment, cells, base)

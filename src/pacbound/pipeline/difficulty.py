@@ -3,6 +3,7 @@ definitions of the buckets (``[grid] difficulty = ["op-count", "base-loss"]``)."
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pacbound.analysis.difficulty import DEFINITIONS, compare_definitions
@@ -12,17 +13,20 @@ from pacbound.store import Store
 DIFFICULTY_SEED = 0
 
 
-def base_name(experiment) -> str:
-    """The base of a difficulty variant: ``<family>-<base>-<definition>`` → ``<base>``
-    (``base`` for a family of one base)."""
-    middle = experiment.name[len(experiment.family) + 1 : -len(experiment.grid.difficulty) - 1]
-    return middle or "base"
+def base_name(experiment) -> str | None:
+    """The base of a difficulty variant, ``<family>-<base>-<definition>`` → ``<base>``
+    (``base`` for a family of one base); None for an experiment that is not one."""
+    suffix = f"-{experiment.grid.difficulty}"
+    variant = experiment.raw.get("grid", {}).get("difficulty") and experiment.family
+    if not variant or not experiment.name.endswith(suffix):
+        return None
+    return experiment.name[len(experiment.family) + 1 : -len(suffix)] or "base"
 
 
 def composition(cells, draw: int) -> dict[str, dict[str, float]]:
     """{bucket: {level: share}} of one base draw's base-loss buckets (every cell of a draw
     and bucket records the same)."""
-    return {cell.bucket: cell.record["bucket_levels"] for cell in cells if cell.base == draw}
+    return {cell.bucket: cell.record["bucket_level_shares"] for cell in cells if cell.base == draw}
 
 
 def difficulty_comparisons(store: Store, experiments: list, stored) -> list[dict]:
@@ -30,19 +34,31 @@ def difficulty_comparisons(store: Store, experiments: list, stored) -> list[dict
     ``stored(store, experiment)`` gives (cells, bases)."""
     families: dict[str, dict[str, dict]] = {}
     for experiment in experiments:
-        if experiment.family and experiment.raw.get("grid", {}).get("difficulty"):
-            base = families.setdefault(experiment.family, {}).setdefault(base_name(experiment), {})
+        name = base_name(experiment)
+        if name is not None:
+            base = families.setdefault(experiment.family, {}).setdefault(name, {})
             base[experiment.grid.difficulty] = experiment
+    complete = {
+        family: {name: pair for name, pair in bases.items() if set(DEFINITIONS) <= set(pair)}
+        for family, bases in sorted(families.items())
+    }
+    reported = {e.name for bases in complete.values() for p in bases.values() for e in p.values()}
+    for experiment in experiments:
+        if experiment.grid.relative and experiment.name not in reported:
+            print(
+                f"{experiment.name}: base-loss buckets without an op-count twin on its base, "
+                'not reported ([grid] difficulty = ["op-count", "base-loss"] pairs them)',
+                file=sys.stderr,
+            )
     comparisons = []
-    for family, bases in sorted(families.items()):
-        paired = {name: pair for name, pair in bases.items() if set(DEFINITIONS) <= set(pair)}
+    for family, paired in complete.items():
         if not paired:
             continue
         # Every base draw is a base of its own: ``<base>/<pretraining seed>``.
         measured, compositions, levels = {}, {}, {}
         for name, pair in paired.items():
             read = {d: stored(store, pair[d]) for d in DEFINITIONS}
-            whole = {d: from_store(pair[d], bases, cells) for d, (cells, bases) in read.items()}
+            whole = {d: from_store(pair[d], draws, cells) for d, (cells, draws) in read.items()}
             for index, seed in enumerate(pair["op-count"].base_seeds):
                 draw = f"{name}/{seed}"
                 measured[draw] = {d: whole[d].draw(index) for d in DEFINITIONS}

@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from pacbound.analysis.difficulty import DEFINITIONS
 from pacbound.report.figures import save_figure
 from pacbound.report.markdown import header, write_pair
 
 STEM = "{family}_difficulty"
-DEFINITION_PAIR = ("op-count", "base-loss")
 
 
 def _interval(values) -> str:
@@ -37,12 +37,17 @@ def difficulty_markdown(comparison: dict) -> str:
         f"Intervals: 95%, from {first['resamples']} bootstrap resamples per (base, "
         f"definition) ({' → '.join(first['resampled'])}); the spread's from "
         f"{spread['replicates']} replicates drawing every (base, definition) switch from its "
-        "own distribution (bases and definitions are trained independently).\n",
+        "own distribution, as if independent (bases are; the two definitions share each base, "
+        "its held-out problems and the cells' keys, which the difference's interval does not "
+        "use). Base-loss results are conditional on the one pool their buckets were cut "
+        "from.\n",
         f"![switch budget per base]({STEM.format(family=family)}.png)\n",
         "## The spread of the switch budget across bases\n",
         "In doublings of the budget (max − min of log2 n* over the bases). A base that never "
         "switches counts as one doubling past the largest budget, so a spread involving it "
-        "is a lower bound (censored).\n",
+        "is a lower bound: censored, where some base's switch is never in its point or in "
+        "more than 2.5% of its resamples. The max − min of noisy switches grows with their "
+        "noise: a noisier definition shows a larger spread for that alone.\n",
         *header("definition", "switch budget per base (weakest first)", "spread [95%]", "censored"),
     ]
     for definition in comparison["definitions"]:
@@ -65,7 +70,7 @@ def difficulty_markdown(comparison: dict) -> str:
         *header("base", "target error of the base", *(f"n = {n}" for n in budgets), "switch"),
     ]
     for row in comparison["bases"]:
-        ops, loss = (row["definitions"][d] for d in DEFINITION_PAIR)
+        ops, loss = (row["definitions"][d] for d in DEFINITIONS)
         low, high = row["pretrain_levels"]
         cells = [f"{a} / {b}" for a, b in zip(ops["optimum"], loss["optimum"], strict=True)]
         switch = (
@@ -94,7 +99,7 @@ def difficulty_markdown(comparison: dict) -> str:
         lines.append("")
     lines += ["## Target error per bucket and budget\n", "Mean over seeds: op-count / base-loss.\n"]
     for row in comparison["bases"]:
-        ops, loss = (np.array(row["definitions"][d]["target_error"]) for d in DEFINITION_PAIR)
+        ops, loss = (np.array(row["definitions"][d]["target_error"]) for d in DEFINITIONS)
         lines += [f"**{row['base']}**\n", *header("bucket", *(f"n = {n}" for n in budgets))]
         for b, bucket in enumerate(buckets):
             cells = [f"{ops[b, i]:.3f} / {loss[b, i]:.3f}" for i in range(len(budgets))]
@@ -116,7 +121,7 @@ def switch_by_base(comparison: dict, out_dir: Path) -> list[Path]:
     names = [*map(str, budgets), "never"]
     figure, axis = plt.subplots(figsize=(5.6, 3.8))
     x = np.arange(len(comparison["bases"]))
-    for offset, definition in zip((-0.1, 0.1), DEFINITION_PAIR, strict=True):
+    for offset, definition in zip((-0.1, 0.1), DEFINITIONS, strict=True):
         parts = [row["definitions"][definition] for row in comparison["bases"]]
         point = np.array([positions[p["switch_index"]] for p in parts], float)
         low = np.array([positions[names.index(p["switch_interval_95"][0])] for p in parts])

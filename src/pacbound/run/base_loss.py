@@ -7,7 +7,8 @@ its solution given its problem. The ranked pool is cut into the op-count buckets
 third of the pool the base finds most likely, whatever their levels. A cell's n examples
 are drawn without replacement from its bucket's part of the pool, by the cell's own seed.
 The held-out problems are assigned to buckets by the same cut points, so a cell's
-in-distribution error is its error on the held-out problems of its own bucket.
+in-distribution error is its error on the held-out problems of its own bucket. Equal
+losses are ordered by problem hash (not by level, which would leak the op-count order).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.tasks.base import Dataset, mixture_dataset
 
-POOL_SEED = 20_011  # the ranked pool's own stream, used by no training or test set
+RANKED_POOL_SEED = 30_011  # the ranked pool's own stream (cells' seeds are CRC-32 of names)
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,12 @@ class BaseLossBuckets:
     pool: Dataset
     loss: np.ndarray  # the base's loss on each pool problem
     members: tuple[np.ndarray, ...]  # pool rows of each bucket
-    cuts: np.ndarray  # B − 1 losses: bucket b holds cuts[b−1] < loss ≤ cuts[b]
+    # B − 1 cut points (loss, problem hash): bucket b holds cut[b−1] < (loss, hash) ≤ cut[b]
+    cuts: tuple[tuple[float, str], ...]
 
     def sample(self, bucket: str, n: int, seed: int) -> Dataset:
-        """n distinct pool problems of ``bucket``, drawn by ``seed``."""
+        """n rows of ``bucket``'s part of the pool, drawn without replacement by ``seed`` (a
+        problem the pool holds twice, as an i.i.d. pool may, can come twice)."""
         rows = self.members[self.names.index(bucket)]
         chosen = np.sort(np.random.default_rng(seed).choice(rows, size=n, replace=False))
         return Dataset(
@@ -44,9 +47,13 @@ class BaseLossBuckets:
             hashes=tuple(self.pool.hashes[i] for i in chosen),
         )
 
-    def bucket_of(self, loss: np.ndarray) -> np.ndarray:
-        """The bucket index of each loss under the pool's cut points."""
-        return np.searchsorted(self.cuts, np.asarray(loss), side="left")
+    def bucket_of(self, loss, hashes) -> np.ndarray:
+        """The bucket index of each (loss, problem hash) under the pool's cut points."""
+        loss, hashes = np.asarray(loss, np.float64), np.asarray(hashes)
+        index = np.zeros(loss.shape, int)
+        for cut_loss, cut_hash in self.cuts:
+            index += (loss > cut_loss) | ((loss == cut_loss) & (hashes > cut_hash))
+        return index
 
     def composition(self) -> dict[str, dict[str, float]]:
         """{bucket: {level: share of its pool problems}}: where a base-loss bucket sits on
@@ -73,18 +80,18 @@ def rank_pool(
     per_level = config.grid.pool
     pool = mixture_dataset(
         config.task,
-        POOL_SEED,
+        RANKED_POOL_SEED,
         uniform_weights(low, high),
         per_level * (high - low + 1),
         exclude,
         accept,
     )
     loss = np.asarray(loss_of(pool.tokens, pool.loss_mask), np.float64)
-    order = np.argsort(loss, kind="stable")  # ties: the pool's own order
+    order = np.lexsort((np.asarray(pool.hashes), loss))  # by loss, then by problem hash
     total = len(order)
     shares = [Fraction(b.high - b.low + 1, high - low + 1) for b in buckets]
     ends = [int(sum(shares[: i + 1]) * total) for i in range(len(buckets))]
     starts = [0, *ends[:-1]]
     members = tuple(np.sort(order[a:b]) for a, b in zip(starts, ends, strict=True))
-    cuts = np.array([loss[order[end - 1]] for end in ends[:-1]])
+    cuts = tuple((float(loss[order[end - 1]]), pool.hashes[order[end - 1]]) for end in ends[:-1])
     return BaseLossBuckets(tuple(b.name for b in buckets), pool, loss, members, cuts)

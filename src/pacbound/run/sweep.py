@@ -253,7 +253,8 @@ class LanguageRunner(_Runner):
         self.test_tokens = np.concatenate([self.tests[k].tokens for k in task.levels])
         self.test_mask = np.concatenate([self.tests[k].loss_mask for k in task.levels])
         # One name for the held-out problems, in order: outcomes scored on them line up.
-        every_hash = "".join(h for k in task.levels for h in self.tests[k].hashes)
+        every_problem_hash = [h for k in task.levels for h in self.tests[k].hashes]
+        every_hash = "".join(every_problem_hash)
         self.problems = hashlib.sha256(every_hash.encode()).hexdigest()[:32]
         phase("pretrain")
         steps = config.pretrain.optimizer.steps
@@ -267,21 +268,21 @@ class LanguageRunner(_Runner):
         )
         self.counter = make_error_counter(model)
         self.base_errors, self.base_outcomes = self.level_outcomes(self.base)
-        self.ranked = self.test_bucket = None
+        self.ranked = self.test_bucket = self.shares = None
         if config.grid.relative:
             phase("rank the pool by the base's loss")
             loss = make_solution_loss(model)
             self.ranked = rank_pool(
                 config, lambda t, m: loss(self.base, t, m), self.exclude, self.accept
             )
+            self.shares = self.ranked.composition()
             # Held-out problems of the pool's levels fall in the bucket of their base loss;
             # the others in none (−1).
-            bucket = self.ranked.bucket_of(loss(self.base, self.test_tokens, self.test_mask))
-            levels = np.repeat(task.levels, config.grid.test_size)
-            pooled = (levels >= config.grid.buckets[0].low) & (
-                levels <= config.grid.buckets[-1].high
-            )
-            self.test_bucket = np.where(pooled, bucket, -1)
+            test_loss = loss(self.base, self.test_tokens, self.test_mask)
+            bucket = self.ranked.bucket_of(test_loss, every_problem_hash)
+            levels = np.concatenate([self.tests[k].levels for k in task.levels])
+            low, high = config.grid.buckets[0].low, config.grid.buckets[-1].high
+            self.test_bucket = np.where((levels >= low) & (levels <= high), bucket, -1)
         self.base_flat, self.unravel = ravel_pytree(self.base)
         k = config.finetune.subspace
         self.projection = None
@@ -345,10 +346,11 @@ class LanguageRunner(_Runner):
         range of base loss."""
         if self.ranked is None:
             return {}
-        index = self.ranked.names.index(bucket)
-        return {
-            "in_distribution_error": float(np.mean(wrong[self.test_bucket == index])),
-            "bucket_levels": self.ranked.composition()[bucket],
+        own = wrong[self.test_bucket == self.ranked.names.index(bucket)]
+        return {  # no held-out problem in the bucket (a tiny test set): no error, not NaN
+            "in_distribution_error": float(np.mean(own)) if own.size else None,
+            "held_out_in_bucket": int(own.size),
+            "bucket_level_shares": self.shares[bucket],
             "base_loss_range": list(self.ranked.loss_range(bucket)),
         }
 
@@ -405,6 +407,7 @@ class LanguageRunner(_Runner):
                     squared_distance(member, self.base),
                     final_loss=float(losses_MxS[m, self.config.finetune.steps_for(n) - 1]),
                     **extra,
+                    # base-loss buckets: their own in-distribution error replaces the mixture's
                     **self.relative_fields(bucket, outcome.wrong),
                 )
             )
