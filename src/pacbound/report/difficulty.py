@@ -48,7 +48,17 @@ def difficulty_markdown(comparison: dict) -> str:
         "is a lower bound: censored, where some base's switch is never in its point or in "
         "more than 2.5% of its resamples. The max − min of noisy switches grows with their "
         "noise: a noisier definition shows a larger spread for that alone.\n",
-        *header("definition", "switch budget per base (weakest first)", "spread [95%]", "censored"),
+        "Noise alone: the spread when every base's switch is drawn from the bases' pooled "
+        "bootstrap distribution (as if the bases did not differ); p: the share of such draws "
+        "whose spread reaches the measured one.\n",
+        *header(
+            "definition",
+            "switch budget per base (weakest first)",
+            "spread [95%]",
+            "censored",
+            "noise alone (median)",
+            "p",
+        ),
     ]
     for definition in comparison["definitions"]:
         switches = ", ".join(
@@ -57,7 +67,8 @@ def difficulty_markdown(comparison: dict) -> str:
         part = spread[definition]
         lines.append(
             f"| {definition} | {switches} | {part['spread']:.1f} {_interval(part['interval_95'])}"
-            f" | {'yes' if part['censored'] else 'no'} |"
+            f" | {'yes' if part['censored'] else 'no'} | {part['noise_alone_median']:.1f} | "
+            f"{part['noise_alone_p']:.3f} |"
         )
     difference = spread["difference"]
     lines += [
