@@ -106,12 +106,11 @@ def _spreads(rows, frequencies, budgets, rng) -> dict:
         # Censored: some base's switch is "never" in its point or in more than 2.5% of its
         # replicates, so the spread (and its interval) is a lower bound there.
         never = max(f[-1] for f in frequencies[definition])
-        # Noise alone: every base drawn from the bases' pooled switch distribution (as if
-        # they did not differ); p: how often that spread reaches the measured one.
-        pooled = np.mean(frequencies[definition], axis=0)
-        null = rng.choice(len(pooled), size=(len(rows), SPREAD_REPLICATES), p=pooled)
-        null_logs = _switch_doublings(null, budgets)
-        null_spread = null_logs.max(axis=0) - null_logs.min(axis=0)
+        # Noise alone: the spread of each base's resampled switch about its own point, as
+        # if the bases' switches were equal and only their bootstrap noise differed; p: how
+        # often that spread reaches the measured one.
+        deviations = logs - point_logs[:, None]
+        null_spread = deviations.max(axis=0) - deviations.min(axis=0)
         spread = float(point_logs.max() - point_logs.min())
         out[definition] = {
             "spread": spread,

@@ -48,9 +48,10 @@ def difficulty_markdown(comparison: dict) -> str:
         "is a lower bound: censored, where some base's switch is never in its point or in "
         "more than 2.5% of its resamples. The max − min of noisy switches grows with their "
         "noise: a noisier definition shows a larger spread for that alone.\n",
-        "Noise alone: the spread when every base's switch is drawn from the bases' pooled "
-        "bootstrap distribution (as if the bases did not differ); p: the share of such draws "
-        "whose spread reaches the measured one.\n",
+        "Noise alone: the spread of each base's resampled switch about its own point (as if "
+        "the bases switched at one budget and only their bootstrap noise differed), median "
+        "over the replicates; p: the share of replicates whose noise-alone spread reaches the "
+        "measured spread.\n",
         *header(
             "definition",
             "switch budget per base (weakest first)",
