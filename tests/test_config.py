@@ -28,7 +28,8 @@ def test_the_paper_preset_is_the_faithful_task_and_its_model_runs():
     assert experiment.task.max_level == 20
     model = experiment.model
     example = experiment.task.sample(0, 20)
-    logits = apply(init_params(jax.random.PRNGKey(0), model), example.tokens[None], model)
+    params = jax.jit(init_params, static_argnums=1)(jax.random.PRNGKey(0), model)
+    logits = jax.jit(apply, static_argnums=2)(params, example.tokens[None], model)
     assert logits.shape == (1, model.length, model.vocab_size)
     assert np.all(np.isfinite(np.asarray(logits)))
 

@@ -88,9 +88,9 @@ def test_training_sets_are_disjoint_from_test_sets_and_reproducible():
 
 
 def test_too_small_a_task_for_its_test_set_is_an_error():
-    tiny = IGSMLite(modulus=2, names=4, max_level=1, constants=(1, 1))
-    with pytest.raises(ValueError, match="level 1 has fewer than 500 distinct problems"):
-        held_out_sets(tiny, seed=0, size=500)
+    tiny = IGSMLite(modulus=2, names=4, max_level=1, constants=(1, 1))  # 144 problems
+    with pytest.raises(ValueError, match="level 1 has fewer than 150 distinct problems"):
+        held_out_sets(tiny, seed=0, size=150)
 
 
 def test_bad_configurations():
