@@ -14,8 +14,10 @@ Per cell the record holds: the error on each level's held-out test set (``level_
 for the language tasks the cell also keeps its outcome on every one of those problems),
 the gain over the base per level (base error − error, positive is better), the training
 error on its own n examples, the in-distribution error (its bucket's mixture of level
-errors) and the target error (the target's mixture), the squared distance to the base
-weights, and for the solvable task the exact KL of its posterior to the prior. With a
+errors; base-loss buckets, ``pacbound.run.base_loss``: its error on the held-out problems
+its base ranks into its bucket) and the target error (the target's mixture), the squared
+distance to the base weights, and for the solvable task the exact KL of its posterior to
+the prior. With a
 ``[certify]`` table the record also holds the cell's PAC-Bayes certificate beside the
 measured risk of its posterior (``pacbound.run.certify``), written in the same transaction.
 """
