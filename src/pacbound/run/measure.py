@@ -76,13 +76,21 @@ def greedy_solution_correct(logits_fn: LogitsFn, tokens_BxL, loss_mask_BxL) -> j
 # --- errors of trained models ------------------------------------------------------------
 
 
-def make_error_counter(config, chunk: int = 16):
-    """wrong_T(params, tokens_TxL, loss_mask_TxL): 1.0 where the whole solution is not
-    reproduced. Rows are scored ``chunk`` at a time (padded with masked-out rows up to a
-    multiple of ``chunk``); all levels share one padded length, hence one compile. Small
+def next_token_log_probs(logits_BxLxV, tokens_BxL) -> jax.Array:
+    """log_p_BxL: the log-probability the model gives each next token (position t scores
+    the token at t + 1), teacher forced."""
+    log_p = jax.nn.log_softmax(logits_BxLxV.astype(jnp.float32))
+    targets_BxL = jnp.roll(tokens_BxL, -1, axis=1)
+    return jnp.take_along_axis(log_p, targets_BxL[..., None], axis=-1)[..., 0]
+
+
+def _row_chunks(score_chunk, chunk: int):
+    """values_T(params, tokens_TxL, loss_mask_TxL): ``score_chunk(params, tokens_KxL,
+    mask_KxL) -> values_K`` over the rows ``chunk`` at a time, padded with masked-out rows up
+    to a multiple of ``chunk``; all levels share one padded length, hence one compile. Small
     chunks keep a chunk's attention scores in the CPU's cache (docs/benchmarks.md)."""
 
-    def wrong(params, tokens_TxL, loss_mask_TxL):
+    def scored(params, tokens_TxL, loss_mask_TxL):
         rows = tokens_TxL.shape[0]
         padded = -(-rows // chunk) * chunk
         extra = ((0, padded - rows), (0, 0))
@@ -90,37 +98,33 @@ def make_error_counter(config, chunk: int = 16):
         mask_CxKxL = jnp.pad(loss_mask_TxL, extra).reshape(padded // chunk, chunk, -1)
 
         def score(pair):
-            tokens, mask = pair
-            return ~teacher_forced_correct(lambda t: apply(params, t, config), tokens, mask)
+            return score_chunk(params, *pair)
 
-        wrong_T = jax.lax.map(score, (tokens_CxKxL, mask_CxKxL)).reshape(padded)[:rows]
-        return wrong_T.astype(jnp.float32)
+        return jax.lax.map(score, (tokens_CxKxL, mask_CxKxL)).reshape(padded)[:rows]
 
-    return jax.jit(wrong)
+    return scored
+
+
+def make_error_counter(config, chunk: int = 16):
+    """wrong_T(params, tokens_TxL, loss_mask_TxL): 1.0 where the whole solution is not
+    reproduced, rows scored ``chunk`` at a time (``_row_chunks``)."""
+
+    def wrong_in_chunk(params, tokens, mask):
+        return ~teacher_forced_correct(lambda t: apply(params, t, config), tokens, mask)
+
+    wrong = _row_chunks(wrong_in_chunk, chunk)
+    return jax.jit(lambda *args: wrong(*args).astype(jnp.float32))
 
 
 def make_solution_loss(config, chunk: int = 16):
     """loss_T(params, tokens_TxL, loss_mask_TxL): each row's −ln p(solution | problem), the
     cross-entropy summed over its masked (solution) tokens, teacher forced; rows scored
-    ``chunk`` at a time as in ``make_error_counter``."""
+    ``chunk`` at a time (``_row_chunks``)."""
 
-    def loss(params, tokens_TxL, loss_mask_TxL):
-        rows = tokens_TxL.shape[0]
-        padded = -(-rows // chunk) * chunk
-        extra = ((0, padded - rows), (0, 0))
-        tokens_CxKxL = jnp.pad(tokens_TxL, extra).reshape(padded // chunk, chunk, -1)
-        mask_CxKxL = jnp.pad(loss_mask_TxL, extra).reshape(padded // chunk, chunk, -1)
+    def loss_in_chunk(params, tokens, mask):
+        return -(next_token_log_probs(apply(params, tokens, config), tokens) * mask).sum(axis=1)
 
-        def score(pair):
-            tokens, mask = pair
-            log_p = jax.nn.log_softmax(apply(params, tokens, config).astype(jnp.float32))
-            targets = jnp.roll(tokens, -1, axis=1)
-            chosen = jnp.take_along_axis(log_p, targets[..., None], axis=-1)[..., 0]
-            return -(chosen * mask).sum(axis=1)
-
-        return jax.lax.map(score, (tokens_CxKxL, mask_CxKxL)).reshape(padded)[:rows]
-
-    return jax.jit(loss)
+    return jax.jit(_row_chunks(loss_in_chunk, chunk))
 
 
 def mixture_error(level_errors: dict[int, float], weights: dict) -> float:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from pacbound.model import apply
+from pacbound.run.measure import next_token_log_probs
 from pacbound.tasks.igsm import _OP_BASE, _VALUE_BASE, ANSWER, EOS, PAD
 
 
@@ -74,14 +74,12 @@ def token_probabilities(params, model_config, dataset):
     token of ``dataset`` (teacher forced; under DFT, that token's weight), the index of its
     role in ``ROLES`` and its problem's level, over every solution token of every row."""
     tokens = jnp.asarray(dataset.tokens)
-    log_p = np.asarray(jax.nn.log_softmax(apply(params, tokens, model_config), axis=-1))
-    targets = np.roll(np.asarray(dataset.tokens), -1, axis=1)
+    log_p_BxL = np.asarray(next_token_log_probs(apply(params, tokens, model_config), tokens))
     mask = np.asarray(dataset.loss_mask) > 0
     probabilities, roles, levels = [], [], []
     for row in range(len(dataset)):
         positions = np.flatnonzero(mask[row])
-        chosen = log_p[row, positions, targets[row, positions]]
-        probabilities.append(np.exp(chosen))
+        probabilities.append(np.exp(log_p_BxL[row, positions]))
         level = int(dataset.levels[row])
         roles.append([ROLES.index(_role(i, level)) for i in range(len(positions))])
         levels.append(np.full(len(positions), level))
