@@ -304,7 +304,8 @@ def test_solvable_training_path_agrees_with_the_closed_form():
 
 def test_training_in_calls_for_progress_changes_no_number(base, monkeypatch):
     """With a progress callback the ensemble runs PROGRESS_STEPS steps per call; every
-    parameter and loss is bit for bit the one-call run's, and the fractions reach 1."""
+    parameter and loss is bit for bit the one-call run's, the fractions reach 1, and every
+    call runs the one program the one-call run compiled."""
     from pacbound import train
 
     trainer = make_ensemble_trainer(minibatch_loss(MODEL, OPTIMIZER.batch), OPTIMIZER)
@@ -319,6 +320,7 @@ def test_training_in_calls_for_progress_changes_no_number(base, monkeypatch):
     np.testing.assert_array_equal(cut_losses, whole_losses)
     for a, b in zip(jax.tree.leaves(cut), jax.tree.leaves(whole), strict=True):
         np.testing.assert_array_equal(a, b)
+    assert trainer.compiled._cache_size() == 1
 
 
 def test_dft_weights_each_token_by_its_own_probability_and_does_not_differentiate_it():

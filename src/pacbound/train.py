@@ -303,8 +303,9 @@ def _ensemble_programs(start, advance, shared_axes=None, members: str | None = N
     members = members or member_strategy()
     if members not in MEMBER_STRATEGIES:
         raise ValueError(f"members = {members!r} is not one of {', '.join(MEMBER_STRATEGIES)}")
-    start_M = jax.jit(jax.vmap(lambda params, key: start(params), in_axes=(None, 0)))
+    start_one = jax.vmap(lambda params, key: start(params), in_axes=(None, 0))
     if members == "vmap":
+        start_M = jax.jit(start_one)
         data_axes = 0 if shared_axes is None else dict(shared_axes)
         advance_M = jax.vmap(advance, in_axes=(0, 0, data_axes, 0, 0, None))
         return start_M, jax.jit(advance_M, donate_argnums=(0,))
@@ -322,7 +323,14 @@ def _ensemble_programs(start, advance, shared_axes=None, members: str | None = N
         in_specs=(split, split, split, split, split, PartitionSpec()),
         out_specs=split,
     )
-    return start_M, jax.jit(advance_M, donate_argnums=(0,))
+    # The state is placed split over the ensemble by both programs: a run cut into calls
+    # (progress) then reuses advance_M's one compiled program, where a state placed otherwise
+    # by start_M would compile it a second time for the calls after the first.
+    state = NamedSharding(ensemble_mesh(), split)
+    return (
+        jax.jit(start_one, out_shardings=state),
+        jax.jit(advance_M, donate_argnums=(0,), out_shardings=state),
+    )
 
 
 def _train_in_calls(programs, params, keys_M, data, n_M, steps_M, longest, progress):
