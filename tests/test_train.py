@@ -41,6 +41,10 @@ def _datasets(budgets, seed=0):
     return [mixture_dataset(TASK, seed + i, {3: 1}, n) for i, n in enumerate(budgets)]
 
 
+def _budgets(ns):
+    return np.array(ns, np.int32)  # as the sweep passes them: one program per shape
+
+
 def _padded(datasets, rows):
     return {
         "tokens": pad_rows([d.tokens for d in datasets], rows),
@@ -60,7 +64,7 @@ def test_a_grid_of_one_shape_compiles_once(base):
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     for budgets in ([2, 5, 9], [9, 3, 1], [4, 4, 4]):
         data = _padded(_datasets(budgets, seed=sum(budgets)), rows=9)
-        params, losses = trainer(base, keys, data, np.array(budgets))
+        params, losses = trainer(base, keys, data, _budgets(budgets))
         assert losses.shape == (3, OPTIMIZER.steps)
         assert np.all(np.isfinite(losses))
     assert trainer.compiled._cache_size() == 1
@@ -75,9 +79,9 @@ def test_members_in_sequence_are_each_their_own_run_and_agree_with_batched_membe
     data = _padded(_datasets(budgets, seed=5), rows=16)
     loss = minibatch_loss(MODEL, EPOCHS.batch)
     in_sequence = make_ensemble_trainer(loss, EPOCHS, members="map")
-    params, losses = in_sequence(base, keys, data, np.array(budgets))
+    params, losses = in_sequence(base, keys, data, _budgets(budgets))
     batched, batched_losses = make_ensemble_trainer(loss, EPOCHS, members="vmap")(
-        base, keys, data, np.array(budgets)
+        base, keys, data, _budgets(budgets)
     )
     run = jax.jit(make_run(loss, EPOCHS))
     for m, n in enumerate(budgets):
@@ -102,19 +106,20 @@ def test_the_member_strategy_is_chosen_by_platform_and_checked():
 
 def test_rows_beyond_the_budget_are_never_read(base):
     trainer = make_ensemble_trainer(minibatch_loss(MODEL, OPTIMIZER.batch), OPTIMIZER)
-    keys = jax.random.split(jax.random.PRNGKey(1), 2)
-    data = _padded(_datasets([3, 3]), rows=8)
+    # The shapes of the one-shape grid above (three members, nine rows): one program.
+    keys = jax.random.split(jax.random.PRNGKey(1), 3)
+    data = _padded(_datasets([3, 3, 3]), rows=9)
     garbage = {k: v.copy() for k, v in data.items()}
     garbage["tokens"][:, 3:] = np.random.default_rng(0).integers(
-        0, TASK.vocab_size, (2, 5, TASK.length)
+        0, TASK.vocab_size, (3, 6, TASK.length)
     )
     garbage["loss_mask"][:, 3:] = 1.0
-    clean, _ = trainer(base, keys, data, np.array([3, 3]))
-    dirty, _ = trainer(base, keys, garbage, np.array([3, 3]))
+    clean, _ = trainer(base, keys, data, _budgets([3, 3, 3]))
+    dirty, _ = trainer(base, keys, garbage, _budgets([3, 3, 3]))
     for a, b in zip(jax.tree.leaves(clean), jax.tree.leaves(dirty), strict=True):
         np.testing.assert_array_equal(a, b)
     # And a larger budget on the same rows does read them.
-    more, _ = trainer(base, keys, garbage, np.array([8, 8]))
+    more, _ = trainer(base, keys, garbage, _budgets([9, 9, 9]))
     assert not np.array_equal(jax.tree.leaves(more)[0], jax.tree.leaves(clean)[0])
 
 
@@ -143,21 +148,21 @@ def test_a_run_takes_exactly_its_own_steps_in_one_program(base):
     keys = jax.random.split(jax.random.PRNGKey(3), 3)
     budgets = [3, 9, 16]  # 2, 5 and 8 steps
     data = _padded(_datasets(budgets), rows=16)
-    params, losses = trainer(base, keys, data, np.array(budgets))
+    params, losses = trainer(base, keys, data, _budgets(budgets))
     for m, steps in enumerate([2, 5, 8]):
         assert np.all(np.isfinite(losses[m, :steps])) and np.all(np.isnan(losses[m, steps:]))
     # Member 0 equals a run that is only ever 2 steps long (fixed policy, same warm-up),
     # in a batch of the same shape: the frozen steps of a short member apply nothing.
     short = OptimizerConfig(steps=2, batch=4, learning_rate=1e-2, warmup_steps=1)
     alone, alone_losses = make_ensemble_trainer(minibatch_loss(MODEL, 4), short)(
-        base, keys, data, np.array(budgets)
+        base, keys, data, _budgets(budgets)
     )
     np.testing.assert_array_equal(alone_losses[0], losses[0, :2])
     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(alone), strict=True):
         np.testing.assert_array_equal(a[0], b[0])
     # Other step counts reuse the same compiled program.
     for other in ([1, 1, 1], [16, 12, 4]):
-        trainer(base, keys, _padded(_datasets(other), rows=16), np.array(other))
+        trainer(base, keys, _padded(_datasets(other), rows=16), _budgets(other))
     assert trainer.compiled._cache_size() == 1
 
 
@@ -180,8 +185,8 @@ def test_same_config_and_seed_give_bitwise_identical_metrics(base):
     test = _datasets([8], seed=50)[0]
     results = []
     for _ in range(2):
-        keys = jax.random.split(jax.random.PRNGKey(2), 2)
-        params, losses = finetune(base, _datasets([4, 6]), keys, MODEL, OPTIMIZER)
+        keys = jax.random.split(jax.random.PRNGKey(2), 3)  # the one-shape grid's shapes
+        params, losses = finetune(base, _datasets([4, 6, 9]), keys, MODEL, OPTIMIZER)
         member = jax.tree.map(lambda x: x[1], params)
         wrong = counter(member, test.tokens, test.loss_mask)
         results.append(
@@ -286,7 +291,7 @@ def test_solvable_training_path_agrees_with_the_closed_form():
     trainer = make_ensemble_trainer(solvable_map_loss(task), optimizer)
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
     prior = jnp.asarray(task.pretrained_weights)
-    means, _ = trainer(prior, keys, data, np.array(budgets))
+    means, _ = trainer(prior, keys, data, _budgets(budgets))
     for m, (j, s, y) in enumerate(samples):
         exact_mean, exact_variance = task.posterior(j, s, y)
         member = {key: jnp.asarray(value[m]) for key, value in data.items()}
@@ -312,10 +317,10 @@ def test_training_in_calls_for_progress_changes_no_number(base, monkeypatch):
     keys = jax.random.split(jax.random.PRNGKey(4), 3)
     budgets = [2, 5, 9]
     data = _padded(_datasets(budgets, seed=4), rows=9)
-    whole, whole_losses = trainer(base, keys, data, np.array(budgets))
+    whole, whole_losses = trainer(base, keys, data, _budgets(budgets))
     monkeypatch.setattr(train, "PROGRESS_STEPS", 4)
     fractions = []
-    cut, cut_losses = trainer(base, keys, data, np.array(budgets), fractions.append)
+    cut, cut_losses = trainer(base, keys, data, _budgets(budgets), fractions.append)
     assert fractions == [4 / 6, 1.0]  # the longest member takes 6 steps
     np.testing.assert_array_equal(cut_losses, whole_losses)
     for a, b in zip(jax.tree.leaves(cut), jax.tree.leaves(whole), strict=True):
