@@ -34,7 +34,8 @@ from pacbound.train import (
 
 TASK = IGSMChain(modulus=5, max_level=4, min_level=2)
 MODEL = ModelConfig(vocab_size=TASK.vocab_size, length=TASK.length, layers=1, width=16, heads=2)
-OPTIMIZER = OptimizerConfig(steps=6, batch=4, learning_rate=1e-2, warmup_steps=2)
+# The pretraining optimizer of tests/data/tiny.toml: its store's pretraining program serves here.
+OPTIMIZER = OptimizerConfig(steps=6, batch=4, learning_rate=1e-2, warmup_steps=1)
 
 
 def _datasets(budgets, seed=0):
