@@ -10,6 +10,7 @@
   recompile, not an error).
 """
 
+import gc
 import os
 from pathlib import Path
 
@@ -100,6 +101,14 @@ def certified_store(tmp_path_factory, tiny_certify, base_cache) -> tuple[Path, P
     argv = ["certify", "--config", str(tiny_certify), "--db", str(db), "--out", str(out)]
     assert main([*argv, "--cache", str(base_cache), "--quiet"]) == 0
     return db, out
+
+
+def pytest_collection_finish(session):
+    """What collection imported (jax, sympy, the package with its derivations) lives to the
+    end of the run: frozen, it is left out of every garbage collection, each of which then
+    walks only what the tests allocate (and the last ones, at exit, finish sooner)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
