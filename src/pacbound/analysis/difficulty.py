@@ -24,10 +24,16 @@ DEFINITIONS = ("op-count", "base-loss")
 SPREAD_REPLICATES = 4000
 
 
+def switch_scale(budgets) -> tuple[list[str], list]:
+    """(name, budget) of each switch index: the budgets, then "never" (index N), which counts
+    as one doubling past the largest budget (a lower bound of where it would switch: spreads
+    involving it are censored)."""
+    return [*map(str, budgets), "never"], [*budgets, 2 * budgets[-1]]
+
+
 def _switch_doublings(index, budgets) -> np.ndarray:
-    """log2 of the switch budget; "never" (index N) counts as one doubling past the largest
-    budget (a lower bound of where it would switch: spreads involving it are censored)."""
-    logs = np.log2(np.asarray([*budgets, 2 * budgets[-1]], float))
+    """log2 of the switch budget of each index (``switch_scale``)."""
+    logs = np.log2(np.asarray(switch_scale(budgets)[1], float))
     return logs[np.asarray(index)]
 
 
@@ -44,7 +50,7 @@ def compare_definitions(
     rng = np.random.default_rng(seed)
     first = next(iter(next(iter(bases.values())).values()))
     buckets, budgets = list(first.buckets), list(first.budgets)
-    switch_names = [*map(str, budgets), "never"]
+    switch_names, _ = switch_scale(budgets)
     rows, frequencies = [], {d: [] for d in DEFINITIONS}
     order = sorted(bases, key=lambda name: -float(bases[name]["op-count"].base_target_error.mean()))
     for name in order:

@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pacbound.analysis.difficulty import DEFINITIONS
+from pacbound.analysis.difficulty import DEFINITIONS, switch_scale
 from pacbound.report.figures import save_figure
 from pacbound.report.markdown import header, write_pair
 
@@ -128,9 +128,7 @@ def write_difficulty_report(comparison: dict, out: Path) -> tuple[Path, Path]:
 def switch_by_base(comparison: dict, out_dir: Path) -> list[Path]:
     """The switch budget of each base (weakest first) under both definitions, with its 95%
     bootstrap interval; "never" drawn one doubling past the largest budget."""
-    budgets = comparison["budgets"]
-    positions = [*budgets, 2 * budgets[-1]]
-    names = [*map(str, budgets), "never"]
+    names, positions = switch_scale(comparison["budgets"])
     figure, axis = plt.subplots(figsize=(5.6, 3.8))
     x = np.arange(len(comparison["bases"]))
     for offset, definition in zip((-0.1, 0.1), DEFINITIONS, strict=True):
