@@ -1,7 +1,7 @@
 """Properties of every bound, its lowering, its terms and its input checks."""
 
 import math
-from functools import partial
+from functools import cache, partial
 
 import jax
 import numpy as np
@@ -130,6 +130,12 @@ def test_broadcasting():
         assert math.isclose(float(single.bound), float(terms.bound[1, column]), rel_tol=1e-15)
 
 
+@cache
+def _lowering_form_of(kind: str) -> sp.Expr:
+    """The rewrite is symbolic work (a tenth of a second): once per kind, not per example."""
+    return lowering_form(BOUND_FORMS[kind].expr)
+
+
 def _evalf(expr, values: dict, digits: int = 30) -> float:
     subs = {sym: sp.Float(values[sym.name], digits) for sym in expr.free_symbols}
     return float(expr.evalf(digits, subs=subs))
@@ -150,7 +156,7 @@ def test_lowered_forms_equal_their_sympy_expression(kind, r, kl, n, delta, extra
     }
     extra_values = [values[s.name] for s in form.extra]
     lowered = float(FORM_FUNCTIONS[kind](r, kl, n, delta, *extra_values))
-    for expr in (form.expr, lowering_form(form.expr)):
+    for expr in (form.expr, _lowering_form_of(kind)):
         assert math.isclose(lowered, _evalf(expr, values), rel_tol=1e-11, abs_tol=1e-300)
 
 
@@ -215,7 +221,7 @@ def test_core_symbols_carry_assumptions():
 def test_numpy_and_jax_lowerings_agree(kind):
     form = BOUND_FORMS[kind]
     names = ("emp_risk", "kl_div", "n", "delta", *(s.name for s in form.extra))
-    as_numpy = lower_to_numpy(lowering_form(form.expr), names)
+    as_numpy = lower_to_numpy(_lowering_form_of(kind), names)
     rng = np.random.default_rng(0)
     inputs = [
         rng.uniform(0, 1, 50),

@@ -20,6 +20,7 @@ between level mixtures are all closed form or one-dimensional quadrature.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -34,6 +35,16 @@ _expected_kept = lower_to_numpy(
 
 QUADRATURE_NODES = 256  # Gauss–Hermite nodes, rescaled per coordinate; keep below ~350, where
 # the rescaling factor e^{(1 − c²)t²/2} at the outer nodes would overflow
+
+
+@cache
+def _standard_normal_nodes(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Hermite nodes and weights for an expectation over t ~ N(0, 1), computed once
+    per node count (an eigenproblem of that size) and shared read-only."""
+    t, weights = np.polynomial.hermite_e.hermegauss(nodes)
+    weights = weights / weights.sum()
+    t.flags.writeable = weights.flags.writeable = False
+    return t, weights
 
 
 @dataclass(frozen=True)
@@ -107,8 +118,7 @@ class SolvableLinear:
 
     def level_risk(self, mean, variance, level: int, nodes: int = QUADRATURE_NODES) -> float:
         """E over level-k examples, θ ~ N(mean, variance) and noise of 1 − e^{−r²/2τ²}."""
-        t, weights = np.polynomial.hermite_e.hermegauss(nodes)
-        weights = weights / weights.sum()  # expectation over t ~ N(0, 1)
+        t, weights = _standard_normal_nodes(nodes)
         group = slice((level - 1) * self.group, level * self.group)
         error = self.true_weights[group] - mean[group]
         # The integrand in s has width ~ √(τ² + σ_y²)/|error|: where that is below 1, the
