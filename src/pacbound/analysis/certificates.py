@@ -33,13 +33,24 @@ def first_budget_below(risk, kl, draws, delta, choices, share, threshold, start)
     ``threshold`` (doubling, then bisecting, all entries at once); inf where none does up
     to start·2³⁰."""
     risk, kl = np.broadcast_arrays(np.asarray(risk, float), np.asarray(kl, float))
+    shape, count = risk.shape, risk.size
+    if count == 0:
+        return np.full(shape, np.inf)
+    # Every certificate is evaluated on flat arrays of a few fixed lengths (the entries
+    # repeated up to a power of two, at least 32, and one budget per entry), so the
+    # compiled certificate serves every call instead of compiling once per shape.
+    size = max(32, 1 << (count - 1).bit_length())
+    risk, kl = (np.resize(x.ravel(), size) for x in (risk, kl))
 
-    def below(n):
-        values = certificate_bound(risk, draws, kl, n, delta, choices, share)
-        return np.asarray(values) < threshold
+    def below(n, rows=1):  # n: one budget per entry, ``rows`` lists of ``size`` entries
+        values = certificate_bound(
+            np.tile(risk, rows), draws, np.tile(kl, rows), n, delta, choices, share
+        )
+        return np.asarray(values).reshape(rows, size)[:, :count] < threshold
 
     doublings = start * 2.0 ** np.arange(31)
-    hits = np.moveaxis(below(doublings.reshape(-1, *[1] * risk.ndim)), 0, -1)
+    # 31 doublings in 32 rows (the last repeats the first, and is dropped).
+    hits = below(np.repeat(np.resize(doublings, 32), size), rows=32)[:31].T
     reached = hits.any(axis=-1)
     first = np.where(reached, hits.argmax(axis=-1), 0)
     high = np.where(reached, doublings[first], np.inf)
@@ -47,9 +58,9 @@ def first_budget_below(risk, kl, draws, delta, choices, share, threshold, start)
     low, high = np.where(reached, low, start), np.where(reached, high, start)
     while np.any(low < high):  # invariant: the answer lies in [low, high]
         middle = np.floor((low + high) / 2)
-        ok = below(middle)
+        ok = below(np.resize(middle, size))[0]
         low, high = np.where(ok, low, middle + 1), np.where(ok, middle, high)
-    return np.where(reached, high, np.inf)
+    return np.where(reached, high, np.inf).reshape(shape)
 
 
 def _extrapolate(cells, c, delta, choices, threshold):

@@ -13,7 +13,9 @@ each solution token, by role and level, which under DFT is that token's weight.
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -44,11 +46,18 @@ def solution_role(index: int, level: int) -> str:
     return ("answer marker", "answer value", "EOS")[index - 3 * level]
 
 
+@partial(jax.jit, static_argnums=2)
+def _argmax_tokens(params, tokens, model_config):
+    """The model's argmax at every position, compiled as one program (run eagerly, each of
+    the model's operations would compile alone)."""
+    return jnp.argmax(apply(params, tokens, model_config), axis=-1)
+
+
 def first_errors(params, model_config, dataset, level: int) -> Counter:
     """Counter of (role of the first wrong solution token, kind written there) over the
     problems of ``dataset`` (all of one ``level``); ("correct", "") for the right ones."""
     tokens = jnp.asarray(dataset.tokens)
-    predictions = np.asarray(jnp.argmax(apply(params, tokens, model_config), axis=-1))
+    predictions = np.asarray(_argmax_tokens(params, tokens, model_config))
     targets = np.roll(np.asarray(dataset.tokens), -1, axis=1)
     mask = np.asarray(dataset.loss_mask) > 0
     found = Counter()
