@@ -1,6 +1,7 @@
 """The certificate summary: the first budget at which a certificate would stop being vacuous."""
 
 import numpy as np
+import pytest
 
 from pacbound.analysis.certificates import first_budget_below
 from pacbound.numeric.bounds import certificate_bound
@@ -30,3 +31,7 @@ def test_more_entries_than_one_padded_length_and_any_shape():
     for risk, kl, n in zip(risks.ravel(), kls.ravel(), first.ravel(), strict=True):
         above = float(certificate_bound(risk, 192, kl, n - 1, 0.05, 16, 0.5))
         assert float(certificate_bound(risk, 192, kl, n, 0.05, 16, 0.5)) < 0.4 <= above
+    # No entry: nothing to find, and the other arguments are still checked.
+    assert first_budget_below([], [], 192, 0.05, 16, 0.5, 0.4, 8).shape == (0,)
+    with pytest.raises(ValueError, match=r"^delta = 2 is out of range"):
+        first_budget_below([], [], 192, 2.0, 16, 0.5, 0.4, 8)

@@ -75,10 +75,21 @@ def test_catoni_is_above_the_kl_inverse_with_its_own_budget(r, kl, n, delta):
     # m here is the power of two at or above 2√n (at most 8192), so that the examples share
     # a few grid lengths, and compiled bounds, instead of one each.
     size = 1 << (max(2, math.ceil(2 * math.sqrt(n))) - 1).bit_length()
-    big_grid = tuple(np.geomspace(1e-3, 1e3, size))
+    big_grid = np.geomspace(1e-3, 1e3, size)  # one array: one argument of the compiled bound
     assert bound_of("catoni", r, kl, n, delta, catoni_grid=big_grid) >= (
         bound_of("kl", r, kl, n, delta) * (1 - SLACK) - SLACK
     )
+
+
+@pytest.mark.parametrize("n", [5.0, 50.0, 1200.0, 123457.0, 1e7])
+def test_catoni_on_the_smallest_grid_of_at_least_two_root_n_is_above_the_kl_form(n):
+    """The tight case of the property above: m = ⌈2√n⌉ exactly (not a power of two here), so
+    Catoni's union bound over the grid is charged at most one value more than Maurer's 2√n."""
+    big_grid = np.geomspace(1e-3, 1e3, math.ceil(2 * math.sqrt(n)))
+    for r, kl, delta in ((0.05, 10.0, 0.05), (0.3, 200.0, 0.01), (0.0, 0.0, 0.5)):
+        assert bound_of("catoni", r, kl, n, delta, catoni_grid=big_grid) >= (
+            bound_of("kl", r, kl, n, delta) * (1 - SLACK) - SLACK
+        )
 
 
 def test_catoni_grid_union_is_charged():

@@ -34,12 +34,11 @@ def first_budget_below(risk, kl, draws, delta, choices, share, threshold, start)
     to start·2³⁰."""
     risk, kl = np.broadcast_arrays(np.asarray(risk, float), np.asarray(kl, float))
     shape, count = risk.shape, risk.size
-    if count == 0:
-        return np.full(shape, np.inf)
     # Every certificate is evaluated on flat arrays of a few fixed lengths (the entries
     # repeated up to a power of two, at least 32, and one budget per entry), so the
-    # compiled certificate serves every call instead of compiling once per shape.
-    size = max(32, 1 << (count - 1).bit_length())
+    # compiled certificate serves every call instead of compiling once per shape. (No
+    # entry: zeros, still evaluated, so that the other arguments are checked.)
+    size = max(32, 1 << max(count - 1, 0).bit_length())
     risk, kl = (np.resize(x.ravel(), size) for x in (risk, kl))
 
     def below(n, rows=1):  # n: one budget per entry, ``rows`` lists of ``size`` entries
