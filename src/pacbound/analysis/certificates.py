@@ -15,6 +15,7 @@ from pacbound.analysis.gain import held_out_gain_certificate, risk_certificate_a
 from pacbound.analysis.table import allocation_gap, bucket_base_error, certificate_informative
 from pacbound.config import learner_label
 from pacbound.numeric.bounds import certificate_bound
+from pacbound.numeric.lower import padded_length
 from pacbound.numeric.testset import binomial_test_bound
 
 # --- the certificates of a stored experiment --------------------------------------------
@@ -38,7 +39,7 @@ def first_budget_below(risk, kl, draws, delta, choices, share, threshold, start)
     # repeated up to a power of two, at least 32, and one budget per entry), so the
     # compiled certificate serves every call instead of compiling once per shape. (No
     # entry: zeros, still evaluated, so that the other arguments are checked.)
-    size = max(32, 1 << max(count - 1, 0).bit_length())
+    size = padded_length(count)
     risk, kl = (np.resize(x.ravel(), size) for x in (risk, kl))
 
     def below(n, rows=1):  # n: one budget per entry, ``rows`` lists of ``size`` entries

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from pacbound.numeric.argmin import first_minimum
-from pacbound.numeric.lower import lower_to_jax
+from pacbound.numeric.lower import lower_to_jax, padded_length
 from pacbound.numeric.validate import check_range
 from pacbound.symbolic.core import delta, n
 from pacbound.symbolic.difficulty import (
@@ -120,7 +120,7 @@ def _continuous_solver(model: DifficultyModel, grid_points: int):
         # Budgets padded to a power of two (at least 32): calls with other numbers of
         # budgets reuse the compiled program instead of compiling one per length.
         count = budgets.shape[0]
-        size = max(32, 1 << (count - 1).bit_length())
+        size = padded_length(count)
         return compiled(jnp.pad(budgets, (0, size - count), mode="edge"), values)[:count]
 
     return solve

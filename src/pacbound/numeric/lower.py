@@ -37,3 +37,10 @@ def lower_to_jax(expr: sp.Expr, arg_names: Sequence[str]) -> Callable:
 def lower_to_numpy(expr: sp.Expr, arg_names: Sequence[str]) -> Callable:
     """A NumPy function of ``arg_names`` (positional, in that order) computing ``expr``."""
     return lambdify(expr, arg_names, "numpy", _KL_INVERSES["numpy"])
+
+
+def padded_length(count: int, least: int = 32) -> int:
+    """The length at which a compiled lowering evaluates ``count`` entries: the power of two
+    at or above it, at least ``least``, so that calls with other counts share one compiled
+    program instead of compiling one per length."""
+    return max(least, 1 << max(count - 1, 0).bit_length())
