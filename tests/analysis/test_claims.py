@@ -8,6 +8,7 @@ import pytest
 
 from pacbound.analysis.claims import FAILS, HOLDS, UNDECIDED, judge
 from pacbound.analysis.hierarchy import Measured, resample
+from pacbound.analysis.inference import TOO_FEW_DRAWS
 
 
 def table(target_BxN, *, levels_BxNxK=None, base_K=None, train_BxN=None, seeds=3, draws=1):
@@ -153,6 +154,12 @@ def test_a_swept_store_gives_every_claim_pooled_and_per_draw(tiny, tiny_store):
     document = claims_document("tiny", measured, 3, np.random.default_rng(0), resamples=50)
     assert [v["claim"] for v in document["pooled"]] == list(CLAIMS)
     assert document["resampled"] == list(LEVELS[1:])  # one draw: seeds, then problems
-    assert {v["verdict"] for v in document["pooled"]} <= {HOLDS, FAILS, UNDECIDED}
+    # One base draw: the pooled verdicts do not speak for base draws in general.
+    assert {v["verdict"] for v in document["pooled"]} <= {UNDECIDED, TOO_FEW_DRAWS}
+    alone = document["per_draw"]["0"]
+    for pooled, own in zip(document["pooled"], alone, strict=True):
+        if own["verdict"] != UNDECIDED:
+            assert pooled["verdict"] == TOO_FEW_DRAWS
+            assert pooled["detail"].startswith(f"this base alone: {own['verdict']}")
     assert document["holds_in_draws"]["C6"] is None
     assert set(document["per_draw"]) == {"0"}

@@ -92,7 +92,7 @@ def test_the_strength_regression_recovers_slopes_worked_out_by_hand():
         ({"experiment": "f-b24", "pretrain_levels": [2, 4]}, weak),
         ({"experiment": "f-b25", "pretrain_levels": [2, 5]}, strong),
     ]
-    result = strength_regression(family, np.random.default_rng(0))
+    result = strength_regression(family)
     slopes = result["slopes"]
     # Least squares by hand: error x = (0.6, 0.5, 0.4, 0.3), mean index y = (0, 0, 1, 0.5):
     # x̄ = 0.45, ȳ = 0.375, Σ(x − x̄)(y − ȳ) = −0.125, Σ(x − x̄)² = 0.05 → −2.5.
@@ -101,7 +101,11 @@ def test_the_strength_regression_recovers_slopes_worked_out_by_hand():
     assert slopes["index_by_range"]["slope"] == pytest.approx(0.75)
     # Switch indices (2, 2, 0, 1) against the rank: −1.5.
     assert slopes["switch_by_range"]["slope"] == pytest.approx(-1.5)
-    # No noise within a draw: the bootstrap only redraws bases within each range.
-    assert slopes["index_by_range"]["low"] <= 0.75 <= slopes["index_by_range"]["high"]
+    # The t interval by hand: fitted 1.5 − 2.5x, residuals (0, −0.25, 0.5, −0.25), s² =
+    # 0.375/2, se = √(0.1875/0.05) = 1.9365; t_{2, 0.975} = 4.3027 → ±8.332.
+    half = 4.302653 * (0.1875 / 0.05) ** 0.5
+    assert slopes["index_by_strength"]["low"] == pytest.approx(-2.5 - half)
+    assert slopes["index_by_strength"]["high"] == pytest.approx(-2.5 + half)
+    assert result["draws"] == 4 and result["df"] == 2
     assert [b["base_target_error"] for b in result["bases"]] == [0.6, 0.5, 0.4, 0.3]
     assert [b["switch"] for b in result["bases"]] == ["never", "never", "1", "4"]

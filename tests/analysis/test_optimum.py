@@ -167,9 +167,11 @@ def test_base_draws_are_pooled_and_resampled_and_every_run_meets_its_own_base():
     # Two draws, buckets a and b, one budget, three seeds alike. Draw 0: a 0.2, b 0.4; draw
     # 1: a 0.6, b 0.4; both bases 0.5. Pooled: a and b both 0.4 (the tie goes to a). Drawing
     # two draws with replacement: (0, 0) → a wins, (1, 1) → b, mixed → the tie, a; so a is
-    # optimal in 3/4 of the replicates. Sign flips over the 6 runs: b's differences are all
-    # +0.1 (p = 1/64); a's are +0.3 three times and −0.1 three times: 11 of the 64 sign
-    # assignments reach the observed mean.
+    # optimal in 3/4 of the replicates (widening about the tie keeps it). Sign flips take
+    # the draw as the unit: b's two draw-mean differences are +0.1, +0.1 (p = 1/4); a's are
+    # +0.3 and −0.1: 2 of the 4 sign assignments reach the observed mean 0.1. The gain of a
+    # is 0.3 in draw 0 and −0.1 in draw 1: the t interval over two draws is
+    # 0.1 ± t_{1, 0.975} · 0.2828/√2 = 0.1 ± 12.706 · 0.2.
     level = np.array([[[[0.2] * 3], [[0.4] * 3]], [[[0.6] * 3], [[0.4] * 3]]])[..., None]
     measured = Measured(
         buckets=("a", "b"),
@@ -186,10 +188,11 @@ def test_base_draws_are_pooled_and_resampled_and_every_run_meets_its_own_base():
     assert result.levels == ("base draws", "fine-tuning seeds within a draw")
     assert result.mean_BxN[:, 0] == pytest.approx([0.4, 0.4])
     assert result.frequency_NxB[0] == pytest.approx([0.75, 0.25], abs=0.03)
-    assert result.better_p_NxB[0] == pytest.approx([11 / 64, 1 / 64])
+    assert result.better_p_NxB[0] == pytest.approx([2 / 4, 1 / 4])
     assert result.seed_counts_NxB[0].tolist() == [3, 3]
-    assert result.gain_low_NxB[0, 0] == pytest.approx(-0.1)  # draw 1 twice: 0.5 − 0.6
-    assert result.gain_high_NxB[0, 0] == pytest.approx(0.3)  # draw 0 twice: 0.5 − 0.2
+    assert result.units == 2 and result.critical == pytest.approx(12.7062, abs=1e-4)
+    assert result.gain_low_NxB[0, 0] == pytest.approx(0.1 - 12.7062 * 0.2, rel=0.05)
+    assert result.gain_high_NxB[0, 0] == pytest.approx(0.1 + 12.7062 * 0.2, rel=0.05)
 
 
 def test_sign_flips_beyond_the_exact_limit_are_drawn_with_a_valid_p_value():

@@ -421,7 +421,7 @@ def test_the_verdict_picks_the_best_again_in_every_resample():
         "b2": row("baseline", 0.1, [0.2, 0.0] * 50),
         "t": row("theory", 0.05, [0.05] * 100),
     }
-    result = predict.verdict(rows)
+    result = predict.verdict(rows, units=3)
     assert result["best_baseline"] == "b1" and result["best_theory"] == "t"
     assert result["difference_interval"] == pytest.approx([0.05, 0.05])
     assert result["theory_beats_baseline"] is False
@@ -454,5 +454,5 @@ def test_the_coverage_bound_is_a_labelled_predictor_outside_the_theory_verdict()
         "t": {"kind": "theory", "regret_all": 0.2, "regret_draws": [0.2] * 10},
         "bound: coverage": {"kind": "labelled", "regret_all": 0.0, "regret_draws": [0.0] * 10},
     }
-    result = predict.verdict(rows)
+    result = predict.verdict(rows, units=3)
     assert result["best_theory"] == "t" and result["theory_beats_baseline"] is False

@@ -44,7 +44,7 @@ def test_the_report_gives_verdicts_evidence_and_draws():
     assert "Base draws (pretraining seed: the base's target error): 0: 0.500, 1: 0.625." in text
     assert (
         "Resampled, outermost first: base draws → fine-tuning seeds within a draw → held-out "
-        "problems; 100 resamples." in text
+        "problems; 100 resamples; intervals: judged before valid few-draw inference" in text
     )
     assert "| claim | draw 0 | draw 1 |" in text
     assert "| C3 | holds (0.25 [0.1, 0.4]) | fails (-0.5 [-0.7, -0.2]) |" in text

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pacbound.analysis import assumptions, hierarchy, optimum, predict
+from pacbound.analysis import assumptions, hierarchy, inference, optimum, predict
 from pacbound.analysis.table import (
     bucket_base_error,
     by_name,
@@ -133,6 +133,12 @@ def compare_experiment(
             "levels": list(m.levels),
             "resamples": m.resamples,
             "distinct_resamples_per_bucket_and_budget": optimum.distinct_resamples(seeds),
+            # Intervals: estimate ± critical · corrected standard error (t over the units).
+            "units": m.units,
+            "unit": "base draws" if len(runs_measured.draws) > 1 else "seeds of one draw",
+            "df": inference.degrees_of_freedom(m.units),
+            "critical": m.critical,
+            "widening": inference.widening(m.units),
         },
         "draws": per_draw(runs_measured),
         "switch": {

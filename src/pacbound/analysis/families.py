@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pacbound.analysis.claims import _slope
-from pacbound.analysis.hierarchy import Measured, resample
-from pacbound.analysis.optimum import percentile_interval, switch_index
+from pacbound.analysis import inference
+from pacbound.analysis.hierarchy import Measured
+from pacbound.analysis.optimum import switch_index
 from pacbound.numeric.argmin import first_minimum
-
-STRENGTH_RESAMPLES = 1000
 
 
 def compare_bases(results: list[dict]) -> dict:
@@ -81,56 +79,35 @@ def _draw_statistics(target_DxBxNxS: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return optimum_DxN.mean(axis=-1), np.array([switch_index(o, hardest) for o in optimum_DxN])
 
 
-def strength_regression(family: list[tuple[dict, Measured]], rng) -> dict:
+def strength_regression(family: list[tuple[dict, Measured]]) -> dict:
     """Does a stronger base have a harder optimum? Over every base draw of a family's
     experiments (``family``: (comparison result, Measured) per pretraining range): least-
     squares slopes of the draw's mean optimum index and of its switch index against its
     base's target error (by measured strength; < 0: stronger, harder) and against the rank of
-    its pretraining range (by range; > 0: wider, harder). Intervals: 95% percentiles of a
-    hierarchical bootstrap within each range (draws, seeds, problems), ranges kept apart."""
+    its pretraining range (by range; > 0: wider, harder). Each draw is one observation (its
+    seeds' and problems' noise part of the residual); intervals: 95% t intervals of the slope
+    on D − 2 degrees of freedom (``inference.slope_interval``), valid with few draws."""
     ranks = {
         result["experiment"]: rank
         for rank, (result, _) in enumerate(
             sorted(family, key=lambda pair: tuple(pair[0]["pretrain_levels"][::-1]))
         )
     }
-
-    def statistics(pieces) -> dict:
-        """pieces: (rank, base error D, target DxBxNxS) per experiment → the four slopes."""
-        rank = np.concatenate([np.full(len(e), r, float) for r, e, _ in pieces])
-        error = np.concatenate([e for _, e, _ in pieces])
-        index, switch = (
-            np.concatenate(a) for a in zip(*(_draw_statistics(t) for *_, t in pieces), strict=True)
-        )
-        return {
-            "index_by_strength": _slope(error, index),
-            "switch_by_strength": _slope(error, switch),
-            "index_by_range": _slope(rank, index),
-            "switch_by_range": _slope(rank, switch),
-        }
-
-    point = statistics(
-        [(ranks[r["experiment"]], m.base_target_error, m.target_error) for r, m in family]
+    rank = np.concatenate([np.full(len(m.draws), ranks[r["experiment"]], float) for r, m in family])
+    error = np.concatenate([m.base_target_error for _, m in family])
+    index, switch = (
+        np.concatenate(a)
+        for a in zip(*(_draw_statistics(m.target_error) for _, m in family), strict=True)
     )
-    replicates = [
-        (ranks[r["experiment"]], m.target_weights, resample(m, rng, STRENGTH_RESAMPLES))
-        for r, m in family
-    ]
-    drawn = [
-        statistics(
-            [
-                (rank, rep.base_level_error[i] @ w, rep.level_error[i] @ w)
-                for rank, w, rep in replicates
-            ]
-        )
-        for i in range(STRENGTH_RESAMPLES)
-    ]
     slopes = {}
-    for name, value in point.items():
-        values = np.array([d[name] for d in drawn])
-        values = values[~np.isnan(values)]
-        low, high = percentile_interval(values) if len(values) > 1 else (np.nan, np.nan)
-        slopes[name] = {"slope": value, "low": float(low), "high": float(high)}
+    for name, (x, y) in {
+        "index_by_strength": (error, index),
+        "switch_by_strength": (error, switch),
+        "index_by_range": (rank, index),
+        "switch_by_range": (rank, switch),
+    }.items():
+        slope, low, high = inference.slope_interval(x, y)
+        slopes[name] = {"slope": slope, "low": low, "high": high}
     per_base = []
     for result, measured in family:
         index, switch = _draw_statistics(measured.target_error)
@@ -147,7 +124,7 @@ def strength_regression(family: list[tuple[dict, Measured]], rng) -> dict:
                 }
             )
     per_base.sort(key=lambda b: -b["base_target_error"])
-    return {"slopes": slopes, "bases": per_base, "resamples": STRENGTH_RESAMPLES}
+    return {"slopes": slopes, "bases": per_base, "draws": len(error), "df": len(error) - 2}
 
 
 def compare_learners(results: list[dict], summaries: dict[str, dict]) -> dict:

@@ -89,6 +89,14 @@ class Measured:
         )
 
     @property
+    def units(self) -> int:
+        """The independent units of the outermost resampled level, on which intervals are
+        t intervals (``inference``): the base draws when there are several; within one
+        draw its fine-tuning seeds (independent in every cell); 1 when neither varies."""
+        draws, seeds = len(self.draws), self.level_error.shape[3]
+        return draws if draws > 1 else seeds if seeds > 1 else 1
+
+    @property
     def noise_levels(self) -> tuple[str, ...]:
         """What a replicate resamples, outermost first: a level with one member (one base
         draw, one seed) or none (exact risks) has nothing to draw."""
@@ -108,6 +116,7 @@ class Replicates:
     base_level_error: np.ndarray  # RxDxK
     train_error: np.ndarray  # RxDxBxNxS
     levels: tuple[str, ...]  # what was resampled, outermost first
+    units: int = 1  # the outermost level's units (``Measured.units``): t on units − 1
 
     def __len__(self) -> int:
         return len(self.level_error)
@@ -134,6 +143,7 @@ def resample(
         base_level_error=base_level_error[r, drawn],
         train_error=measured.train_error[d, b, n, picked],
         levels=measured.noise_levels,
+        units=measured.units,
     )
 
 

@@ -6,6 +6,8 @@ C8 (theory/claims.md). Data in (the two experiments' ``Measured``), a plain dict
 The experiments of an objectives family draw the same samples, keys, bases and held-out
 problems for a cell, so one hierarchical bootstrap serves both: the two are resampled with
 the same random numbers, and every difference is paired at every level of the resample.
+Intervals are t intervals over the base draws (``pacbound.analysis.inference``): the paired
+difference's bootstrap standard error, corrected for the number of draws.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from dataclasses import asdict
 
 import numpy as np
 
+from pacbound.analysis import inference
 from pacbound.analysis.claims import ALPHA, FAILS, HOLDS, UNDECIDED, Verdict, pooled
 from pacbound.analysis.hierarchy import RESAMPLES, Measured, resample
-from pacbound.analysis.optimum import percentile_interval
 from pacbound.numeric.argmin import first_minimum
 
 OBJECTIVE_CLAIMS = {
@@ -25,16 +27,23 @@ OBJECTIVE_CLAIMS = {
 }
 
 
-def _verdict(claim: str, estimate: float, replicates: np.ndarray, sign: int, detail: str):
+def _verdict(
+    claim: str, estimate: float, replicates: np.ndarray, units: int, sign: int, detail: str
+):
     """Holds when the interval of ``sign``·estimate lies above 0, fails when below."""
-    low, high = percentile_interval(replicates, 1 - ALPHA)
+    low, high = inference.interval(estimate, replicates, units, 1 - ALPHA)
+    needed = None
     if sign * low > 0 and sign * high > 0:
         verdict = HOLDS
     elif sign * low < 0 and sign * high < 0:
         verdict = FAILS
     else:
         verdict = UNDECIDED
-    return Verdict(claim, verdict, float(estimate), float(low), float(high), detail)
+        se = float(inference.standard_error(replicates, units))
+        needed = inference.draws_needed(float(estimate), se, units, 1 - ALPHA)
+    return Verdict(
+        claim, verdict, float(estimate), float(low), float(high), detail, 1 - ALPHA, needed
+    )
 
 
 def compare_objectives(
@@ -53,7 +62,8 @@ def compare_objectives(
     target = [pooled(m.target_error, 0) for m in (sft, dft)]  # BxN each
     target_r = [pooled(r.level_error @ sft.target_weights, 1) for r in replicates]  # RxBxN
     difference, difference_r = target[1] - target[0], target_r[1] - target_r[0]
-    low, high = percentile_interval(difference_r, 1 - ALPHA, axis=0)
+    units = replicates[0].units
+    low, high = inference.interval(difference, difference_r, units, 1 - ALPHA)
     gains = {
         objective: sft.base_level_error.mean(0) - pooled(m.level_error, 0)  # BxNxK
         for objective, m in (("sft", sft), ("dft", dft))
@@ -64,6 +74,7 @@ def compare_objectives(
         "C7",
         difference[-1, :smallest].mean(),
         difference_r[:, -1, :smallest].mean(-1),
+        units,
         -1,
         f"hardest bucket, n ≤ {budgets[smallest - 1]}: DFT − SFT target error",
     )
@@ -71,6 +82,7 @@ def compare_objectives(
         "C8",
         difference[:, -1].mean(),
         difference_r[:, :, -1].mean(-1),
+        units,
         +1,
         f"n = {budgets[-1]}, mean over buckets: DFT − SFT target error",
     )
@@ -83,6 +95,8 @@ def compare_objectives(
         "resampled": list(replicates[0].levels),
         "resamples": resamples,
         "alpha": ALPHA,
+        "units": units,
+        "critical": inference.critical(units, 1 - ALPHA),
         "target_error": {"sft": target[0].tolist(), "dft": target[1].tolist()},
         "difference": difference.tolist(),
         "difference_interval": [low.tolist(), high.tolist()],

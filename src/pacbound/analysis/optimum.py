@@ -4,8 +4,12 @@ Every cell (base draw, bucket, budget, seed) owns its data and its PRNG key
 (``pacbound.run.sweep.cell_seed``), so cells in different buckets, budgets or draws are
 independent. The intervals come from the hierarchical bootstrap of
 ``pacbound.analysis.hierarchy`` (base draws, then each cell's seeds on their own, then the
-held-out problems shared by every model). The base is an arm without seed variation: one
-network per draw, scored on the same problems as every cell.
+held-out problems shared by every model), read as t intervals over the base draws
+(``pacbound.analysis.inference``): a gain's interval from the replicates' corrected standard
+error, the frequencies (which arm wins, the switch) from replicates widened to the same
+width. The base is an arm without seed variation: one network per draw, scored on the same
+problems as every cell; exact tests against it take the base draw as the unit (a draw's
+mean over its seeds), or within one draw its seeds.
 
 Bucket indices are returned; ``len(buckets)`` stands for the base where an arm can be the
 base.
@@ -20,6 +24,7 @@ from math import comb, factorial
 import numpy as np
 from sympy.utilities.iterables import multiset_permutations
 
+from pacbound.analysis import inference
 from pacbound.analysis.hierarchy import Measured, resample
 from pacbound.numeric.argmin import first_minimum
 
@@ -127,7 +132,7 @@ class Optimum:
     interior_N: np.ndarray  # bootstrap probability that an interior bucket is optimal
     seed_counts_NxB: np.ndarray
     gain_NxB: np.ndarray  # base error − mean error (> 0: better than not fine-tuning)
-    gain_low_NxB: np.ndarray  # 95% bootstrap interval of the gain
+    gain_low_NxB: np.ndarray  # 95% t interval of the gain over the units
     gain_high_NxB: np.ndarray
     better_p_NxB: np.ndarray  # one-sided exact p: bucket better than the base
     worse_p_NxB: np.ndarray  # one-sided exact p: bucket worse than the base
@@ -139,6 +144,12 @@ class Optimum:
     trend_p: float
     resamples: int
     levels: tuple[str, ...]  # what the bootstrap resampled, outermost first
+    units: int = 1  # the outermost level's units: base draws, or seeds within one draw
+
+    @property
+    def critical(self) -> float:
+        """The multiplier of the 95% intervals (t on units − 1 degrees of freedom)."""
+        return inference.critical(self.units)
 
 
 def measure_optimum(
@@ -153,20 +164,29 @@ def measure_optimum(
     mean_BxN = error_DxBxNxS.mean(axis=-1).mean(axis=0)
     optimum_N = first_minimum(mean_BxN, axis=0)
     replicates = resample(measured, rng, resamples)
+    units = replicates.units
     weights = measured.target_weights
     means_RxBxN = (replicates.level_error @ weights).mean(axis=-1).mean(axis=1)
     base_R = (replicates.base_level_error @ weights).mean(axis=1)
+    gain_low_BxN, gain_high_BxN = inference.interval(
+        base_error - mean_BxN, base_R[:, None, None] - means_RxBxN, units
+    )
+    # Which arm wins, and the switch: from replicates widened to the t interval's width.
+    means_RxBxN = inference.widened(means_RxBxN, mean_BxN, units)
+    base_R = inference.widened(base_R, base_error, units)
     winners_RxN = first_minimum(means_RxBxN, axis=1)
     frequency_NxB = _frequencies(winners_RxN, buckets)
     interior_N = frequency_NxB[:, 1:-1].sum(axis=1) if buckets > 2 else np.zeros(count)
     base_RxAxN = np.broadcast_to(base_R[:, None, None], (resamples, 1, count))
     best_RxN = first_minimum(np.concatenate([means_RxBxN, base_RxAxN], axis=1), axis=1)
-    gain_low_BxN, gain_high_BxN = percentile_interval(base_R[:, None, None] - means_RxBxN, axis=0)
-    # Each (draw, seed) against its own draw's base: D·S paired differences per cell.
-    differences_BxNxDS = np.moveaxis(base_D[:, None, None, None] - error_DxBxNxS, 0, 2)
-    differences_BxNxDS = differences_BxNxDS.reshape(buckets, count, draws * seeds)
-    better = np.array([[sign_flip_p_value(d, rng) for d in row] for row in differences_BxNxDS])
-    worse = np.array([[sign_flip_p_value(-d, rng) for d in row] for row in differences_BxNxDS])
+    # Exact tests against the base on independent units: each draw's mean over its seeds
+    # against its own base (D differences per cell), or within one draw each seed's run.
+    if draws > 1:
+        differences_BxNxU = np.moveaxis(base_D[:, None, None] - error_DxBxNxS.mean(-1), 0, 2)
+    else:
+        differences_BxNxU = base_D[0] - error_DxBxNxS[0]
+    better = np.array([[sign_flip_p_value(d, rng) for d in row] for row in differences_BxNxU])
+    worse = np.array([[sign_flip_p_value(-d, rng) for d in row] for row in differences_BxNxU])
     switches = np.array([switch_index(w, buckets - 1) for w in winners_RxN])
     rho, trend_p = trend_p_value(measured.budgets, optimum_N)
     runs_BxNxDS = np.moveaxis(error_DxBxNxS, 0, 2).reshape(buckets, count, draws * seeds)
@@ -189,6 +209,7 @@ def measure_optimum(
         trend_p=trend_p,
         resamples=len(winners_RxN),
         levels=replicates.levels,
+        units=units,
     )
 
 

@@ -11,7 +11,7 @@ from functools import cache
 
 import numpy as np
 
-from pacbound.analysis.optimum import percentile_interval
+from pacbound.analysis import inference
 from pacbound.analysis.predictors import (
     BASELINES,
     DISAGREEMENT,
@@ -198,6 +198,7 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
         out["paired"] = True
     if table.draws > 1:
         out["draws"] = table.draws
+    out["units"], out["critical"] = table.units, inference.critical(table.units)
     if table.wrong is not None:
         out["problems"] = True
     for protocol in PROTOCOLS:
@@ -213,7 +214,9 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
                 for name in INTERVAL_METRICS:
                     draws[name].append(np.nan if got[name] is None else got[name])
             row["interval"] = {
-                name: _percentiles(values) for name, values in draws.items() if values
+                name: _interval(row[name], values, table.units)
+                for name, values in draws.items()
+                if values
             }
             row["regret_draws"] = draws["regret_all"]
             row["kind"], row["uses"] = predictor.kind, predictor.uses
@@ -234,7 +237,7 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
             "validation": validation_set(
                 table, [i for i, _ in held_out(protocol, len(table.budgets))]
             ),
-            "verdict": verdict(rows),
+            "verdict": verdict(rows, table.units),
         }
     if table.bucket_weights is not None:
         terms = domain_adaptation_terms(table)
@@ -258,12 +261,14 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
     return out
 
 
-def _percentiles(values) -> list[float] | None:
+def _interval(estimate, values, units: int) -> list[float] | None:
+    """The 95% t interval of ``estimate`` over ``units`` from its bootstrap replicates
+    (``inference.interval``); None without an estimate or two finite replicates."""
     values = np.asarray(values, float)
     values = values[np.isfinite(values)]
-    if not len(values):
+    if estimate is None or not np.isfinite(estimate) or len(values) < 2:
         return None
-    return [float(bound) for bound in percentile_interval(values)]
+    return [float(bound) for bound in inference.interval(estimate, values, units)]
 
 
 def validation_set(table: RunTable, held: list[int], sizes=VALIDATION_SIZES, seed: int = 0):
@@ -294,10 +299,11 @@ def validation_size_matching(validation: list[dict], regret: float | None) -> in
     return next((row["m"] for row in validation if row["regret"] <= regret + 1e-12), None)
 
 
-def verdict(rows: dict) -> dict:
+def verdict(rows: dict, units: int) -> dict:
     """The best predictor by regret (abstentions as random picks), the best baseline, and
-    whether the best theory-derived predictor beats it beyond the bootstrap intervals: the
-    95% interval of the difference of their regrets lies below 0. The pick is part of what
+    whether the best theory-derived predictor beats it beyond the intervals: the 95% t
+    interval (over ``units``, the base draws or the runs of a cell) of the difference of
+    their regrets lies below 0. The pick is part of what
     is resampled: in every resample the best theory-derived predictor and the best baseline
     are picked again, by that resample's regrets, so that the interval carries the luck of
     picking the best of several (the point estimate picks on the data as they are)."""
@@ -321,10 +327,11 @@ def verdict(rows: dict) -> dict:
             return np.min(np.where(np.isnan(draws), np.inf, draws), axis=0)
 
         difference = best_per_resample(theory) - best_per_resample(baselines)
-        interval = _percentiles(difference)
+        point = regret(best_theory) - regret(best_baseline)
+        interval = _interval(point, difference, units)
         result |= {
             "best_theory": best_theory,
-            "difference": regret(best_theory) - regret(best_baseline),
+            "difference": point,
             "difference_interval": interval,
             "theory_beats_baseline": bool(interval is not None and interval[1] < 0),
         }

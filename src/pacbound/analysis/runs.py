@@ -95,14 +95,23 @@ class RunTable:
             ):
                 raise ValueError("outcomes must be runs × levels × problems, as target_error")
 
-    def _draw_index(self, rng) -> np.ndarray:
-        """BxNxS run indices of a two-level resample: D draws with replacement, then each
-        cell's S/D runs within each drawn draw (every run present: a store's grid is whole)."""
+    def _draw_index(self, rng) -> tuple[np.ndarray, np.ndarray]:
+        """(BxNxS run indices, the D drawn draws) of a two-level resample: D draws with
+        replacement, then each cell's S/D runs within each drawn draw (every run present: a
+        store's grid is whole)."""
         buckets, budgets, runs = self.target_error.shape
         per_draw = runs // self.draws
         drawn = rng.integers(0, self.draws, self.draws)  # one set of draws for every cell
         within = rng.integers(0, per_draw, (buckets, budgets, self.draws, per_draw))
-        return (drawn[None, None, :, None] * per_draw + within).reshape(buckets, budgets, runs)
+        index = (drawn[None, None, :, None] * per_draw + within).reshape(buckets, budgets, runs)
+        return index, drawn
+
+    @property
+    def units(self) -> int:
+        """The independent units intervals are t intervals over (``inference``): the base
+        draws when there are several, else the runs of a cell (its seeds), else 1."""
+        runs = self.target_error.shape[-1]
+        return self.draws if self.draws > 1 else runs if runs > 1 else 1
 
     @cached_property  # the table is frozen: computed once per table
     def mean(self) -> np.ndarray:
@@ -145,8 +154,9 @@ class RunTable:
         """Base draws with replacement (when there are several), then each cell's runs within
         each drawn base on their own (or one set of indices for every cell, when paired);
         every per-run array alike."""
+        drawn = None
         if self.draws > 1:
-            index = self._draw_index(rng)
+            index, drawn = self._draw_index(rng)
         else:
             present = ~np.isnan(self.target_error)
             counts = present.sum(axis=-1, keepdims=True)
@@ -165,7 +175,7 @@ class RunTable:
             self.base_level_error,
         )
         if self.wrong is not None:
-            level_error, base_level_error = self._problems_resampled(rng)
+            level_error, base_level_error = self._problems_resampled(rng, drawn)
             target_error = level_error @ self.target_weights
 
         def draw(values):
@@ -199,15 +209,19 @@ class RunTable:
     def _outcome_weights(self) -> tuple[np.ndarray, np.ndarray]:
         return self.wrong.astype(np.float32), self.base_wrong.astype(np.float32)
 
-    def _problems_resampled(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(per-level errors BxNxSxK, the base's K, mean over its draws) on each level's
-        problems drawn with replacement: outcomes weighted by how often each problem was
-        drawn (counts are integers, exact in float32)."""
+    def _problems_resampled(
+        self, rng: np.random.Generator, drawn: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(per-level errors BxNxSxK, the base's K) on each level's problems drawn with
+        replacement: outcomes weighted by how often each problem was drawn (counts are
+        integers, exact in float32). The base's error is the mean over the ``drawn`` base
+        draws (with their repeats; None: every draw once), as the runs' draws were drawn."""
         runs, bases = self._outcome_weights
         levels, problems = runs.shape[-2:]
         counts = rng.multinomial(problems, np.full(problems, 1 / problems), size=levels)
         counts = counts.astype(np.float32)  # KxP
         level_error = np.einsum("bnskp,kp->bnsk", runs, counts).astype(float) / problems
+        bases = bases if drawn is None else bases[drawn]
         base = np.einsum("dkp,kp->k", bases, counts).astype(float) / (problems * len(bases))
         return level_error, base
 

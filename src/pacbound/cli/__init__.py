@@ -15,6 +15,7 @@ Argument parsing is ``parser``'s, and each command is one pipeline call (``comma
     pacbound recommend PILOTS.csv --budget N [--json]   (or --db PATH --name NAME)
     pacbound probe --preset quick --bucket hard --budget 64 --level 6
     pacbound export [--db PATH] --format csv|json [--outcomes] [--out FILE]
+    pacbound replicate COMMITTED_report.json RERUN_report.json [--json]
 
 A user's mistake (a bad flag, a value out of range, a missing file) prints one line on
 stderr and exits with status 2; no traceback.

@@ -212,6 +212,16 @@ def _cmd_predict(args) -> int:
     return _wrote(predictions_from_report(json.loads(args.report.read_text()), args.out)[1])
 
 
+def _cmd_replicate(args) -> int:
+    from pacbound.pipeline.replication import replicate_reports
+    from pacbound.report.replication import replication_markdown
+
+    claims = tuple(args.claims) if args.claims else None
+    result = replicate_reports(args.first, args.second, claims)
+    print(json.dumps(result, indent=1) if args.json else replication_markdown(result), end="")
+    return 0  # disagreement is a finding, not a failure
+
+
 def _cmd_export(args) -> int:
     from pacbound.pipeline import export
 
@@ -243,4 +253,5 @@ COMMANDS = {
     "certify": _cmd_certify,
     "recommend": _cmd_recommend,
     "predict": _cmd_predict,
+    "replicate": _cmd_replicate,
 }

@@ -187,6 +187,27 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     predictions.add_argument("report", type=Path, help="a <name>_report.json")
     predictions.add_argument("--out", type=Path, default=Path("paper_figs"), help="folder")
 
+    replicate = commands.add_parser(
+        "replicate",
+        help="does a rerun agree with committed results within their uncertainty?",
+        description="Compare two comparison reports of one experiment config (FIRST the "
+        "committed <name>_report.json, SECOND a rerun's): every gain over the base against "
+        "its 95%% interval (|z| of the difference within the t or normal 97.5%% quantile) and "
+        "every verdict (optimum per budget, switch, inverted U, better or worse than the base, "
+        "trend). Exit 0 whether or not they agree.",
+    )
+    replicate.add_argument("first", type=Path, help="the committed <name>_report.json")
+    replicate.add_argument("second", type=Path, help="the rerun's <name>_report.json")
+    replicate.add_argument(
+        "--claims",
+        nargs=2,
+        type=Path,
+        default=None,
+        metavar=("FIRST_CLAIMS", "SECOND_CLAIMS"),
+        help="the two claims.json files: compare the experiment's pooled claim verdicts too",
+    )
+    replicate.add_argument("--json", action="store_true", help="print the JSON, not Markdown")
+
     export = commands.add_parser("export", help="write the stored cells as a flat table")
     _add_db_argument(export)
     export.add_argument("--name", default=None, help="experiment name, if the store holds several")

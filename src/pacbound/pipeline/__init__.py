@@ -38,8 +38,6 @@ from pacbound.report.objectives import (
 from pacbound.report.predictions import predictions_document, write_predictions
 from pacbound.store import Store
 
-STRENGTH_SEED = 20_269  # the base-strength bootstrap's stream
-
 # --- running an experiment ---------------------------------------------------------------
 
 
@@ -344,9 +342,7 @@ def base_strengths(found: list[tuple]) -> dict:
             measured = from_store(experiment, bases, cells)
             families.setdefault(experiment.family, []).append((result, measured))
     return {
-        family: strength_regression(group, np.random.default_rng(STRENGTH_SEED))
-        for family, group in families.items()
-        if len(group) > 1
+        family: strength_regression(group) for family, group in families.items() if len(group) > 1
     }
 
 

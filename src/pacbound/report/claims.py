@@ -9,17 +9,32 @@ from pathlib import Path
 from pacbound.report.markdown import NONE, header, write_pair
 
 STEM = "claims"
-COLOURS = {"holds": "#4c9a2a", "fails": "#c0392b", "undecided": "#bdbdbd"}
+COLOURS = {
+    "holds": "#4c9a2a",
+    "fails": "#c0392b",
+    "undecided": "#bdbdbd",
+    "undecided (too few base draws)": "#e6e6e6",
+}
+FORMER = (
+    "judged before valid few-draw inference (percentile bootstrap, too narrow with few "
+    "base draws): its store is not at hand to judge it again"
+)
 
 _HEAD = """# The paper's claims as tests
 
 Each claim of arXiv 2605.12906 is one rule, fixed before the runs it judges
 (`pacbound.analysis.claims`, theory/claims.md), applied to each experiment's cells pooled
 over its base draws and fine-tuning seeds. A verdict is **holds**, **fails** or
-**undecided**. Intervals come from a hierarchical bootstrap that resamples, in order, the
-levels each experiment lists below; the contrasts of one claim share a Bonferroni
-correction (family-wise α = {alpha}). "Holds in draws": the share of base draws in which the
-same rule, on that draw alone, says holds.
+**undecided**; an experiment with one base draw says **undecided (too few base draws)** for
+base draws in general, its one base's verdict in the evidence. Intervals are t intervals
+over the base draws (D − 1 degrees of freedom; within one draw, over its seeds), with
+standard errors from a hierarchical bootstrap that resamples, in order, the levels each
+experiment lists below, corrected for the number of draws (`pacbound.analysis.inference`;
+their coverage, measured by simulation, is in theory/claims.md); the contrasts of one claim
+share a Bonferroni correction (family-wise α = {alpha}), and each interval states its level.
+"Needs ≈ D draws": the base draws that would decide an undecided claim if its effect and
+spread stayed as measured. "Holds in draws": the share of base draws in which the same
+rule, on that draw alone, says holds.
 
 ![claims](claims.png)
 
@@ -28,14 +43,24 @@ same rule, on that draw alone, says holds.
 
 
 def verdict_cell(verdict: dict) -> str:
-    """ "holds (0.12 [0.05, 0.20])": the verdict with its statistic and interval."""
+    """ "holds (0.12, 95% [0.05, 0.20])": the verdict with its statistic and interval (and
+    its level, where the verdict states it), and the draws an undecided one would need."""
     statistic = verdict["statistic"]
+    needed = verdict.get("draws_needed")
+    needs = f"; needs ≈ {needed} draws" if needed else ""
     if statistic is None:
-        return verdict["verdict"]
+        return verdict["verdict"] + (f" ({needs[2:]})" if needs else "")
     interval = ""
     if verdict["low"] is not None:
-        interval = f" [{verdict['low']:.3g}, {verdict['high']:.3g}]"
-    return f"{verdict['verdict']} ({statistic:.3g}{interval})"
+        level = verdict.get("level")
+        label = "" if level is None else f", {_percent(level)}"
+        interval = f"{label} [{verdict['low']:.3g}, {verdict['high']:.3g}]"
+    return f"{verdict['verdict']} ({statistic:.3g}{interval}{needs})"
+
+
+def _percent(level: float) -> str:
+    """0.95 → "95%", 0.9917 → "99.2%"."""
+    return f"{100 * level:.3g}%"
 
 
 def _share(value) -> str:
@@ -64,9 +89,10 @@ def experiment_lines(experiment: dict) -> list[str]:
     )
     noise = "Exact risks: nothing is resampled; every interval has width 0."
     if experiment["resampled"]:
+        inference = experiment.get("inference", FORMER)
         noise = (
             f"Resampled, outermost first: {' → '.join(experiment['resampled'])}; "
-            f"{experiment['resamples']} resamples."
+            f"{experiment['resamples']} resamples; intervals: {inference}."
         )
     lines = [
         f"## `{experiment['experiment']}`",

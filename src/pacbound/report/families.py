@@ -96,11 +96,18 @@ def strength_lines(strength: dict, buckets) -> list[str]:
         lines.append(
             f"| {text} | {slope['slope']:.3g} | [{slope['low']:.3g}, {slope['high']:.3g}] |"
         )
+    intervals = (
+        f"95% t intervals of the least-squares slope over the {strength['draws']} base draws "
+        f"({strength['df']} degrees of freedom; each draw one observation)"
+        if "draws" in strength
+        else f"{strength['resamples']} hierarchical bootstrap resamples within each pretraining "
+        "range (its base draws, then seeds, then held-out problems; percentile intervals, "
+        "judged before valid few-draw inference)"
+    )
     lines.append(
         "\nA stronger base has a lower target error, so a harder optimum with strength is a "
-        "negative slope against the error and a positive one against the range. Intervals: "
-        f"{strength['resamples']} hierarchical bootstrap resamples within each pretraining "
-        "range (its base draws, then seeds, then held-out problems).\n"
+        f"negative slope against the error and a positive one against the range. Intervals: "
+        f"{intervals}.\n"
     )
     return lines
 

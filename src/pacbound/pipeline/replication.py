@@ -1,0 +1,107 @@
+"""The replication stage of the pipeline: committed reports and a rerun's, read from their
+files and handed to ``pacbound.analysis.replication``. Reading only: nothing is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pacbound.analysis.replication import check_report, replicate
+
+CLAIMS = "claims.json"
+SUFFIX = "_report.json"
+
+
+def read_json(path: Path, name: str):
+    """The JSON document of ``path``; ValueError naming ``name`` and the file when it is
+    missing, a directory, unreadable or not JSON."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{name} = {path}: no such file")
+    if not path.is_file():
+        raise ValueError(f"{name} = {path}: not a file")
+    try:
+        return json.loads(path.read_text())
+    except OSError as error:
+        raise ValueError(f"{name} = {path}: cannot read it ({error.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{name} = {path}: not JSON ({error})") from None
+
+
+def read_report(path: Path, name: str) -> dict:
+    """A comparison report from its file, checked (``check_report``) under the file's name."""
+    report = read_json(path, name)
+    check_report(report, f"{name} = {path}")
+    return report
+
+
+def claims_entries(path: Path, name: str) -> list[dict]:
+    """The ``experiments`` list of a claims.json (``pacbound.analysis.claims``)."""
+    document = read_json(path, name)
+    entries = document.get("experiments") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{name} = {path}: not a claims document (no experiments list)")
+    return entries
+
+
+def paired_claims(documents, experiment: str) -> tuple[dict | None, dict | None]:
+    """The entries of ``experiment`` in two claims documents' lists, or (None, None) unless
+    both hold it."""
+    found = [next((e for e in d if e.get("experiment") == experiment), None) for d in documents]
+    return (None, None) if None in found else (found[0], found[1])
+
+
+def replicate_reports(first: Path, second: Path, claims: tuple[Path, Path] | None = None) -> dict:
+    """``replicate`` of two report files: ``first`` the committed one, ``second`` the rerun;
+    ``claims``: optionally their claims.json files, whose pooled verdicts of the same
+    experiment are compared too (where both hold it)."""
+    reports = read_report(first, "first"), read_report(second, "second")
+    if reports[0]["config_hash"] != reports[1]["config_hash"]:
+        raise ValueError(
+            f"second = {second}: config_hash {reports[1]['config_hash']} differs from "
+            f"{first}'s {reports[0]['config_hash']}: not runs of one experiment config"
+        )
+    entries = (None, None)
+    if claims is not None:
+        labels = ("first claims", "second claims")
+        documents = [claims_entries(p, n) for p, n in zip(claims, labels, strict=True)]
+        entries = paired_claims(documents, reports[0].get("experiment", ""))
+    return replicate(*reports, *entries)
+
+
+def replicate_folders(fresh: Path, committed: Path) -> list[dict]:
+    """Every ``*_report.json`` of ``fresh`` (a rerun's output folder) against the file of
+    the same name in ``committed`` (e.g. paper_figs), with the pooled claims of the same
+    experiment when both folders have a claims.json that holds it. Sorted by file name.
+
+    A report without a counterpart, or whose config hash differs from its counterpart's, is
+    listed as ``{"experiment", "file", "skipped": reason}``; the others as ``replicate``'s dicts
+    (committed first, so that its old → new reads committed → rerun)."""
+    fresh, committed = Path(fresh), Path(committed)
+    for folder, name in ((fresh, "fresh"), (committed, "committed")):
+        if not folder.is_dir():
+            raise ValueError(f"{name} = {folder}: not a folder")
+    claims_files = [folder / CLAIMS for folder in (committed, fresh)]
+    documents = None
+    if all(f.is_file() for f in claims_files):
+        labels = ("committed claims", "fresh claims")
+        documents = [claims_entries(f, n) for f, n in zip(claims_files, labels, strict=True)]
+    results = []
+    for path in sorted(fresh.glob(f"*{SUFFIX}")):
+        stem = path.name.removesuffix(SUFFIX)
+        counterpart = committed / path.name
+        if not counterpart.is_file():
+            reason = f"no {path.name} in {committed}"
+            results.append({"experiment": stem, "file": path.name, "skipped": reason})
+            continue
+        new, old = read_report(path, "fresh"), read_report(counterpart, "committed")
+        name = old.get("experiment", stem)
+        if new["config_hash"] != old["config_hash"]:
+            reason = (
+                f"config hash {new['config_hash']} differs from the committed {old['config_hash']}"
+            )
+            results.append({"experiment": name, "file": path.name, "skipped": reason})
+            continue
+        entries = paired_claims(documents, name) if documents else (None, None)
+        results.append(replicate(old, new, *entries))
+    return results
