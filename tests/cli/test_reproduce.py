@@ -29,6 +29,17 @@ def test_reproduce_writes_every_figure_and_the_report(
     index = (out / "README.md").read_text()
     assert "tiny_gain_heatmap.png" in index and "Switch budget" in index
     assert "theory_landscape.png" in index and "theory_optimum.png" in index
+    printed = capsys.readouterr().out
+    assert "Replication against paper_figs:\ntiny: no committed report to compare" in printed
+    # Run again into the same folder, compared with what it held before: the store's cells
+    # are reused, so every number agrees and no verdict changes.
+    argv = [*argv[:-1], "--committed", str(out), "--quiet", "--cache", str(base_cache)]
+    assert main(argv) == 0
+    summary = capsys.readouterr().out.splitlines()[-1]
+    assert summary.startswith("tiny: agrees with the committed results within their")
+    assert summary.endswith("verdicts that changed: none.")
+    agreeing, compared = summary.split(" at ")[1].split(" numbers")[0].split(" of ")
+    assert agreeing == compared and int(compared) > 0
     report = (out / "tiny_report.md").read_text()
     assert "| base |" in report
     assert "no certificates, so the bound predicts nothing" in report

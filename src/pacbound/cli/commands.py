@@ -127,9 +127,24 @@ def _cmd_reproduce(args) -> int:
 
     path = _config_path(args)
     if not is_exact(path):
+        from pacbound.pipeline import experiments
+        from pacbound.pipeline.replication import committed_results, replicate_run
+        from pacbound.report.replication import replication_markdown, summary_line
+
+        names = [experiment.name for experiment in experiments(path)]
+        committed = committed_results(args.committed, names)  # read before anything is written
         _cmd_sweep(args)
         args.db = args.db or _default_db()
-        return _cmd_figs(args)
+        code = _cmd_figs(args)
+        results = replicate_run(args.out, committed, names)
+        for result in results:
+            if "skipped" not in result:
+                print("\n" + replication_markdown(result), end="")
+        print(f"\nReplication against {args.committed}:")
+        for result in results:
+            skipped = result.get("skipped")
+            print(f"{result['experiment']}: {skipped}" if skipped else summary_line(result))
+        return code
     name, paths, seconds = reproduce_exact(path, args.out)
     _wrote(paths)
     grid, analysis = seconds["grid"], seconds["analysis"]

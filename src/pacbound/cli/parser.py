@@ -119,7 +119,18 @@ def build_parser(description: str) -> argparse.ArgumentParser:
 
     reproduce = commands.add_parser("reproduce", help="sweep, compare and figs in one")
     _add_run_arguments(reproduce)
-    reproduce.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
+    reproduce.add_argument(
+        "--out",
+        type=Path,
+        default=Path("pacbound-results/figs"),
+        help="output folder (paper_figs: regenerate the committed set)",
+    )
+    reproduce.add_argument(
+        "--committed",
+        type=Path,
+        default=Path("paper_figs"),
+        help="committed results to compare the run with (read before the run writes)",
+    )
 
     sweep = commands.add_parser("sweep", help="run an experiment's grid into the store")
     _add_run_arguments(sweep)

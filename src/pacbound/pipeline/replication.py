@@ -105,3 +105,46 @@ def replicate_folders(fresh: Path, committed: Path) -> list[dict]:
         entries = paired_claims(documents, name) if documents else (None, None)
         results.append(replicate(old, new, *entries))
     return results
+
+
+def committed_results(committed: Path, names) -> dict[str, tuple[dict, dict | None]]:
+    """{experiment: (its committed report, its committed claims entry or None)} for each of
+    ``names`` that ``committed`` holds a report of, read now: a run that writes into the
+    committed folder itself is then still compared with what was there before it."""
+    committed = Path(committed)
+    claims_file = committed / CLAIMS
+    entries = claims_entries(claims_file, "committed claims") if claims_file.is_file() else []
+    found = {}
+    for name in names:
+        path = committed / f"{name}{SUFFIX}"
+        if path.is_file():
+            claims = next((e for e in entries if e.get("experiment") == name), None)
+            found[name] = (read_report(path, "committed"), claims)
+    return found
+
+
+def replicate_run(fresh: Path, committed: dict, names) -> list[dict]:
+    """Each of ``names`` as just written to ``fresh`` against its committed results
+    (``committed_results``, read before the run): ``replicate``'s dicts, or ``{"experiment",
+    "skipped": reason}`` where there is nothing to compare or the configs differ."""
+    fresh = Path(fresh)
+    claims_file = fresh / CLAIMS
+    entries = claims_entries(claims_file, "fresh claims") if claims_file.is_file() else []
+    results = []
+    for name in names:
+        path = fresh / f"{name}{SUFFIX}"
+        if name not in committed or not path.is_file():
+            results.append({"experiment": name, "skipped": "no committed report to compare"})
+            continue
+        (old, old_claims), new = committed[name], read_report(path, "fresh")
+        if new["config_hash"] != old["config_hash"]:
+            reason = (
+                f"config hash {new['config_hash']} differs from the committed {old['config_hash']}"
+            )
+            results.append({"experiment": name, "skipped": reason})
+            continue
+        new_claims = next((e for e in entries if e.get("experiment") == name), None)
+        if old_claims is None or new_claims is None:
+            old_claims = new_claims = None
+        results.append(replicate(old, new, old_claims, new_claims))
+    return results

@@ -88,24 +88,47 @@ def _intervals_text(result: dict) -> str:
             f"{min(1.0, len(buckets) * 2.0**-runs):.3f}).\n"
         )
     draws = len(result["draws"])
-    per_run = (
-        "(draw, seed) run against its own draw's base" if draws > 1 else "seed against the base"
-    )
-    floor = max(2.0**-runs, 1 / (optimum.SIGN_FLIP_DRAWS + 1))
     problems = (
         "Every arm is scored on the same held-out problems, resampled once for all arms. "
         if "held-out problems" in boot["levels"]
         else "The risks are exact: no held-out problems to resample. "
     )
     pooling = "Means pool the base draws and seeds. " if draws > 1 else ""
-    how = "exact" if runs <= optimum.EXACT_SIGN_FLIPS else f"{optimum.SIGN_FLIP_DRAWS:,} random"
+    resampling = (
+        f"a hierarchical bootstrap resampling {' → '.join(boot['levels'])}, outermost first "
+        f"({boot['resamples']} resamples; {seeds} {len(result['seeds']) // draws} seeds)"
+    )
+    if "critical" not in boot:  # a report from before valid few-draw inference
+        per_run = (
+            "(draw, seed) run against its own draw's base" if draws > 1 else "seed against the base"
+        )
+        floor = max(2.0**-runs, 1 / (optimum.SIGN_FLIP_DRAWS + 1))
+        how = "exact" if runs <= optimum.EXACT_SIGN_FLIPS else f"{optimum.SIGN_FLIP_DRAWS:,} random"
+        return (
+            f"Intervals: percentile intervals of {resampling}; judged before valid few-draw "
+            f"inference (too narrow with few base draws). {problems}{pooling}p-values: "
+            f"one-sided sign-flip tests ({how} sign assignments) of each {per_run}, given the "
+            f"held-out problems; Holm over buckets for 'some bucket beats the base' (its floor "
+            f"with {runs} runs is {min(1.0, len(buckets) * floor):.3g}).\n"
+        )
+    units, df = boot["units"], boot["df"]
+    per_unit = (
+        "base draw's mean over its seeds against its own base"
+        if draws > 1
+        else "seed's run against the base"
+    )
+    floor = max(2.0**-units, 1 / (optimum.SIGN_FLIP_DRAWS + 1))
+    how = "exact" if units <= optimum.EXACT_SIGN_FLIPS else f"{optimum.SIGN_FLIP_DRAWS:,} random"
+    over = f"t on {df} degrees of freedom, multiplier {boot['critical']:.3f}" if df else "normal"
     return (
-        f"Intervals: hierarchical bootstrap, resampling {' → '.join(boot['levels'])}, "
-        f"outermost first ({boot['resamples']} resamples; {seeds} "
-        f"{len(result['seeds']) // draws} seeds). {problems}{pooling}p-values: "
-        f"one-sided sign-flip tests ({how} sign assignments) of each {per_run}, given the "
-        f"held-out problems; Holm over buckets for 'some bucket beats the base' (its floor "
-        f"with {runs} runs is {min(1.0, len(buckets) * floor):.3g}).\n"
+        f"Intervals: 95%, over the {units} {boot['unit']} ({over}), with standard errors "
+        f"from {resampling}, corrected for the number of units by √(D/(D − 1)); which bucket "
+        f"wins and the switch budget are read from replicates widened by "
+        f"{boot['widening']:.2f} about the estimate, to the same width "
+        f"(`pacbound.analysis.inference`). {problems}{pooling}p-values: one-sided sign-flip "
+        f"tests ({how} sign assignments) of each {per_unit}, given the held-out problems; "
+        f"Holm over buckets for 'some bucket beats the base' (its floor with {units} units is "
+        f"{min(1.0, len(buckets) * floor):.3g}).\n"
     )
 
 
@@ -143,9 +166,10 @@ def measured_lines(result: dict) -> list[str]:
             f"{row['interior_probability']:.2f} | {_versus_base(row)} |"
         )
     lines.append(
-        "\nIn brackets: the 95% bootstrap interval of the gain over the base (base error − "
-        "bucket error; > 0 is better than not fine-tuning). Optimum: the lowest mean error, "
-        "its bootstrap frequency, and the buckets tied with it within the seeds' noise (the "
+        "\nIn brackets: the 95% interval of the gain over the base (base error − "
+        "bucket error; > 0 is better than not fine-tuning; see Intervals). Optimum: the lowest "
+        "mean error, its frequency among the (widened) bootstrap replicates, and the buckets "
+        "tied with it within the seeds' noise (the "
         "predictions' tie tolerance). Per-seed argmin: how often each bucket wins among the "
         "cells of one seed index.\n"
     )
@@ -221,7 +245,7 @@ def headline_lines(result: dict) -> list[str]:
     hardest = buckets[-1]
     lines.append(
         f"- Switch budget (from which {hardest} stays optimal): **{switch['budget']}**, "
-        f"95% bootstrap interval [{switch['interval_95'][0]}, {switch['interval_95'][1]}]; "
+        f"95% interval [{switch['interval_95'][0]}, {switch['interval_95'][1]}]; "
         f"P(no switch within the grid) = {switch['frequency']['never']:.2f}."
     )
     if trend["constant"]:

@@ -80,7 +80,8 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
         f"Tie tolerance {evaluation['tolerance']:.4f} ({noise}): buckets within it of the "
         "lowest are tied in the measurement; a predictor's choice ties within the same "
         "formula computed from its pilots' runs alone; a tie is a uniform pick. Intervals: "
-        f"95% bootstrap {over} ({evaluation['resamples']} resamples, {resampling}, every "
+        f"{_kind_of_interval(evaluation)} {over} ({evaluation['resamples']} resamples, "
+        f"{resampling}, every "
         "predictor refitted, and the verdict's pick of the best theory-derived predictor and "
         "the best baseline made again in each). Regret: target error of the "
         "chosen bucket minus the best, mean over held-out budgets, a budget without a "
@@ -172,6 +173,19 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
             cells.append("no prediction" if chosen is None else "/".join(chosen))
         lines.append(f"| {n} | {'/'.join(measured)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _kind_of_interval(evaluation: dict) -> str:
+    """The interval family, in words: t over the units (base draws, or a cell's runs), or
+    the percentile intervals of an evaluation from before valid few-draw inference."""
+    if "critical" not in evaluation:
+        return "95% percentile bootstrap (judged before valid few-draw inference)"
+    units = evaluation["units"]
+    kind = "base draws" if evaluation.get("draws") else "runs of a cell"
+    return (
+        f"95% t intervals over the {units} {kind} (multiplier {evaluation['critical']:.3f}), "
+        "standard errors from the bootstrap"
+    )
 
 
 def _headline(evaluation: dict) -> list[str]:
