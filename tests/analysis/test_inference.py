@@ -107,3 +107,19 @@ def test_the_predictions_bootstrap_draws_the_base_with_its_draws():
     assert set(bases) == {0.0, 0.5, 1.0}
     assert np.mean(np.array(bases) == 0.5) == pytest.approx(0.5, abs=0.08)
     assert table.units == 2
+
+
+def test_variance_components_recover_the_simulated_spreads():
+    from pacbound.analysis.coverage import simulated
+    from pacbound.analysis.variance import components, pooled_variance
+
+    scenario = Scenario(400, 3, draw_sd=0.08, cell_sd=0.06, seed_sd=0.03)
+    _, measured = simulated(scenario, np.random.default_rng(3))
+    parts = components(measured, np.random.default_rng(0))
+    # The shared draw effect cancels in a gain over the draw's own base: what is left
+    # between draws is the draw × bucket part.
+    assert parts["mean"]["draw"] == pytest.approx(0.06**2, rel=0.15)
+    assert parts["mean"]["seed"] == pytest.approx(0.03**2, rel=0.1)
+    assert parts["mean"]["problem"] == 0.0  # exact risks
+    expected = 0.06**2 / 4 + 0.03**2 / 8
+    assert pooled_variance(parts, 4, 2) == pytest.approx(expected, rel=0.15)

@@ -148,10 +148,11 @@ def test_base_as_an_arm_and_the_inverted_u():
     result = optimum_of(error, 0.35, [4, 8], np.random.default_rng(2))
     assert result.interior_N.tolist() == [1.0, 1.0]
     assert result.best_arm_frequency_NxA[0].tolist() == [0, 0, 0, 1]  # the base
+    # No noise at all: a t test on a zero standard error is decided by the sign alone.
     assert result.better_p_NxB[0].tolist() == [1.0, 1.0, 1.0]
-    assert result.worse_p_NxB[0].tolist() == pytest.approx([1 / 32] * 3)
-    assert result.better_p_NxB[1].tolist() == pytest.approx([1.0, 1 / 32, 1 / 32])
-    assert result.any_better_p_N.tolist() == pytest.approx([1.0, 3 / 32])
+    assert result.worse_p_NxB[0].tolist() == pytest.approx([0.0] * 3, abs=1e-12)
+    assert result.better_p_NxB[1].tolist() == pytest.approx([1.0, 0.0, 0.0], abs=1e-12)
+    assert result.any_better_p_N.tolist() == pytest.approx([1.0, 0.0], abs=1e-12)
     assert result.gain_NxB[1].tolist() == pytest.approx([-0.15, 0.15, 0.05])
     assert result.switch == 2  # hard is never optimal
 
@@ -167,9 +168,7 @@ def test_base_draws_are_pooled_and_resampled_and_every_run_meets_its_own_base():
     # Two draws, buckets a and b, one budget, three seeds alike. Draw 0: a 0.2, b 0.4; draw
     # 1: a 0.6, b 0.4; both bases 0.5. Pooled: a and b both 0.4 (the tie goes to a). Drawing
     # two draws with replacement: (0, 0) → a wins, (1, 1) → b, mixed → the tie, a; so a is
-    # optimal in 3/4 of the replicates (widening about the tie keeps it). Sign flips take
-    # the draw as the unit: b's two draw-mean differences are +0.1, +0.1 (p = 1/4); a's are
-    # +0.3 and −0.1: 2 of the 4 sign assignments reach the observed mean 0.1. The gain of a
+    # optimal in 3/4 of the replicates (widening about the tie keeps it). The gain of a
     # is 0.3 in draw 0 and −0.1 in draw 1: the t interval over two draws is
     # 0.1 ± t_{1, 0.975} · 0.2828/√2 = 0.1 ± 12.706 · 0.2.
     level = np.array([[[[0.2] * 3], [[0.4] * 3]], [[[0.6] * 3], [[0.4] * 3]]])[..., None]
@@ -188,7 +187,8 @@ def test_base_draws_are_pooled_and_resampled_and_every_run_meets_its_own_base():
     assert result.levels == ("base draws", "fine-tuning seeds within a draw")
     assert result.mean_BxN[:, 0] == pytest.approx([0.4, 0.4])
     assert result.frequency_NxB[0] == pytest.approx([0.75, 0.25], abs=0.03)
-    assert result.better_p_NxB[0] == pytest.approx([2 / 4, 1 / 4])
+    # One-sided t on the units (two draws, df 1): a's t = 0.1/0.2; b has no spread at all.
+    assert result.better_p_NxB[0] == pytest.approx([0.35242, 0.0], abs=0.01)
     assert result.seed_counts_NxB[0].tolist() == [3, 3]
     assert result.units == 2 and result.critical == pytest.approx(12.7062, abs=1e-4)
     assert result.gain_low_NxB[0, 0] == pytest.approx(0.1 - 12.7062 * 0.2, rel=0.05)

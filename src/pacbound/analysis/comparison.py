@@ -1,13 +1,13 @@
 """The comparison of one stored experiment: the measured optimum beside the certified bound's.
 
 Measured (``pacbound.analysis.optimum``): per budget, the base beside the buckets, the
-optimum with its bootstrap, gains over the base with exact sign-flip p-values, the inverted
-U, the switch budget and the trend with n. Bound: per budget and shift term, the argmin of
-certificate + shift over the informative buckets (``pacbound.analysis.table``), or no
-prediction. Whether anything tracks the optimum on held-out budgets is
-``pacbound.analysis.predict``'s question; its evaluation is carried in the result. The
-result is a JSON-ready dict; ``pacbound.report.comparison`` renders it (theory/comparison.md
-states the method).
+optimum with its bootstrap, gains over the base with t intervals and one-sided t p-values
+over the base draws, the inverted U, the switch budget and the trend with n. Bound: per
+budget and shift term, the argmin of certificate + shift over the informative buckets
+(``pacbound.analysis.table``), or no prediction. Whether anything tracks the optimum on
+held-out budgets is ``pacbound.analysis.predict``'s question; its evaluation is carried in
+the result. The result is a JSON-ready dict; ``pacbound.report.comparison`` renders it
+(theory/comparison.md states the method).
 """
 
 from __future__ import annotations

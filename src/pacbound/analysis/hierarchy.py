@@ -6,9 +6,11 @@ each cell (data and PRNG key, independent across buckets, budgets and draws); th
 problems, one set shared by every model. A replicate draws base draws with replacement,
 then within each drawn base the seeds of every (bucket, budget) on their own, then the
 problems of each level with replacement, one draw for every model (the models' outcomes
-on a problem are paired). Resampling at every level errs on the wide side of the variance
-of a mean (Davison & Hinkley 1997, §3.8). The solvable task's risks are exact: no problem
-level.
+on a problem are paired). The replicates' spread is a standard error only after the
+correction for few draws, and intervals are t intervals over the draws
+(``pacbound.analysis.inference``): resampling D draws shrinks the between-draw variance by
+(D − 1)/D, and a percentile interval over three draws covers about 75% at nominal 95%. The
+solvable task's risks are exact: no problem level.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ held-out problems shared by every model), read as t intervals over the base draw
 (``pacbound.analysis.inference``): a gain's interval from the replicates' corrected standard
 error, the frequencies (which arm wins, the switch) from replicates widened to the same
 width. The base is an arm without seed variation: one network per draw, scored on the same
-problems as every cell; exact tests against it take the base draw as the unit (a draw's
-mean over its seeds), or within one draw its seeds.
+problems as every cell; tests against it are one-sided t tests over the same units as the
+intervals (the base draws, or within one draw its seeds), on the gain's corrected standard
+error, so a test and an interval never disagree. (Exact sign-flip tests over three draws
+cannot go below p = 1/8.)
 
 Bucket indices are returned; ``len(buckets)`` stands for the base where an arm can be the
 base.
@@ -134,8 +136,8 @@ class Optimum:
     gain_NxB: np.ndarray  # base error − mean error (> 0: better than not fine-tuning)
     gain_low_NxB: np.ndarray  # 95% t interval of the gain over the units
     gain_high_NxB: np.ndarray
-    better_p_NxB: np.ndarray  # one-sided exact p: bucket better than the base
-    worse_p_NxB: np.ndarray  # one-sided exact p: bucket worse than the base
+    better_p_NxB: np.ndarray  # one-sided t p over the units: bucket better than the base
+    worse_p_NxB: np.ndarray  # one-sided t p over the units: bucket worse than the base
     any_better_p_N: np.ndarray  # p of "some bucket beats the base", Holm over buckets
     best_arm_frequency_NxA: np.ndarray  # bootstrap, arms = buckets + the base (last)
     switch: int  # budget index (N: never)
@@ -171,6 +173,11 @@ def measure_optimum(
     gain_low_BxN, gain_high_BxN = inference.interval(
         base_error - mean_BxN, base_R[:, None, None] - means_RxBxN, units
     )
+    # Tests against the base, on the units of the intervals (the base draws): one-sided t
+    # on the gain's corrected standard error, so that they agree with the gain's interval.
+    gain_se_BxN = inference.standard_error(base_R[:, None, None] - means_RxBxN, units)
+    better = inference.p_above_zero(base_error - mean_BxN, gain_se_BxN, units)
+    worse = inference.p_above_zero(mean_BxN - base_error, gain_se_BxN, units)
     # Which arm wins, and the switch: from replicates widened to the t interval's width.
     means_RxBxN = inference.widened(means_RxBxN, mean_BxN, units)
     base_R = inference.widened(base_R, base_error, units)
@@ -179,14 +186,6 @@ def measure_optimum(
     interior_N = frequency_NxB[:, 1:-1].sum(axis=1) if buckets > 2 else np.zeros(count)
     base_RxAxN = np.broadcast_to(base_R[:, None, None], (resamples, 1, count))
     best_RxN = first_minimum(np.concatenate([means_RxBxN, base_RxAxN], axis=1), axis=1)
-    # Exact tests against the base on independent units: each draw's mean over its seeds
-    # against its own base (D differences per cell), or within one draw each seed's run.
-    if draws > 1:
-        differences_BxNxU = np.moveaxis(base_D[:, None, None] - error_DxBxNxS.mean(-1), 0, 2)
-    else:
-        differences_BxNxU = base_D[0] - error_DxBxNxS[0]
-    better = np.array([[sign_flip_p_value(d, rng) for d in row] for row in differences_BxNxU])
-    worse = np.array([[sign_flip_p_value(-d, rng) for d in row] for row in differences_BxNxU])
     switches = np.array([switch_index(w, buckets - 1) for w in winners_RxN])
     rho, trend_p = trend_p_value(measured.budgets, optimum_N)
     runs_BxNxDS = np.moveaxis(error_DxBxNxS, 0, 2).reshape(buckets, count, draws * seeds)
