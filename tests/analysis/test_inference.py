@@ -16,7 +16,7 @@ FAMILIES = ("t", "widened", "simultaneous", "slope")
 
 
 @pytest.mark.parametrize("draws", [2, 3, 5, 9])
-@pytest.mark.parametrize("seeds", [2, 6])
+@pytest.mark.parametrize("seeds", [1, 2, 6])
 def test_every_interval_family_covers_at_its_nominal_level(draws, seeds):
     measured = coverage(
         Scenario(draws, seeds), REPLICATIONS, seed=draws * 10 + seeds, resamples=RESAMPLES

@@ -38,7 +38,9 @@ def document(name="quick"):
 def test_the_report_gives_verdicts_evidence_and_draws():
     data = {"alpha": 0.05, "claims": CLAIMS, "experiments": [document()]}
     text = claims_markdown(data)
-    assert f"| C1 | {CLAIMS['C1']} | holds |" in text
+    # Judged with the former intervals: marked, with the footnote that says so.
+    assert f"| C1 | {CLAIMS['C1']} | holds † |" in text
+    assert "† judged before valid few-draw inference" in text
     assert "| C6 | undecided | needs three base draws or more | — |" in text
     assert "| M1 | holds (0.25 [0.1, 0.4]) | evidence | 50% |" in text
     assert "Base draws (pretraining seed: the base's target error): 0: 0.500, 1: 0.625." in text
@@ -49,6 +51,20 @@ def test_the_report_gives_verdicts_evidence_and_draws():
     assert "| claim | draw 0 | draw 1 |" in text
     assert "| C3 | holds (0.25 [0.1, 0.4]) | fails (-0.5 [-0.7, -0.2]) |" in text
     assert "family-wise α = 0.05" in text
+
+
+def test_a_verdict_states_its_level_and_the_draws_an_undecided_one_needs():
+    judged = document()
+    judged["inference"] = "t intervals on 1 degrees of freedom over 2 base draws"
+    judged["pooled"] = [
+        {**v, "level": 0.9 if v["claim"] == "C3" else 0.95} for v in judged["pooled"]
+    ]
+    judged["pooled"][6] = {**judged["pooled"][6], "verdict": "undecided", "draws_needed": 7}
+    text = claims_markdown({"alpha": 0.05, "claims": CLAIMS, "experiments": [judged]})
+    assert f"| C1 | {CLAIMS['C1']} | holds |" in text and "†" not in text
+    assert "| C3 | holds (0.25, 90% [0.1, 0.4]) | evidence | 50% |" in text
+    assert "| M1 | undecided (0.25, 95% [0.1, 0.4]; needs ≈ 7 draws) | evidence | 50% |" in text
+    assert "intervals: t intervals on 1 degrees of freedom over 2 base draws." in text
 
 
 def test_exact_risks_say_nothing_was_resampled_and_the_index_lists_every_claim():

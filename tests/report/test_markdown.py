@@ -3,11 +3,20 @@ the shared helpers, the recommendation, the probe, the base comparison, the cert
 summary and the plain-text bound table."""
 
 import json
+import math
 
 from pacbound.report.certificates import summary_lines
 from pacbound.report.console import bound_table
 from pacbound.report.families import bases_body, bases_markdown
-from pacbound.report.markdown import header, rule, shown, write_pair, yes_no
+from pacbound.report.markdown import (
+    header,
+    portable,
+    rule,
+    shown,
+    significant,
+    write_pair,
+    yes_no,
+)
 from pacbound.report.predictions import label, verdict_text
 from pacbound.report.probe import probe_report
 from pacbound.report.recommend import recommendation_markdown
@@ -21,10 +30,57 @@ def test_helpers():
 
 
 def test_a_report_pair_is_markdown_and_json_with_indent_one(tmp_path):
-    markdown, data = write_pair(tmp_path / "new", "x_report", "# x\n", {"a": [1, 2]})
+    markdown, data = write_pair(tmp_path / "new", "x_report", lambda d: "# x\n", {"a": [1, 2]})
     assert markdown.read_text() == "# x\n"
     assert data.read_text() == '{\n "a": [\n  1,\n  2\n ]\n}\n'
     assert json.loads(data.read_text()) == {"a": [1, 2]}
+
+
+def test_significant_digits():
+    assert significant(0.1234567891234) == 0.12345679
+    assert significant(-1.2345678951e-7) == -1.2345679e-7
+    assert significant(123456789.0) == 123456790.0
+    assert significant(0.25) == 0.25 and significant(0.0) == 0.0
+    assert math.copysign(1.0, significant(-0.0)) == -1.0
+    assert significant(1.23456789, digits=3) == 1.23
+    for value in (math.inf, -math.inf):
+        assert significant(value) == value
+    assert math.isnan(significant(math.nan))
+
+
+def test_portable_rounds_every_float_and_keeps_the_rest_as_the_writer_writes_it():
+    data = {
+        "x": 0.1 + 0.2,  # 0.30000000000000004
+        "nested": [{"y": (1 / 3, 2 / 3)}, [1e-300 / 3]],
+        "count": 7,
+        "flag": True,
+        "none": None,
+        "text": "0.123456789",
+        "bad": [math.nan, math.inf, -math.inf],
+        3: 2.0,
+    }
+    got = portable(data)
+    assert got["x"] == 0.3 and got["nested"] == [{"y": [0.33333333, 0.66666667]}, [3.3333333e-301]]
+    assert got["count"] == 7 and type(got["count"]) is int
+    assert got["flag"] is True and got["none"] is None and got["text"] == "0.123456789"
+    assert math.isnan(got["bad"][0]) and got["bad"][1:] == [math.inf, -math.inf]
+    assert got["3"] == 2.0  # a key as JSON reads it back
+    # Written as before: NaN and the infinities as json writes them; rounding is idempotent.
+    assert json.dumps(got["bad"]) == "[NaN, Infinity, -Infinity]"
+    assert json.dumps(portable(got)) == json.dumps(got)
+
+
+def test_a_float_s_last_bits_do_not_reach_the_written_bytes(tmp_path):
+    """Two CPUs' results that differ in the last bits are written as the same bytes, and the
+    Markdown is rendered from the rounded data: the same as one rendered from the JSON."""
+    value = 0.1234567890123
+    render = lambda d: f"{d['v']!r} {d['v']:.12f}\n"  # noqa: E731
+    one = write_pair(tmp_path / "one", "x", render, {"v": value})
+    other = write_pair(tmp_path / "other", "x", render, {"v": value * (1 + 1e-12)})
+    for a, b in zip(one, other, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    text = one[0].read_text()
+    assert text == render(json.loads(one[1].read_text())) == "0.12345679 0.123456790000\n"
 
 
 def test_the_recommendation():

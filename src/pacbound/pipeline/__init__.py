@@ -29,7 +29,7 @@ from pacbound.report import comparison as comparison_report
 from pacbound.report.certificates import certificates_markdown
 from pacbound.report.difficulty import write_difficulty_report
 from pacbound.report.families import write_bases_report, write_learners_report
-from pacbound.report.markdown import write_pair
+from pacbound.report.markdown import portable, write_pair
 from pacbound.report.objectives import (
     difference_heatmap,
     write_objectives_report,
@@ -172,8 +172,11 @@ def base_errors(bases: dict) -> dict:
 
 
 def comparison(experiment, cells, bases: dict) -> dict:
-    """The comparison of one experiment as its report's JSON holds it."""
-    return comparison_report.document(compare_experiment(experiment, cells, bases), experiment)
+    """The comparison of one experiment as its report's JSON holds it (``portable``: the
+    base and learner comparisons made from it in memory are those ``figs --reports-only``
+    makes from the JSON)."""
+    result = compare_experiment(experiment, cells, bases)
+    return portable(comparison_report.document(result, experiment))
 
 
 def finished_experiments(store: Store, names=None) -> list:
@@ -278,7 +281,7 @@ def certificates(
     ``bases``: {pretraining seed: the base's error per level}."""
     from pacbound.report.figures import certificate_by_budget, certificate_vs_risk
 
-    summary = summarize(experiment, cells, bases)
+    summary = portable(summarize(experiment, cells, bases))  # as its JSON holds it
     paths = list(write_certificates(summary, out))
     if not draw:
         return summary, paths
@@ -290,7 +293,7 @@ def certificates(
 
 def write_certificates(summary: dict, out: Path) -> tuple[Path, Path]:
     stem = f"{summary['experiment']}_certificates"
-    return write_pair(out, stem, certificates_markdown(summary), summary)
+    return write_pair(out, stem, certificates_markdown, summary)
 
 
 def family_reports(
@@ -412,8 +415,9 @@ def figures(db: Path | None, out: Path, draw: bool = True, theory: bool = True) 
 
 def _committed(path: Path, write, out: Path) -> tuple[dict, list[Path]]:
     """A committed report's JSON and the files ``write`` makes of it again; a file that is not
-    such a report is a one-line error naming it."""
-    data = json.loads(path.read_text())
+    such a report is a one-line error naming it. The data is ``portable`` even where the file
+    predates it, as the rewritten file and the reports made from it in memory are."""
+    data = portable(json.loads(path.read_text()))
     try:
         return data, list(write(data, out))
     except (KeyError, TypeError, IndexError) as error:

@@ -75,6 +75,7 @@ def claims_markdown(data: dict) -> str:
     for claim, statement in data["claims"].items():
         verdicts = [_verdict_of(e, claim) for e in experiments]
         lines.append(f"| {claim} | {statement} | " + " | ".join(verdicts) + " |")
+    lines += _former_note(experiments)
     for experiment in experiments:
         lines += ["", *experiment_lines(experiment)]
     return "\n".join(lines) + "\n"
@@ -126,7 +127,21 @@ def _verdict_of(experiment: dict, claim: str) -> str:
     """The experiment's pooled verdict on ``claim``, or a dash where it is not judged (the
     objectives' claims in a single experiment, the others in an objectives family)."""
     verdict = _by_claim(experiment["pooled"]).get(claim)
-    return NONE if verdict is None else verdict["verdict"]
+    if verdict is None:
+        return NONE
+    return verdict["verdict"] + (" †" if _former(experiment) else "")
+
+
+def _former(experiment: dict) -> bool:
+    """Judged with the former percentile intervals (noisy, and no inference stated)."""
+    return bool(experiment.get("resampled")) and "inference" not in experiment
+
+
+def _former_note(experiments: list[dict]) -> list[str]:
+    """The footnote of the verdict tables, where some experiment needs it."""
+    if not any(_former(e) for e in experiments):
+        return []
+    return ["", f"† {FORMER}."]
 
 
 def claims_figure(data: dict, out: Path) -> list[Path]:
@@ -139,7 +154,7 @@ def claims_figure(data: dict, out: Path) -> list[Path]:
     figure, axis = plt.subplots(figsize=(1.2 + 1.1 * len(experiments), 0.5 + 0.42 * len(claims)))
     for column, experiment in enumerate(experiments):
         for row, claim in enumerate(claims):
-            colour = COLOURS.get(_verdict_of(experiment, claim), "white")
+            colour = COLOURS.get(_verdict_of(experiment, claim).removesuffix(" †"), "white")
             axis.add_patch(plt.Rectangle((column, row), 0.94, 0.9, color=colour, lw=0))
     axis.set_xlim(0, len(experiments))
     axis.set_ylim(len(claims), 0)
@@ -156,7 +171,7 @@ def claims_figure(data: dict, out: Path) -> list[Path]:
 
 
 def write_claims(data: dict, out: Path, draw: bool = True) -> list[Path]:
-    paths = list(write_pair(out, STEM, claims_markdown(data), data))
+    paths = list(write_pair(out, STEM, claims_markdown, data))
     return paths + (claims_figure(data, out) if draw else [])
 
 
@@ -168,5 +183,6 @@ def index_section(data: dict) -> str:
     for claim in data["claims"]:
         verdicts = [_verdict_of(e, claim) for e in data["experiments"]]
         lines.append(f"| {claim}: {data['claims'][claim]} | " + " | ".join(verdicts) + " |")
+    lines += _former_note(data["experiments"])
     lines += ["", "![claims](claims.png)", "", "Rules, evidence and draw by draw: `claims.md`."]
     return "\n".join(lines) + "\n"

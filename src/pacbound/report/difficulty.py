@@ -122,7 +122,7 @@ def difficulty_markdown(comparison: dict) -> str:
 
 def write_difficulty_report(comparison: dict, out: Path) -> tuple[Path, Path]:
     stem = STEM.format(family=comparison["family"])
-    return write_pair(out, stem, difficulty_markdown(comparison), comparison)
+    return write_pair(out, stem, difficulty_markdown, comparison)
 
 
 def switch_by_base(comparison: dict, out_dir: Path) -> list[Path]:

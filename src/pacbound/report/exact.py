@@ -394,7 +394,7 @@ def write(result: dict, evaluation: dict, out_dir) -> list[Path]:
     out_dir = Path(out_dir)
     name = result["experiment"]
     model = document(result, evaluation)
-    paths = list(write_pair(out_dir, f"{name}_model", markdown(model), model))
+    paths = list(write_pair(out_dir, f"{name}_model", markdown, model))
     evaluation = summarize_evaluation(evaluation)
     paths += write_predictions(name, result["buckets"], result["assumptions"], evaluation, out_dir)
     paths += exact_figures(result, evaluation, out_dir)

@@ -115,7 +115,7 @@ def strength_lines(strength: dict, buckets) -> list[str]:
 def write_bases_report(comparison: dict, folder) -> tuple:
     """<folder>/<family>_bases.md and .json."""
     stem = f"{comparison['family']}_bases"
-    return write_pair(folder, stem, bases_markdown(comparison), comparison)
+    return write_pair(folder, stem, bases_markdown, comparison)
 
 
 def _learner_name(learner: dict) -> str:
@@ -203,4 +203,4 @@ def learners_body(comparison: dict) -> str:
 def write_learners_report(comparison: dict, folder) -> tuple:
     """<folder>/<family>_learners.md and .json."""
     stem = f"{comparison['family']}_learners"
-    return write_pair(folder, stem, learners_markdown(comparison), comparison)
+    return write_pair(folder, stem, learners_markdown, comparison)

@@ -9,6 +9,17 @@ from pacbound.report.claims import verdict_cell
 from pacbound.report.markdown import NONE, header, write_pair
 
 
+def _intervals(comparison: dict) -> str:
+    """The interval family in words (a comparison from before valid few-draw inference
+    used percentile intervals)."""
+    if "critical" not in comparison:
+        return "95% percentile intervals (judged before valid few-draw inference)"
+    return (
+        f"95% t intervals over the {comparison['units']} base draws (multiplier "
+        f"{comparison['critical']:.3f}), standard errors from the replicates"
+    )
+
+
 def objectives_markdown(comparison: dict) -> str:
     buckets, budgets = comparison["buckets"], comparison["budgets"]
     difference = np.array(comparison["difference"])
@@ -18,7 +29,7 @@ def objectives_markdown(comparison: dict) -> str:
         "Every cell fine-tuned twice on the same sample, key and base: under SFT (the mean "
         "cross-entropy of the solution tokens) and under DFT (each token's cross-entropy "
         "weighted by the stop-gradient of the model's probability of it). Differences are "
-        "paired; intervals are 95% percentile intervals of one hierarchical bootstrap of both "
+        f"paired; intervals are {_intervals(comparison)} of one hierarchical bootstrap of both "
         f"objectives ({' → '.join(comparison['resampled'])}; {comparison['resamples']} "
         f"resamples), over base draws {comparison['draws']}.\n",
         f"![DFT − SFT]({comparison['experiment']}_objectives.png)\n",
@@ -64,7 +75,7 @@ def objectives_markdown(comparison: dict) -> str:
 
 def write_objectives_report(comparison: dict, folder) -> tuple:
     stem = f"{comparison['experiment']}_objectives"
-    return write_pair(folder, stem, objectives_markdown(comparison), comparison)
+    return write_pair(folder, stem, objectives_markdown, comparison)
 
 
 def weights_markdown(weights: dict) -> str:
@@ -91,9 +102,7 @@ def weights_markdown(weights: dict) -> str:
 
 
 def write_weights_report(weights: dict, folder) -> tuple:
-    return write_pair(
-        folder, f"{weights['experiment']}_weights", weights_markdown(weights), weights
-    )
+    return write_pair(folder, f"{weights['experiment']}_weights", weights_markdown, weights)
 
 
 def difference_heatmap(comparison: dict, out_dir) -> list:

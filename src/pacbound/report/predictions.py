@@ -223,5 +223,9 @@ def predictions_document(name: str, buckets, checks: dict | None, evaluation: di
 def write_predictions(name: str, buckets, checks: dict | None, evaluation: dict, folder):
     """<folder>/<name>_predictions.md and .json from an evaluation summary."""
     data = predictions_document(name, buckets, checks, evaluation)
-    markdown = predictions_markdown(name, evaluation, checks)
-    return write_pair(folder, f"{name}_predictions", markdown, data)
+    return write_pair(folder, f"{name}_predictions", _predictions_markdown, data)
+
+
+def _predictions_markdown(data: dict) -> str:
+    # The document holds the evaluation's keys beside what it is of.
+    return predictions_markdown(data["experiment"], data, data["assumptions"])
