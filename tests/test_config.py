@@ -16,7 +16,8 @@ from pacbound.model import apply, init_params
 def test_every_preset_loads_and_is_frozen(name):
     experiment = config.preset(name)
     assert experiment.name == name
-    assert len(experiment.cells) >= 3 * 4 * 3  # buckets × budgets × seeds
+    # buckets × budgets × runs (seeds within a draw, times the draws)
+    assert len(experiment.cells) * len(experiment.base_seeds) >= 3 * 4 * 3
     with pytest.raises(dataclasses.FrozenInstanceError):
         experiment.name = "other"
     assert config.from_dict(experiment.raw).hash() == experiment.hash()
@@ -39,7 +40,7 @@ def test_hash_ignores_name_compare_and_distributed_but_not_the_grid():
     base = config.from_dict(raw).hash()
     renamed = dict(raw, name="other", compare={"pretrain_share": 0.25})
     assert config.from_dict(renamed).hash() == base
-    fewer = dict(raw, grid=dict(raw["grid"], seeds=[0]))
+    fewer = dict(raw, grid=dict(raw["grid"], seeds=[0, 1, 2]))
     assert config.from_dict(fewer).hash() != base
     reordered = dict(
         raw, grid=dict(raw["grid"], buckets=dict(reversed(raw["grid"]["buckets"].items())))
@@ -178,8 +179,13 @@ def test_the_dft_preset_is_one_experiment_per_objective_on_quick_s_grid():
     assert [e.finetune.objective for e in experiments] == ["sft", "dft"]
     assert {e.family for e in experiments} == {"dft"}
     quick = config.preset("quick")
-    for e in experiments:
-        assert e.grid == quick.grid and e.base_seeds == quick.base_seeds
+    for e in experiments:  # quick's task, buckets and budgets; its former 3 draws × 2 seeds
+        assert (e.task, e.grid.buckets, e.grid.budgets) == (
+            quick.task,
+            quick.grid.buckets,
+            quick.grid.budgets,
+        )
+        assert e.base_seeds == (0, 1, 2) == quick.base_seeds[:3] and e.grid.seeds == (0, 1)
         assert not e.certify.enabled
     # SFT is the default: an experiment that does not name it keeps its hash.
     assert "objective" not in quick.to_dict()["finetune"]

@@ -17,9 +17,11 @@ def committed(paper_figs) -> dict:
     return json.loads((paper_figs / "quick_report.json").read_text())
 
 
-def moved(report: dict, errors: float, critical: float = NORMAL_CRITICAL) -> dict:
+def moved(report: dict, errors: float, critical: float | None = None) -> dict:
     """A copy of ``report`` whose every gain (and its interval) moved by ``errors`` of its
-    own standard error, alternately up and down."""
+    own standard error (its interval's half-width over ``critical``, by default the one the
+    report states), alternately up and down."""
+    critical = critical or report["bootstrap"].get("critical", NORMAL_CRITICAL)
     copied = copy.deepcopy(report)
     sign = 1
     for row in copied["per_budget"]:
@@ -36,7 +38,8 @@ def test_itself_agrees_everywhere(committed):
     assert result["compared"] == len(committed["buckets"]) * len(committed["budgets"]) == 18
     assert result["agreeing"] == 18 and result["rms_z"] == 0.0 and result["changed"] == []
     assert result["experiment"] == "quick" and result["config_hash"] == committed["config_hash"]
-    assert result["threshold"] == pytest.approx(1.959964, abs=1e-6)
+    df = committed["bootstrap"]["df"]  # t on df1 + df2 degrees of freedom
+    assert result["threshold"] == pytest.approx(stats.t.ppf(0.975, 2 * df), abs=1e-6)
 
 
 def test_a_fraction_of_a_standard_error_agrees(committed):
@@ -49,7 +52,7 @@ def test_a_fraction_of_a_standard_error_agrees(committed):
     assert result["higher"] + result["lower"] == 18 and result["same_sign"] == 9
     row = result["rows"][0]
     low, high = committed["per_budget"][0]["gain_interval"]["easy"]
-    assert row["se1"] == pytest.approx((high - low) / 2 / NORMAL_CRITICAL)
+    assert row["se1"] == pytest.approx((high - low) / 2 / committed["bootstrap"]["critical"])
     assert row["se2"] == pytest.approx(row["se1"])
 
 
@@ -68,19 +71,24 @@ def test_five_standard_errors_and_a_flipped_optimum_disagree(committed):
 def test_every_verdict_kind_is_compared(committed):
     rerun = copy.deepcopy(committed)
     rerun["switch"]["budget"] = "64"
-    rerun["inverted_u_budgets"] = []
-    rerun["no_bucket_beats_base_budgets"] = [1, 2, 4, 16, 64]
-    rerun["per_budget"][4]["buckets_better_than_base"] = []
-    rerun["per_budget"][0]["buckets_worse_than_base"] = ["hard"]
-    rerun["trend"]["permutation_p"] = 0.2
+    rerun["inverted_u_budgets"] = [2]
+    rerun["no_bucket_beats_base_budgets"] = [1]
+    rerun["per_budget"][4]["buckets_better_than_base"] = ["easy", "medium"]
+    rerun["per_budget"][0]["buckets_worse_than_base"] = ["medium"]
+    significant = committed["trend"]["permutation_p"] <= 0.05
+    rerun["trend"]["permutation_p"] = 0.2 if significant else 0.01
     changed = {c["verdict"]: (c["old"], c["new"]) for c in replicate(committed, rerun)["changed"]}
+    first, fifth = committed["per_budget"][0], committed["per_budget"][4]
     assert changed == {
-        "switch budget": ("256", "64"),
-        "inverted-U budgets": ([64], []),
-        "budgets where no bucket beats the base": ([1, 2, 4, 16], [1, 2, 4, 16, 64]),
-        "better than the base at n = 64": (["medium"], []),
-        "worse than the base at n = 1": (["easy", "medium", "hard"], ["hard"]),
-        "trend significant (p ≤ 0.05)": (True, False),
+        "switch budget": (committed["switch"]["budget"], "64"),
+        "inverted-U budgets": (committed["inverted_u_budgets"], [2]),
+        "budgets where no bucket beats the base": (
+            committed["no_bucket_beats_base_budgets"],
+            [1],
+        ),
+        "better than the base at n = 64": (fifth["buckets_better_than_base"], ["easy", "medium"]),
+        "worse than the base at n = 1": (first["buckets_worse_than_base"], ["medium"]),
+        "trend significant (p ≤ 0.05)": (significant, not significant),
     }
 
 
@@ -112,6 +120,9 @@ def test_stated_critical_values_and_degrees_of_freedom(committed):
     t4 = float(stats.t.ppf(0.975, 4))
     first = copy.deepcopy(committed)
     first["bootstrap"] |= {"critical": t4, "df": 4}
+    former = copy.deepcopy(committed)  # a report from before: percentile intervals
+    for key in ("critical", "df"):
+        former["bootstrap"].pop(key, None)
     second = moved(first, 1.0, critical=t4)
     result = replicate(first, second)
     assert result["threshold"] == pytest.approx(stats.t.ppf(0.975, 8))
@@ -120,7 +131,8 @@ def test_stated_critical_values_and_degrees_of_freedom(committed):
     assert result["rows"][0]["se1"] == pytest.approx((high - low) / 2 / t4)
     assert result["rows"][0]["z"] == pytest.approx(-(2**-0.5))
     # one report with a normal interval makes the threshold normal
-    assert replicate(first, committed)["threshold"] == pytest.approx(stats.norm.ppf(0.975))
+    assert replicate(first, former)["threshold"] == pytest.approx(stats.norm.ppf(0.975))
+    assert replicate(former, former)["critical"] == [NORMAL_CRITICAL] * 2
     assert threshold(None, 4) == threshold(4, None) == pytest.approx(stats.norm.ppf(0.975))
     bad = copy.deepcopy(committed)
     bad["bootstrap"]["critical"] = -1.0

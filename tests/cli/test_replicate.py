@@ -25,9 +25,10 @@ def committed(paper_figs) -> dict:
 def moved(report: dict, errors: float) -> dict:
     """A copy with every gain and its interval moved by ``errors`` standard errors."""
     copied = copy.deepcopy(report)
+    critical = report["bootstrap"].get("critical", 1.959964)
     for row in copied["per_budget"]:
         for bucket, (low, high) in row["gain_interval"].items():
-            shift = errors * (high - low) / 2 / 1.959964
+            shift = errors * (high - low) / 2 / critical
             row["gain_over_base"][bucket] += shift
             row["gain_interval"][bucket] = [low + shift, high + shift]
     return copied
