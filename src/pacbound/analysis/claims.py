@@ -310,10 +310,14 @@ def claims_document(
     noisy base draw the pooled verdicts say nothing about bases in general: each decided
     one becomes "undecided (too few base draws)", the base's own verdict in its detail."""
     pooled_verdicts = judge(measured, resample(measured, rng, resamples), easy_high_level)
-    per_draw = {str(measured.draws[0]): pooled_verdicts}
+    per_draw = {str(measured.draws[0]): [replace(v, draws_needed=None) for v in pooled_verdicts]}
     if len(measured.draws) > 1:
+        # A draw alone says nothing about how many draws would decide a claim.
         per_draw = {
-            str(seed): judge(alone, resample(alone, rng, resamples), easy_high_level)
+            str(seed): [
+                replace(v, draws_needed=None)
+                for v in judge(alone, resample(alone, rng, resamples), easy_high_level)
+            ]
             for alone, seed in ((measured.draw(i), seed) for i, seed in enumerate(measured.draws))
         }
     elif measured.noise_levels:
@@ -340,9 +344,10 @@ def claims_document(
 
 
 def _one_draw(verdict: Verdict) -> Verdict:
-    """A decided verdict of a one-draw experiment, as a statement about base draws."""
+    """A decided verdict of a one-draw experiment, as a statement about base draws (one
+    draw shows no between-draw spread: the draws an undecided one needs are unknown)."""
     if verdict.verdict == UNDECIDED:
-        return verdict
+        return replace(verdict, draws_needed=None)
     detail = f"this base alone: {verdict.verdict}; {verdict.detail}"
     return replace(verdict, verdict=inference.TOO_FEW_DRAWS, detail=detail, draws_needed=2)
 
