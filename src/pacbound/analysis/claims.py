@@ -335,7 +335,7 @@ def claims_document(
         "resampled": list(measured.noise_levels),
         "resamples": resamples,
         "alpha": ALPHA,
-        "inference": _inference_text(measured),
+        "inference": inference_text(measured),
         "base_target_error": measured.base_target_error.tolist(),
         "pooled": [asdict(v) for v in pooled_verdicts],
         "per_draw": {seed: [asdict(v) for v in draw] for seed, draw in per_draw.items()},
@@ -352,7 +352,7 @@ def _one_draw(verdict: Verdict) -> Verdict:
     return replace(verdict, verdict=inference.TOO_FEW_DRAWS, detail=detail, draws_needed=2)
 
 
-def _inference_text(measured: Measured) -> str:
+def inference_text(measured: Measured) -> str:
     """What the intervals are, in words."""
     if not measured.noise_levels:
         return "exact risks: nothing is resampled"

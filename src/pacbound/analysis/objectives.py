@@ -17,7 +17,15 @@ from dataclasses import asdict
 import numpy as np
 
 from pacbound.analysis import inference
-from pacbound.analysis.claims import ALPHA, FAILS, HOLDS, UNDECIDED, Verdict, pooled
+from pacbound.analysis.claims import (
+    ALPHA,
+    FAILS,
+    HOLDS,
+    UNDECIDED,
+    Verdict,
+    inference_text,
+    pooled,
+)
 from pacbound.analysis.hierarchy import RESAMPLES, Measured, resample
 from pacbound.numeric.argmin import first_minimum
 
@@ -97,6 +105,7 @@ def compare_objectives(
         "alpha": ALPHA,
         "units": units,
         "critical": inference.critical(units, 1 - ALPHA),
+        "inference": inference_text(sft),
         "target_error": {"sft": target[0].tolist(), "dft": target[1].tolist()},
         "difference": difference.tolist(),
         "difference_interval": [low.tolist(), high.tolist()],

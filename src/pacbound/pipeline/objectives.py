@@ -16,6 +16,8 @@ def objectives_claims(comparison: dict, sft) -> dict:
         "resampled": comparison["resampled"],
         "resamples": comparison["resamples"],
         "alpha": comparison["alpha"],
+        # Where the comparison states its intervals (those from before it did not).
+        **({"inference": comparison["inference"]} if "inference" in comparison else {}),
         "base_target_error": sft.base_target_error.tolist(),
         "pooled": comparison["pooled"],
         "per_draw": {},
