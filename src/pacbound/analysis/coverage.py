@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pacbound.analysis import inference
+from pacbound.analysis.claims import contrasts
 from pacbound.analysis.hierarchy import Measured, resample
 
 FAMILIES = ("percentile", "t", "widened", "simultaneous", "slope")
@@ -75,8 +76,6 @@ def simulated(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarray,
 
 def covered(scenario: Scenario, rng: np.random.Generator, resamples: int) -> dict[str, bool]:
     """Whether each family's 95% interval covers the truth on one simulated data set."""
-    from pacbound.analysis.claims import contrasts  # claims builds on this module's peers
-
     truth, measured = simulated(scenario, rng)
     draws = measured.units
     replicates = resample(measured, rng, resamples)
