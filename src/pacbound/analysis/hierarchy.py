@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pacbound.analysis.inference import outer_units
 from pacbound.analysis.table import level_vector
 from pacbound.config import ExperimentConfig
 from pacbound.store import Base, Cell
@@ -95,8 +96,7 @@ class Measured:
         """The independent units of the outermost resampled level, on which intervals are
         t intervals (``inference``): the base draws when there are several; within one
         draw its fine-tuning seeds (independent in every cell); 1 when neither varies."""
-        draws, seeds = len(self.draws), self.level_error.shape[3]
-        return draws if draws > 1 else seeds if seeds > 1 else 1
+        return outer_units(len(self.draws), self.level_error.shape[3])
 
     @property
     def noise_levels(self) -> tuple[str, ...]:

@@ -39,13 +39,21 @@ LEVEL = 0.95
 TOO_FEW_DRAWS = "undecided (too few base draws)"
 
 
+def outer_units(draws: int, runs: int) -> int:
+    """The units of the outermost level that varies: the base draws when there are
+    several; within one draw its ``runs`` per cell (seeds); 1 when neither varies."""
+    return draws if draws > 1 else runs if runs > 1 else 1
+
+
+def _law(draws: int):
+    """Student t on D − 1 degrees of freedom over D ≥ 2 units; the normal law with one."""
+    return stats.t(draws - 1) if draws >= 2 else stats.norm()
+
+
 def critical(draws: int, level: float = LEVEL) -> float:
     """The two-sided multiplier of a ``level`` interval: Student t on D − 1 degrees of
     freedom over D ≥ 2 units, the normal quantile with one (only problems vary)."""
-    upper = 1 - (1 - level) / 2
-    if draws >= 2:
-        return float(stats.t.ppf(upper, draws - 1))
-    return NormalDist().inv_cdf(upper)
+    return float(_law(draws).ppf(1 - (1 - level) / 2))
 
 
 def degrees_of_freedom(draws: int) -> int | None:
@@ -99,10 +107,10 @@ def draws_needed(estimate: float, se: float, draws: int, level: float = LEVEL) -
     spread = se * math.sqrt(max(draws, 1))
     if spread == 0:
         return max(draws, 2)
-    for count in range(2, 10_001):
-        if critical(count, level) * spread / math.sqrt(count) < abs(estimate):
-            return count
-    return None
+    counts = np.arange(2, 10_001)
+    half = stats.t.ppf(1 - (1 - level) / 2, counts - 1) * spread / np.sqrt(counts)
+    enough = np.flatnonzero(half < abs(estimate))
+    return int(counts[enough[0]]) if len(enough) else None
 
 
 def p_above_zero(estimate, se, draws: int) -> np.ndarray:
@@ -112,8 +120,7 @@ def p_above_zero(estimate, se, draws: int) -> np.ndarray:
     for a positive estimate and 1 otherwise."""
     estimate, se = np.broadcast_arrays(np.asarray(estimate, float), np.asarray(se, float))
     ratio = np.divide(estimate, se, out=np.where(estimate > 0, np.inf, -np.inf), where=se > 0)
-    law = stats.t(draws - 1) if draws >= 2 else stats.norm()
-    return law.sf(ratio)
+    return _law(draws).sf(ratio)
 
 
 def slope_interval(x, y, level: float = LEVEL) -> tuple[float, float, float]:

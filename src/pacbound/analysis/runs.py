@@ -8,6 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
+from pacbound.analysis.inference import outer_units
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.symbolic import agreement
 
@@ -110,8 +111,7 @@ class RunTable:
     def units(self) -> int:
         """The independent units intervals are t intervals over (``inference``): the base
         draws when there are several, else the runs of a cell (its seeds), else 1."""
-        runs = self.target_error.shape[-1]
-        return self.draws if self.draws > 1 else runs if runs > 1 else 1
+        return outer_units(self.draws, self.target_error.shape[-1])
 
     @cached_property  # the table is frozen: computed once per table
     def mean(self) -> np.ndarray:

@@ -47,9 +47,10 @@ def verdict_cell(verdict: dict) -> str:
     its level, where the verdict states it), and the draws an undecided one would need."""
     statistic = verdict["statistic"]
     needed = verdict.get("draws_needed")
-    needs = f"; needs ≈ {needed} draws" if needed else ""
+    needs = f"needs ≈ {needed} draws" if needed else ""
     if statistic is None:
-        return verdict["verdict"] + (f" ({needs[2:]})" if needs else "")
+        return verdict["verdict"] + (f" ({needs})" if needs else "")
+    needs = f"; {needs}" if needs else ""
     interval = ""
     if verdict["low"] is not None:
         level = verdict.get("level")
