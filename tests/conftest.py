@@ -123,3 +123,51 @@ def pytest_collection_modifyitems(items):
     # The groups first: each is one long unit of work, and one handed out last keeps a worker
     # busy while the other has nothing left (the suite's wall time, not its work).
     items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
+def misleading_legends(figure) -> list[str]:
+    """What is wrong with a figure's legends: an entry whose series is not drawn, or a
+    legend over an axes that shows data."""
+    from pacbound.report.figures import drawn
+
+    by_label: dict[str, list] = {}
+    for axis in figure.axes:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            by_label.setdefault(label, []).append(handle)
+    legends = [axis.get_legend() for axis in figure.axes if axis.get_legend()] + figure.legends
+    renderer = figure.canvas.get_renderer()
+    data_axes = [axis for axis in figure.axes if axis.axison and axis.has_data()]
+    problems = []
+    for legend in legends:
+        for text in legend.get_texts():
+            label = text.get_text()
+            if label in by_label and not any(drawn(h) for h in by_label[label]):
+                problems.append(f"legend entry {label!r} names nothing drawn")
+        box = legend.get_window_extent(renderer)
+        for axis in data_axes:
+            if box.overlaps(axis.get_window_extent(renderer)):
+                problems.append(f"legend over the data of {axis.get_title()!r}")
+    return problems
+
+
+@pytest.fixture
+def legend_problems():
+    """``misleading_legends``, for tests that check a figure they drew."""
+    return misleading_legends
+
+
+@pytest.fixture
+def legend_check(monkeypatch) -> list[str]:
+    """Every figure saved during the test is checked by ``misleading_legends``; the list
+    collects what they found."""
+    from matplotlib.figure import Figure
+
+    found: list[str] = []
+    save = Figure.savefig
+
+    def checked(figure, path, *args, **kwargs):
+        found.extend(f"{Path(path).name}: {p}" for p in misleading_legends(figure))
+        return save(figure, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", checked)
+    return found

@@ -10,7 +10,7 @@ from pacbound.cli import main
 
 @pytest.mark.e2e
 def test_reproduce_writes_every_figure_and_the_report(
-    tiny, base_cache, tmp_path, capsys, monkeypatch
+    tiny, base_cache, tmp_path, capsys, monkeypatch, legend_check
 ):
     out, db = tmp_path / "figs", tmp_path / "r.sqlite"
     argv = ["reproduce", "--config", str(tiny), "--db", str(db), "--out", str(out), "--quiet"]
@@ -26,6 +26,7 @@ def test_reproduce_writes_every_figure_and_the_report(
     ):
         for suffix in (".png", ".pdf"):
             assert (out / f"{stem}{suffix}").stat().st_size > 1000, stem
+    assert legend_check == []  # every legend names drawn series, beside the data
     index = (out / "README.md").read_text()
     assert "tiny_gain_heatmap.png" in index and "Switch budget" in index
     assert "theory_landscape.png" in index and "theory_optimum.png" in index

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from pacbound.analysis.difficulty import DEFINITIONS, switch_scale
-from pacbound.report.figures import save_figure
+from pacbound.report.figures import legend_beside, save_figure
 from pacbound.report.markdown import header, write_pair
 
 STEM = "{family}_difficulty"
@@ -152,5 +152,5 @@ def switch_by_base(comparison: dict, out_dir: Path) -> list[Path]:
     axis.set_xlabel("base (weakest first; its own target error)")
     axis.set_ylabel("switch budget (95% interval)")
     axis.set_title("Switch to the hardest bucket: op-count against base-loss buckets")
-    axis.legend(fontsize=8)
+    legend_beside(axis, fontsize=8)
     return save_figure(figure, out_dir, STEM.format(family=comparison["family"]))

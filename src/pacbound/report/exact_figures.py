@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pacbound.numeric.argmin import first_minimum
-from pacbound.report.figures import plt, predictions_by_budget, save_figure
+from pacbound.report.figures import legend_beside, plt, predictions_by_budget, save_figure
 
 
 def exact_figures(result: dict, evaluation: dict, out_dir: Path) -> list[Path]:
@@ -59,7 +59,7 @@ def exact_optimum(result: dict, evaluation: dict, out_dir: Path, stem: str) -> l
         "Skill ladder: the true optimal bucket (grey: within 2 paired SE) and predictions",
         fontsize=9,
     )
-    axis.legend(fontsize=6.5, loc="upper left")
+    legend_beside(axis, fontsize=6.5)
     figure.tight_layout()
     return save_figure(figure, out_dir, f"{stem}_optimum")
 
@@ -103,7 +103,7 @@ def exact_level_risks(result: dict, out_dir: Path, stem: str) -> list[Path]:
         axis.set_title(f"n = {budgets[i]}", fontsize=9)
         axis.set_xlabel("level")
     axes[0].set_ylabel("expected risk on the level")
-    axes[-1].legend(fontsize=6, ncol=2)
+    legend_beside(axes[-1], fontsize=6)
     figure.tight_layout()
     return save_figure(figure, out_dir, f"{stem}_level_risk")
 
@@ -130,6 +130,6 @@ def exact_gain(result: dict, out_dir: Path, stem: str) -> list[Path]:
         "Skill ladder: true target gain (solid) and certified (dashed, split-kl + no harm)",
         fontsize=9,
     )
-    axis.legend(fontsize=6.5, ncol=2, loc="upper right")
+    legend_beside(axis, fontsize=6.5)
     figure.tight_layout()
     return save_figure(figure, out_dir, f"{stem}_gain")

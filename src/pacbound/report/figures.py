@@ -15,6 +15,10 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display is assumed
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import Collection, PathCollection
+from matplotlib.container import Container
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from pacbound.analysis.comparison import closed_form_and_simulation
 from pacbound.analysis.table import cell_arrays
@@ -44,6 +48,40 @@ def save_figure(figure, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
+def drawn(artist) -> bool:
+    """Whether an artist a legend would name shows anything: a line or points with a finite
+    coordinate, a patch or filled area of nonzero extent, a container with a drawn part."""
+    if isinstance(artist, Container):
+        return any(drawn(part) for part in artist.get_children())
+    if isinstance(artist, Line2D):
+        return bool(np.isfinite(artist.get_xydata()).all(axis=1).any())
+    if isinstance(artist, PathCollection):  # points (scatter): each offset is one marker
+        offsets = np.asarray(artist.get_offsets())
+        return bool(len(offsets) and np.isfinite(offsets).all(axis=1).any())
+    if isinstance(artist, Collection):  # areas and segments
+        return any(len(path.vertices) for path in artist.get_paths())
+    if isinstance(artist, Patch):
+        extent = artist.get_path().get_extents(artist.get_patch_transform())
+        return extent.width > 0 and extent.height > 0
+    return True  # another kind of artist: trusted as drawn
+
+
+def legend_beside(axis, **options) -> None:
+    """The axis's legend beside it on the right, never over the data, naming only the
+    series that are drawn (none drawn: no legend)."""
+    entries = [
+        (handle, label)
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True)
+        if drawn(handle)
+    ]
+    if entries:
+        handles, labels = zip(*entries, strict=True)
+        options = {"fontsize": 7, "frameon": False} | options
+        axis.legend(
+            handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, **options
+        )
+
+
 def theory_landscape(curves: dict, out_dir: Path) -> list[Path]:
     """B(d, n) as a heatmap over difficulty × budget, with the d*(n) curve drawn on it."""
     model, d_grid = curves["landscape_model"], curves["d_grid"]
@@ -52,14 +90,15 @@ def theory_landscape(curves: dict, out_dir: Path) -> list[Path]:
         d_grid, THEORY_BUDGETS, curves["landscape"], shading="auto", cmap="viridis"
     )
     figure.colorbar(mesh, ax=axis, label="bound B(d, n)")
-    axis.plot(
-        curves["landscape_d_star"], THEORY_BUDGETS, color="white", lw=2, label="d*(n) = argmin_d B"
-    )
+    axis.plot(curves["landscape_d_star"], THEORY_BUDGETS, color="white", lw=2)
     axis.set_yscale("log")
     axis.set_xlabel("difficulty d")
     axis.set_ylabel("budget n")
-    axis.set_title(f"Bound landscape, {model.name} ({model.generalization})")
-    axis.legend(loc="lower right", fontsize=8)
+    # The curve is named in the title: a legend would sit on the heatmap or the colour bar.
+    axis.set_title(
+        f"Bound landscape, {model.name} ({model.generalization})\nwhite: d*(n) = argmin_d B(d, n)",
+        fontsize=10,
+    )
     return save_figure(figure, out_dir, "theory_landscape")
 
 
@@ -67,26 +106,28 @@ def theory_optima(curves: dict, out_dir: Path) -> list[Path]:
     """d*(n) against n for each family, and each term's contribution at d*(n)."""
     families = curves["families"]
     columns = 4
-    rows = -(-(1 + len(families)) // columns)
+    rows = -(-(3 + len(families)) // columns)  # two cells more, for the two legends
     figure, grid = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows))
     axes = list(grid.ravel())
-    for spare in axes[1 + len(families) :]:
-        spare.set_visible(False)
     for name, family in families.items():
         axes[0].plot(THEORY_BUDGETS, family["d_star"], label=name)
     axes[0].set_xscale("log")
     axes[0].set_xlabel("budget n")
     axes[0].set_ylabel("d*(n)")
     axes[0].set_title("Optimal difficulty")
-    axes[0].legend(fontsize=6)
     for axis, (name, family) in zip(axes[1 : 1 + len(families)], families.items(), strict=True):
         terms = family["terms"]
         axis.stackplot(THEORY_BUDGETS, *terms.values(), labels=list(terms))
         axis.set_xscale("log")
         axis.set_xlabel("budget n")
         axis.set_title(f"B at d*(n): {name}", fontsize=9)
-        axis.legend(fontsize=7, loc="upper right")
     axes[1].set_ylabel("term of B(d*(n), n)")
+    # The legends (families; the terms, alike in every panel) in the spare cells, off the data.
+    spare = axes[1 + len(families) :]
+    for axis in spare:
+        axis.axis("off")
+    for axis, source, title in ((spare[0], axes[0], "family"), (spare[1], axes[1], "term of B")):
+        axis.legend(*source.get_legend_handles_labels(), loc="upper left", fontsize=7, title=title)
     figure.tight_layout()
     return save_figure(figure, out_dir, "theory_optimum")
 
@@ -126,7 +167,8 @@ def theory_figures(out_dir: Path) -> list[Path]:
 
 
 def gain_heatmap(table, base_target_error: float, out_dir: Path, stem: str) -> list[Path]:
-    """Gain in target accuracy over the base, bucket × budget, the measured optimum boxed."""
+    """Gain in target accuracy over the base, bucket × budget, the best bucket boxed (dashed
+    where it still loses to the base)."""
     gain = base_target_error - table.mean_target_error  # BxN
     figure, axis = plt.subplots(
         figsize=(1.4 + 1.2 * len(table.budgets), 1.2 + 0.7 * len(table.buckets))
@@ -136,14 +178,18 @@ def gain_heatmap(table, base_target_error: float, out_dir: Path, stem: str) -> l
     figure.colorbar(mesh, ax=axis, label="target accuracy gain over base")
     for b in range(len(table.buckets)):
         for n in range(len(table.budgets)):
-            axis.text(n, b, f"{gain[b, n]:+.3f}", ha="center", va="center", fontsize=8)
+            colour = "white" if abs(gain[b, n]) > 0.6 * limit else "black"  # legible on dark
+            axis.text(n, b, f"{gain[b, n]:+.3f}", ha="center", va="center", fontsize=8, c=colour)
     for n, best in enumerate(first_minimum(table.mean_target_error, axis=0)):
-        axis.add_patch(plt.Rectangle((n - 0.5, best - 0.5), 1, 1, fill=False, lw=2.5, ec="black"))
+        # Dashed where even the best bucket loses to the base: no fine-tuning wins there.
+        style = "--" if gain[best, n] < 0 else "-"
+        box = plt.Rectangle((n - 0.5, best - 0.5), 1, 1, fill=False, lw=2.5, ec="black", ls=style)
+        axis.add_patch(box)
     axis.set_xticks(range(len(table.budgets)), [str(n) for n in table.budgets])
     axis.set_yticks(range(len(table.buckets)), table.buckets)
     axis.set_xlabel("budget n")
     axis.set_ylabel("bucket")
-    axis.set_title("Gain over the base (box: measured optimum)")
+    axis.set_title("Gain over the base (box: best bucket; dashed: the base is better)", fontsize=10)
     return save_figure(figure, out_dir, f"{stem}_gain_heatmap")
 
 
@@ -169,37 +215,80 @@ def accuracy_by_bucket(table, base_target_error: float, out_dir: Path, stem: str
         )
     axis.set_xticks([0, *x], ["base", *table.buckets])
     axis.set_xlabel("training bucket (easy → hard)")
-    axis.set_ylabel("target accuracy (mean ± sd over seeds)")
+    axis.set_ylabel("target accuracy (mean ± sd over runs)")
     axis.set_title("Target accuracy against difficulty")
-    axis.legend(fontsize=7, ncol=2)
+    legend_beside(axis)
     return save_figure(figure, out_dir, f"{stem}_accuracy_by_bucket")
 
 
+def _log_cell_edges(points) -> np.ndarray:
+    """Edges half-way (in log scale) between sorted positive points, the outer two as far
+    out as their inner neighbours: each point's cell on a log axis."""
+    logs = np.log(np.asarray(points, float))
+    inner = (logs[1:] + logs[:-1]) / 2
+    step = np.diff(logs)
+    first = logs[0] - (step[0] / 2 if len(step) else 0.5)
+    last = logs[-1] + (step[-1] / 2 if len(step) else 0.5)
+    return np.exp(np.concatenate([[first], inner, [last]]))
+
+
 def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
-    """The optimal bucket against budget: measured (marker area: bootstrap frequency; a cross
-    where the base beats every bucket), the switch interval, and each shift term's prediction."""
-    index = {b: i for i, b in enumerate(result["buckets"])}
+    """The optimal arm against budget: pooled over base draws (line; dot area: how often a
+    resample picks each bucket; a cross where the base beats every bucket), each base draw's
+    own optimum (small markers), the switch to the hardest bucket with its 95% interval (a
+    band over the budgets it spans, "never" to the right), and each certified bound's
+    prediction where it makes one."""
+    index = {"base": -1} | {b: i for i, b in enumerate(result["buckets"])}
     budgets = result["budgets"]
-    figure, axis = plt.subplots(figsize=(5.8, 3.8))
-    switch = result["switch"]["interval_95"]
-    positions = {str(n): n for n in budgets} | {"never": budgets[-1] * 1.5}
+    figure, axis = plt.subplots(figsize=(6.2, 3.8))
+    # The switch interval as a band over its budgets' cells, so that one budget is visible.
+    positions = [*budgets, budgets[-1] ** 2 / budgets[-2] if len(budgets) > 1 else 2 * budgets[-1]]
+    edges = _log_cell_edges(positions)
+    column = {str(n): i for i, n in enumerate(budgets)} | {"never": len(budgets)}
+    low, high = result["switch"]["interval_95"]
     axis.axvspan(
-        positions[switch[0]],
-        positions[switch[1]],
+        edges[column[low]],
+        edges[column[high] + 1],
         color="gold",
-        alpha=0.25,
-        label="switch budget, 95% interval",
+        alpha=0.3,
+        lw=0,
+        label=f"switch to {result['buckets'][-1]}, 95% interval: n in [{low}, {high}]",
     )
+    if high == "never":
+        axis.text(positions[-1], len(index) - 2.5, "never", ha="center", fontsize=7)
+    draws = result.get("draws", []) if len(result.get("draws", [])) > 1 else []
+    for offset, draw in enumerate(draws):
+        # Each draw on its own row just above the arm it picks, so that draws never overlap.
+        lift = 0.12 + 0.33 * offset / max(len(draws) - 1, 1)
+        axis.plot(
+            budgets,
+            [index[b] + lift for b in draw["optimum"]],
+            "v",
+            ms=4,
+            c=f"C{offset}",
+            alpha=0.8,
+            label=f"base draw {draw['base']} (base error {draw['base_target_error']:.3f})",
+        )
     measured = [index[r["measured_optimum"]] for r in result["per_budget"]]
-    axis.plot(budgets, measured, "k-", lw=2, zorder=5, label="measured")
-    base_best = "base beats every bucket (> 50% of resamples)"
+    axis.plot(budgets, measured, "k-", lw=2, zorder=5, label="pooled over draws")
     for n, row in zip(budgets, result["per_budget"], strict=True):
         for bucket, frequency in row["bootstrap_frequency"].items():
             if frequency > 0:
                 axis.scatter(n, index[bucket], s=120 * frequency, c="black", zorder=6)
-        if row["best_arm_frequency"]["base"] > 0.5:
-            axis.scatter(n, -1, marker="x", s=60, c="red", zorder=6, label=base_best)
-            base_best = None
+    base_best = [
+        n
+        for n, row in zip(budgets, result["per_budget"], strict=True)
+        if row["best_arm_frequency"]["base"] > 0.5
+    ]
+    axis.scatter(
+        base_best,
+        [-1] * len(base_best),
+        marker="x",
+        s=60,
+        c="red",
+        zorder=6,
+        label="base beats every bucket (> 50% of resamples)",
+    )
     terms = list(result["per_budget"][0]["predicted_optimum"])
     for offset, term in enumerate(terms):
         # A budget without a prediction (every certificate vacuous) leaves a gap.
@@ -211,11 +300,12 @@ def optimum_by_budget(result: dict, out_dir: Path, stem: str) -> list[Path]:
         ]
         axis.plot(budgets, predicted, "--s", ms=4, lw=1, label=f"certified bound: {term}")
     axis.set_xscale("log")
+    axis.set_xlim(edges[0], edges[-1 if high == "never" else -2])
     axis.set_yticks(range(-1, len(result["buckets"])), ["base", *result["buckets"]])
     axis.set_xlabel("budget n")
     axis.set_ylabel("optimal arm")
-    axis.set_title("Optimum vs budget (dots: bootstrap frequency)")
-    axis.legend(fontsize=6)
+    axis.set_title("Optimum vs budget (black dots: share of resamples)", fontsize=10)
+    legend_beside(axis, fontsize=6)
     return save_figure(figure, out_dir, f"{stem}_optimum_by_budget")
 
 
@@ -268,6 +358,8 @@ def predictions_by_budget(evaluation: dict, buckets, out_dir: Path, stem: str) -
             regret += f" [{interval[0]:.3f}, {interval[1]:.3f}]"
         axis.set_title(f"{name}\n{regret}", fontsize=7)
         axis.set_xscale("log")
+        axis.set_xticks(budgets, [str(n) for n in budgets])  # the held-out budgets, no others
+        axis.minorticks_off()
         axis.tick_params(labelsize=6)
     for axis in axes.flat[len(shown) :]:
         axis.set_visible(False)
@@ -308,8 +400,8 @@ def gap_decomposition(table, base_target_error: float, out_dir: Path, stem: str)
     axis.axhline(0, color="black", lw=0.5)
     axis.set_xticks(x, labels, fontsize=7)
     axis.set_ylabel("error")
-    axis.set_title("Gap decomposition of each cell (mean over seeds)")
-    axis.legend(fontsize=7)
+    axis.set_title("Gap decomposition of each cell (mean over runs)")
+    legend_beside(axis)
     return save_figure(figure, out_dir, f"{stem}_gap_decomposition")
 
 
@@ -335,8 +427,8 @@ def level_gain_curves(config, cells, out_dir: Path, stem: str) -> list[Path]:
         axis.set_xlabel("level (number of operations)")
         axis.set_title(f"n = {n}")
     axes[0].set_ylabel("accuracy gain over base (0: the base)")
-    axes[1].legend(fontsize=8)
-    figure.suptitle("Per-level gain of each bucket (mean ± sd over seeds)")
+    legend_beside(axes[1], fontsize=8)
+    figure.suptitle("Per-level gain of each bucket (mean ± sd over runs)")
     figure.tight_layout()
     return save_figure(figure, out_dir, f"{stem}_level_gain")
 
@@ -359,7 +451,7 @@ def optimum_by_base(comparison: dict, out_dir: Path) -> list[Path]:
     axis.set_xlabel("budget n")
     axis.set_ylabel("optimal bucket (bootstrap mean index)")
     axis.set_title("Does a stronger base move the optimum harder?")
-    axis.legend(fontsize=8)
+    legend_beside(axis)
     return save_figure(figure, out_dir, f"{comparison['family']}_optimum_by_base")
 
 
@@ -406,7 +498,7 @@ def certificate_vs_risk(summaries: list[dict], out_dir: Path, stem: str) -> list
     axis.set_xlabel("measured risk of Q in distribution (95% interval)")
     axis.set_ylabel("certificate")
     axis.set_title("Certificates against measured risk, per cell")
-    axis.legend(fontsize=6, loc="lower right")
+    legend_beside(axis, fontsize=6)
     return save_figure(figure, out_dir, f"{stem}_certificate_vs_risk")
 
 
@@ -431,7 +523,7 @@ def certificate_by_budget(summary: dict, floors: dict, out_dir: Path, stem: str)
     axis.set_title(
         "Certificate (solid), measured risk of Q (dotted), base error (dashed)", fontsize=9
     )
-    axis.legend(fontsize=7)
+    legend_beside(axis)
     return save_figure(figure, out_dir, f"{stem}_certificate_by_budget")
 
 

@@ -120,7 +120,8 @@ def difference_heatmap(comparison: dict, out_dir) -> list:
         for i in range(len(budgets)):
             beyond = low[b, i] > 0 or high[b, i] < 0
             text = f"{difference[b, i]:+.3f}" + ("*" if beyond else "")
-            axis.text(i, b, text, ha="center", va="center", fontsize=7)
+            colour = "white" if abs(difference[b, i]) > 0.6 * limit else "black"  # legible
+            axis.text(i, b, text, ha="center", va="center", fontsize=7, color=colour)
     axis.set_xticks(range(len(budgets)), [str(n) for n in budgets])
     axis.set_yticks(range(len(buckets)), buckets)
     axis.set_xlabel("budget n")
