@@ -1,13 +1,16 @@
 """Presets load into frozen dataclasses; hashes ignore what does not change results."""
 
 import dataclasses
+import re
 import tomllib
+from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
 from pacbound import config
+from pacbound.cli import main
 from pacbound.config import CertifyConfig
 from pacbound.model import apply, init_params
 
@@ -105,8 +108,8 @@ def test_a_subspace_list_expands_into_one_experiment_per_learner():
     assert all(e.certify.enabled and e.pretrain.disjoint for e in experiments)
     raw = config.preset("quick").raw
     for bad, message in [
-        ([], "need at least one"),
-        ([16, 16], "all distinct"),
+        ([], r"subspace = \[\]: expected .* a non-empty list of distinct integers"),
+        ([16, 16], "a non-empty list of distinct integers"),
         ([-1], "subspace = -1"),
     ]:
         with pytest.raises(ValueError, match=message):
@@ -160,10 +163,10 @@ def test_base_seeds_give_one_draw_per_seed_and_a_single_seed_keeps_the_hash():
     "pretrain, message",
     [
         ({"seeds": [0, 1], "seed": 2}, "seed .* or seeds .*, not both"),
-        ({"seeds": []}, "seeds = \\[\\]: need a list of distinct integers"),
-        ({"seeds": [1, 1]}, "need a list of distinct integers"),
-        ({"seeds": [-1]}, "need a list of distinct integers ≥ 0"),
-        ({"seeds": 3}, "need a list"),
+        ({"seeds": []}, "seeds = \\[\\]: expected a non-empty list of distinct integers"),
+        ({"seeds": [1, 1]}, "expected a non-empty list of distinct integers ≥ 0"),
+        ({"seeds": [-1]}, r"seeds = \[-1\] is out of range: allowed integers ≥ 0"),
+        ({"seeds": 3}, "seeds = 3: expected a non-empty list of distinct integers ≥ 0"),
     ],
 )
 def test_bad_base_seeds_name_the_argument(pretrain, message):
@@ -193,7 +196,7 @@ def test_the_dft_preset_is_one_experiment_per_objective_on_quick_s_grid():
     varied = dict(raw, finetune=dict(raw["finetune"], subspace=[0, 8], objective=["sft", "dft"]))
     with pytest.raises(ValueError, match="varies one of the base, the subspace or the objective"):
         config.expand(varied)
-    with pytest.raises(ValueError, match="objective = \\['dft', 'dft'\\]: need at least one"):
+    with pytest.raises(ValueError, match=r'objective = \["dft", "dft"\]: expected a string, or'):
         config.expand(dict(raw, finetune=dict(raw["finetune"], objective=["dft", "dft"])))
 
 
@@ -226,17 +229,20 @@ def test_the_base_loss_preset_pairs_both_definitions_on_every_base():
 @pytest.mark.parametrize(
     ("grid", "message"),
     [
-        ({"difficulty": "loss"}, "^difficulty = 'loss' is not one of op-count, base-loss$"),
+        (
+            {"difficulty": "loss"},
+            r"^\[grid\] difficulty = 'loss' is not one of op-count, base-loss$",
+        ),
         (
             {"difficulty": "base-loss", "buckets": {"easy": [3, 5], "hard": [7, 11]}},
             "tile a range of levels: easy ends at 5, hard starts at 7",
         ),
         (
             {"difficulty": "base-loss", "pool": 10},
-            r"^pool = 10 gives a bucket 30 problems, fewer than the largest budget 256: "
+            r"^\[grid\] pool = 10 gives a bucket 30 problems, fewer than the largest budget 256: "
             r"allowed \[86, inf\)$",
         ),
-        ({"difficulty": "base-loss", "pool": 0}, r"^pool = 0 gives a bucket 0 problems"),
+        ({"difficulty": "base-loss", "pool": 0}, r"^\[grid\] pool = 0 gives a bucket 0 problems"),
         ({"difficulty": ["base-loss", "base-loss"]}, "need distinct values of op-count, base-loss"),
     ],
 )
@@ -257,3 +263,141 @@ def test_base_loss_buckets_need_a_disjoint_base_and_take_no_certificates():
     extended = config.preset_all("extended")[0].raw  # a base that saw every problem
     with pytest.raises(ValueError, match="needs \\[pretrain\\] disjoint = true"):
         config.from_dict(dict(extended, grid=dict(extended["grid"], difficulty="base-loss")))
+
+
+TINY_TEXT = (Path(__file__).parent / "data" / "tiny.toml").read_text()
+LIST_OF_SEEDS = "expected a non-empty list of distinct integers ≥ 0"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("seeds = [0, 1, 2]", "seeds = 3"), f"[grid] seeds = 3: {LIST_OF_SEEDS}"),
+        (("chunk = 3", "chunk = 3\nseeds = 3"), f"[pretrain] seeds = 3: {LIST_OF_SEEDS}"),
+        (("steps = 4\n", 'steps = "many"\n'), '[finetune] steps = "many": expected an integer'),
+        (("steps = 4\n", "steps = 3000.7\n"), "[finetune] steps = 3000.7: expected an integer"),
+        (("steps = 6", "steps = 6.0"), "[pretrain] steps = 6.0: expected an integer"),
+        (
+            ("learning_rate = 1e-3", "learning_rate = true"),
+            "[finetune] learning_rate = true: expected a finite number",
+        ),
+        (
+            ("learning_rate = 1e-3", "learning_rate = inf"),
+            "[finetune] learning_rate = inf: expected a finite number",
+        ),
+        (
+            ("weight_decay = 0.0", "weight_decay = nan"),
+            "[finetune] weight_decay = nan: expected a finite number",
+        ),
+        (("width = 16", "width = 16.0"), "[model] width = 16.0: expected an integer"),
+        (("layers = 1", "layers = 0"), "[model] layers = 0 is out of range: allowed [1, inf)"),
+        (("chunk = 3", "chunk = true"), "[pretrain] chunk = true: expected an integer"),
+        (("levels = [2, 3]", "levels = 3"), "[pretrain] levels = 3: expected a list of 2 integers"),
+        (("modulus = 5", 'modulus = "5"'), '[task] modulus = "5": expected an integer'),
+        (
+            ("budgets = [2, 5]", "budgets = [2, 2]"),
+            "[grid] budgets = [2, 2]: expected a non-empty list of distinct integers ≥ 1",
+        ),
+        (
+            ("seeds = [0, 1, 2]", "seeds = [0, 4294967296]"),  # a 32-bit key would wrap it to 0
+            "[grid] seeds = [0, 4294967296] is out of range: allowed integers below 2^31",
+        ),
+        (
+            ("buckets = { easy = [2, 3], hard = [4, 4] }", "buckets = 3"),
+            "[grid] buckets = 3: expected a table of name = [low, high], "
+            "e.g. buckets = { easy = [2, 4], hard = [5, 7] }",
+        ),
+        (("test_size = 8", "test_size = [8]"), "[grid] test_size = [8]: expected an integer ≥ 1"),
+        (('name = "tiny"', "name = 3"), "name = 3: expected a string"),
+    ],
+)
+def test_a_bad_value_names_the_file_the_line_the_key_and_what_was_expected(edit, message, tmp_path):
+    assert edit[0] in TINY_TEXT
+    text = TINY_TEXT.replace(*edit, 1)
+    edited = [part for part in edit[1].split("\n") if part][-1]
+    line = text[: text.index(edited)].count("\n") + 1
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as raised:
+        config.load_all(path)
+    assert str(raised.value) == f"{path}, line {line}: {message}"
+
+
+def test_an_unknown_key_of_the_pretraining_lists_every_allowed_one(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(TINY_TEXT.replace("chunk = 3", "chunk = 3\ncolour = 1"))
+    with pytest.raises(ValueError, match=r"line 20: \[pretrain\] has unknown keys \['colour'\]"):
+        config.load_all(path)
+    with pytest.raises(ValueError) as raised:
+        config.load_all(path)
+    assert all(key in str(raised.value) for key in ("'levels'", "'seeds'", "'steps'", "'chunk'"))
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (TINY_TEXT.replace("[grid]", "[grid"), "not valid TOML: Expected ']' at the end of a"),
+        (TINY_TEXT[: TINY_TEXT.index("target")] + "target = [2,", "not valid TOML: "),
+        (b"\xff\xfe[grid]", "not UTF-8 text (byte 0)"),
+    ],
+    ids=["header", "truncated", "binary"],
+)
+def test_a_file_that_is_not_toml_is_named_with_the_decoder_s_line(text, fragment, tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError) as raised:
+        config.load_all(path)
+    assert str(raised.value).startswith(f"config = {path}: {fragment}")
+    if not isinstance(text, bytes):  # where the decoder stopped
+        assert re.search(r"\(at (line \d+, column \d+|end of document)\)$", str(raised.value))
+
+
+@pytest.fixture
+def fresh_jax():
+    """JAX without a persistent compilation cache, as a fresh process starts (the sweep then
+    sets its own, beside the store); the session's cache is set again after the test."""
+    before = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", None)
+    yield
+    jax.config.update("jax_compilation_cache_dir", before)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("seeds = [0, 1, 2]", "seeds = 3"),
+        ("steps = 4\n", 'steps = "many"\n'),
+        ("[grid]", "[grid"),
+        ("hard = [4, 4]", "hard = [4, 9]"),
+    ],
+    ids=["type", "string", "toml", "range"],
+)
+def test_a_refused_config_writes_nothing(edit, tmp_path, capsys, fresh_jax):
+    """Every experiment of the file is checked before the store, the cache or XLA's
+    compilation cache is made."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY_TEXT.replace(*edit, 1))
+    assert main(["sweep", "--config", str(bad), "--db", str(tmp_path / "x.sqlite")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("pacbound: error: ") and str(bad) in error
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert list(tmp_path.iterdir()) == [bad]  # no store, no cache/xla folder
+    assert jax.config.jax_compilation_cache_dir is None
+
+
+def test_a_refused_store_gets_no_cache_beside_it(tmp_path, capsys, fresh_jax):
+    db = tmp_path / "foreign.sqlite"
+    db.write_bytes(b"not a database at all, just text" * 10)
+    good = tmp_path / "tiny.toml"
+    good.write_text(TINY_TEXT)
+    assert main(["sweep", "--config", str(good), "--db", str(db), "--quiet"]) == 2
+    assert "not a pacbound store" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.sqlite", "tiny.toml"]
+
+
+def test_a_negative_seed_of_the_solvable_task_is_refused_before_it_runs():
+    raw = config.preset("solvable").raw  # numpy's generators take seeds ≥ 0 only
+    with pytest.raises(
+        ValueError, match=r"^\[task\] seed = -1 is out of range: allowed \[0, inf\)$"
+    ):
+        config.from_dict(dict(raw, task=dict(raw["task"], seed=-1)))

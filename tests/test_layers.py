@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).parent.parent / "src" / "pacbound"
 
 #: Each module's stage, lowest first; a module may import only from its own stage or below.
 STAGES = (
-    ("provenance",),  # a leaf: which code computed a result
+    ("provenance", "inputs"),  # leaves: which code computed a result; a user's files read
     ("symbolic",),
     ("numeric",),
     ("tasks", "model"),
@@ -22,7 +22,7 @@ STAGES = (
     ("analysis",),
     ("report",),
     ("pipeline",),
-    ("cli",),
+    ("cli", "__main__"),  # ``python -m pacbound`` is the command line
 )
 
 

@@ -3,17 +3,20 @@
 A config names the task, the model, the pretraining of the base, the fine-tuning policy
 and learner, the grid (buckets and their definition × budgets × seeds, the target), the
 certificates and what ``compare`` uses. Presets live in ``experiments/<name>.toml``. Every
-key is checked: an unknown key or a value out of range is a one-line ``ValueError``."""
+key is checked before anything is computed or written: an unknown key, a value of the wrong
+type (checked against the dataclass's field types, ``pacbound.inputs``) or out of range is a
+one-line ``ValueError`` naming the file, the line, the table and key, and what was expected."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
+from pacbound import inputs
+from pacbound.inputs import ConfigError, build, check_value, toml_value
 from pacbound.model import ModelConfig
 from pacbound.tasks.igsm import IGSMChain, IGSMLite
 from pacbound.tasks.solvable import SolvableLinear
@@ -42,11 +45,12 @@ def uniform_weights(low: int, high: int) -> dict[int, Fraction]:
 @dataclass(frozen=True)
 class GridConfig:
     buckets: tuple[Bucket, ...]
-    budgets: tuple[int, ...]
-    seeds: tuple[int, ...]
+    budgets: tuple[int, ...] = field(metadata={"minimum": 1, "distinct": True})
+    seeds: tuple[int, ...] = field(metadata={"minimum": 0, "distinct": True})
     target: tuple[int, int]  # inclusive range of levels, uniform weights
-    test_size: int = 128  # held-out problems per level
-    ensemble: int = 12  # models trained by one compiled program (one store transaction)
+    test_size: int = field(default=128, metadata={"minimum": 1})  # held-out problems per level
+    # models trained by one compiled program (one store transaction)
+    ensemble: int = field(default=12, metadata={"minimum": 1})
     # "op-count": a bucket is its range of levels. "base-loss": the same shares of a pool of
     # ``pool`` problems per level, cut by the base's own loss (``pacbound.run.base_loss``).
     difficulty: str = "op-count"
@@ -117,6 +121,16 @@ class CompareConfig:
     bound: str = "kl"  # the solvable task's bound: "kl" or "mcallester"
     pretrain_share: float = 0.5  # λ of the coverage shift term
 
+    def __post_init__(self):
+        if self.bound not in ("kl", "mcallester"):
+            raise ValueError(f"bound = {self.bound!r} is not one of kl, mcallester")
+        if not 0 < self.delta < 1:
+            raise ValueError(f"delta = {self.delta} is out of range: allowed (0, 1)")
+        if not 0 <= self.pretrain_share <= 1:
+            raise ValueError(
+                f"pretrain_share = {self.pretrain_share} is out of range: allowed [0, 1]"
+            )
+
 
 @dataclass(frozen=True)
 class DistributedConfig:
@@ -125,8 +139,8 @@ class DistributedConfig:
 
     enabled: bool = False
     coordinator_address: str = ""
-    num_processes: int = 1
-    process_id: int = 0
+    num_processes: int = field(default=1, metadata={"minimum": 1})
+    process_id: int = field(default=0, metadata={"minimum": 0})
 
 
 @dataclass(frozen=True)
@@ -218,136 +232,103 @@ def task_levels(kind: str, task) -> tuple[int, ...]:
     return tuple(range(1, task.levels + 1)) if kind == "solvable" else tuple(task.levels)
 
 
-def _build(cls, table: dict, where: str, **fixed):
-    known = {f.name for f in fields(cls)} - set(fixed)
-    unknown = set(table) - known
-    if unknown:
-        raise ValueError(f"[{where}] has unknown keys {sorted(unknown)}: allowed {sorted(known)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
-    try:
-        return cls(**values, **fixed)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"[{where}] {error}") from None
+SECTIONS = ("task", "model", "pretrain", "finetune", "grid", "compare", "distributed", "certify")
+MODEL_DTYPES = ("float32", "bfloat16", "float16", "float64")
 
 
-def _base_seeds(seeds, table: dict) -> tuple[int, ...]:
-    """``[pretrain] seeds`` (several base draws) or ``seed`` (one), never both."""
-    if seeds is None:
-        return (int(table.get("seed", 0)),)
-    if "seed" in table:
-        raise ValueError("[pretrain] takes seed (one base draw) or seeds (several), not both")
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or len(set(seeds)) != len(seeds)
-        or not all(isinstance(s, int) and s >= 0 for s in seeds)
-    ):
-        raise ValueError(
-            f"[pretrain] seeds = {seeds}: need a list of distinct integers ≥ 0, at least one"
-        )
-    return tuple(seeds)
-
-
-def _check_levels(name: str, low: int, high: int, levels: tuple[int, ...]) -> None:
+def _check_levels(name: str, low: int, high: int, levels: tuple[int, ...], where=()) -> None:
     if not (low in levels and high in levels and low <= high):
-        raise ValueError(f"{name} = [{low}, {high}] is not a range of the task's levels {levels}")
+        message = f"{name} = [{low}, {high}] is not a range of the task's levels {levels}"
+        raise ConfigError(message, *where)
+
+
+def _pretrain(table: dict, levels: tuple[int, ...]) -> tuple[PretrainConfig, tuple[int, ...]]:
+    """The ``[pretrain]`` table: the base's levels, ``seeds`` (several base draws) or ``seed``
+    (one), chunk and disjointness, and the optimizer's keys; (its config, the draws' seeds)."""
+    table = dict(table)
+    own = {f for f in inputs.field_types(PretrainConfig) if f != "optimizer"} | {"seeds"}
+    top = {k: table.pop(k) for k in sorted(own) if k in table}
+    optimizer = build(OptimizerConfig, table, "pretrain", also=own)
+    seeds = top.pop("seeds", None)
+    if seeds is not None and "seed" in top:
+        message = "[pretrain] takes seed (one base draw) or seeds (several), not both"
+        raise ConfigError(message, "pretrain", "seed")
+    inputs.check_table(PretrainConfig, top, "pretrain", {"optimizer"})
+    if seeds is not None:
+        check_value("pretrain", "seeds", seeds, tuple[int, ...], minimum=0, distinct=True)
+    base_seeds = (top.get("seed", 0),) if seeds is None else tuple(seeds)
+    top["seed"] = base_seeds[0]
+    _check_levels("[pretrain] levels", *top["levels"], levels, ("pretrain", "levels"))
+    return build(PretrainConfig, top, "pretrain", optimizer=optimizer), base_seeds
 
 
 def from_dict(raw: dict) -> ExperimentConfig:
-    """The config from its TOML tables (as ``tomllib`` reads them, or as the store keeps them)."""
+    """The config from its TOML tables (as ``tomllib`` reads them, or as the store keeps them);
+    a bad value is a ``ConfigError`` naming its table and key."""
     raw = dict(raw)
-    allowed = {
-        "name",
-        "family",
-        "task",
-        "model",
-        "pretrain",
-        "finetune",
-        "grid",
-        "compare",
-        "distributed",
-        "certify",
-    }
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ValueError(
-            f"config has unknown sections {sorted(unknown)}: allowed {sorted(allowed)}"
-        )
+    inputs.check_document(raw, SECTIONS, ("name", "family"))
     for section in ("name", "task", "finetune", "grid"):
         if section not in raw:
-            raise ValueError(f"config lacks [{section}]")
+            raise ConfigError(f"config lacks {section if section == 'name' else f'[{section}]'}")
     task_table = dict(raw["task"])
     kind = task_table.pop("kind", None)
-    if kind not in TASK_KINDS:
-        raise ValueError(f"task kind = {kind!r} is not one of {', '.join(TASK_KINDS)}")
-    task = _build(TASK_KINDS[kind], task_table, "task")
+    if not isinstance(kind, str) or kind not in TASK_KINDS:
+        message = f"task kind = {kind!r} is not one of {', '.join(TASK_KINDS)}"
+        raise ConfigError(message, "task", "kind")
+    task = build(TASK_KINDS[kind], task_table, "task")
+    if getattr(task, "seed", 0) < 0:  # numpy's generators take seeds ≥ 0 only
+        raise ConfigError(
+            f"[task] seed = {task.seed} is out of range: allowed [0, inf)", "task", "seed"
+        )
     levels = task_levels(kind, task)
 
     grid_table = dict(raw["grid"])
+    example = "buckets = { easy = [2, 4], hard = [5, 7] }"
+    ranges = inputs.check_ranges("grid", "buckets", grid_table.pop("buckets", None), example)
     # Buckets in difficulty order (then by name), however the file lists them.
     buckets = tuple(
         sorted(
-            (Bucket(name, *bounds) for name, bounds in dict(grid_table.pop("buckets", {})).items()),
+            (Bucket(name, *bounds) for name, bounds in ranges.items()),
             key=lambda b: (b.low + b.high, b.high, b.name),
         )
     )
-    if not buckets:
-        raise ValueError("[grid] needs buckets, e.g. buckets = { easy = [2, 4], hard = [5, 7] }")
-    grid = _build(GridConfig, grid_table, "grid", buckets=buckets)
+    grid = build(GridConfig, grid_table, "grid", buckets=buckets)
     for bucket in buckets:
-        _check_levels(f"bucket {bucket.name}", bucket.low, bucket.high, levels)
-    _check_levels("target", *grid.target, levels)
-    if not grid.budgets or min(grid.budgets) < 1:
-        raise ValueError(f"budgets = {list(grid.budgets)} is out of range: allowed integers ≥ 1")
-    if not grid.seeds or len(set(grid.seeds)) != len(grid.seeds):
-        raise ValueError(f"seeds = {list(grid.seeds)}: need at least one, all distinct")
-    for name in ("test_size", "ensemble"):
-        if getattr(grid, name) < 1:
-            raise ValueError(f"{name} = {getattr(grid, name)} is out of range: allowed [1, inf)")
+        name = f"[grid] bucket {bucket.name}"
+        _check_levels(name, bucket.low, bucket.high, levels, ("grid", "buckets"))
+    _check_levels("[grid] target", *grid.target, levels, ("grid", "target"))
 
-    finetune = _build(OptimizerConfig, raw["finetune"], "finetune")
+    finetune = build(OptimizerConfig, raw["finetune"], "finetune")
     model = pretrain = None
     base_seeds = (0,)
     if kind != "solvable":
         if "model" not in raw or "pretrain" not in raw:
-            raise ValueError(f"task kind {kind!r} needs [model] and [pretrain]")
-        model = _build(
+            raise ConfigError(f"task kind {kind!r} needs [model] and [pretrain]", "task", "kind")
+        model = build(
             ModelConfig, raw["model"], "model", vocab_size=task.vocab_size, length=task.length
         )
-        pretrain_table = dict(raw["pretrain"])
-        pretrain_levels = tuple(pretrain_table.pop("levels", ()))
-        if len(pretrain_levels) != 2:
-            raise ValueError("[pretrain] needs levels = [low, high]")
-        _check_levels("pretrain levels", *pretrain_levels, levels)
-        top = {
-            k: pretrain_table.pop(k) for k in ("seed", "chunk", "disjoint") if k in pretrain_table
-        }
-        base_seeds = _base_seeds(pretrain_table.pop("seeds", None), top)
-        top["seed"] = base_seeds[0]
-        optimizer = _build(OptimizerConfig, pretrain_table, "pretrain")
-        pretrain = PretrainConfig(levels=pretrain_levels, optimizer=optimizer, **top)
-    compare = _build(CompareConfig, raw.get("compare", {}), "compare")
-    if compare.bound not in ("kl", "mcallester"):
-        raise ValueError(f"compare bound = {compare.bound!r} is not one of kl, mcallester")
-    if not 0 < compare.delta < 1:
-        raise ValueError(f"delta = {compare.delta} is out of range: allowed (0, 1)")
-    if not 0 <= compare.pretrain_share <= 1:
-        raise ValueError(
-            f"pretrain_share = {compare.pretrain_share} is out of range: allowed [0, 1]"
-        )
-    distributed = _build(DistributedConfig, raw.get("distributed", {}), "distributed")
+        if model.dtype not in MODEL_DTYPES:
+            message = f"[model] dtype = {model.dtype!r} is not one of {', '.join(MODEL_DTYPES)}"
+            raise ConfigError(message, "model", "dtype")
+        pretrain, base_seeds = _pretrain(raw["pretrain"], levels)
+    compare = build(CompareConfig, raw.get("compare", {}), "compare")
+    distributed = build(DistributedConfig, raw.get("distributed", {}), "distributed")
     certify = CertifyConfig()  # disabled unless the config has a [certify] table
     if "certify" in raw:
-        certify = _build(CertifyConfig, {"enabled": True, **raw["certify"]}, "certify")
+        certify = build(CertifyConfig, {"enabled": True, **raw["certify"]}, "certify")
     if certify.enabled and kind == "solvable":
-        raise ValueError("[certify] is for the language tasks (the solvable task's KL is exact)")
+        raise ConfigError(
+            "[certify] is for the language tasks (the solvable task's KL is exact)", "certify"
+        )
     if finetune.subspace and kind == "solvable":
-        raise ValueError("subspace fine-tuning is for the language tasks")
+        raise ConfigError("subspace fine-tuning is for the language tasks", "finetune", "subspace")
     if finetune.objective != "sft" and kind == "solvable":
-        raise ValueError(f"objective = {finetune.objective!r} is for the language tasks")
+        raise ConfigError(
+            f"objective = {finetune.objective!r} is for the language tasks", "finetune", "objective"
+        )
     _check_difficulty(grid, certify.enabled or not (pretrain and pretrain.disjoint))
     return ExperimentConfig(
-        name=str(raw["name"]),
+        name=raw["name"],
         task_kind=kind,
         task=task,
         grid=grid,
@@ -357,7 +338,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
         compare=compare,
         distributed=distributed,
         certify=certify,
-        family=str(raw.get("family", "")),
+        family=raw.get("family", ""),
         base_seeds=base_seeds,
         raw=json.loads(json.dumps(raw)),
     )
@@ -370,31 +351,36 @@ def _check_difficulty(grid: GridConfig, refused: bool) -> None:
     """Base-loss buckets cut one pool into the op-count buckets' shares: they tile a range of
     levels, each share holds the largest budget, the base never saw the pool; no certificates."""
     if grid.difficulty not in DIFFICULTIES:
-        raise ValueError(
-            f"difficulty = {grid.difficulty!r} is not one of {', '.join(DIFFICULTIES)}"
+        raise ConfigError(
+            f"[grid] difficulty = {grid.difficulty!r} is not one of {', '.join(DIFFICULTIES)}",
+            *("grid", "difficulty"),
         )
     if not grid.relative:
         return
     if refused:
-        raise ValueError("difficulty = 'base-loss' needs [pretrain] disjoint = true, no [certify]")
+        raise ConfigError(
+            "[grid] difficulty = 'base-loss' needs [pretrain] disjoint = true, no [certify]",
+            *("grid", "difficulty"),
+        )
     for left, right in zip(grid.buckets, grid.buckets[1:], strict=False):
         if right.low != left.high + 1:
-            raise ValueError(
-                f"difficulty = 'base-loss' needs buckets that tile a range of levels: "
-                f"{left.name} ends at {left.high}, {right.name} starts at {right.low}"
+            raise ConfigError(
+                f"[grid] difficulty = 'base-loss' needs buckets that tile a range of levels: "
+                f"{left.name} ends at {left.high}, {right.name} starts at {right.low}",
+                *("grid", "buckets"),
             )
     narrowest, most = min(b.high - b.low + 1 for b in grid.buckets), max(grid.budgets)
     if grid.pool * narrowest < most:  # the smallest share must hold the largest budget
-        raise ValueError(
-            f"pool = {grid.pool} gives a bucket {grid.pool * narrowest} problems, fewer than "
-            f"the largest budget {most}: allowed [{-(-most // narrowest)}, inf)"
+        raise ConfigError(
+            f"[grid] pool = {grid.pool} gives a bucket {grid.pool * narrowest} problems, fewer "
+            f"than the largest budget {most}: allowed [{-(-most // narrowest)}, inf)",
+            *("grid", "pool"),
         )
 
 
 def _finetune_variants(raw: dict, key: str, values: list) -> list[ExperimentConfig]:
     """One experiment per value of a ``[finetune]`` option, named by it, in one family."""
-    if not values or len(set(values)) != len(values):
-        raise ValueError(f"{key} = {values}: need at least one, all distinct")
+    inputs.check_choices("finetune", key, values, inputs.field_types(OptimizerConfig)[key])
 
     def suffix(value) -> str:
         if key == "subspace":
@@ -425,6 +411,7 @@ def expand(raw: dict) -> list[ExperimentConfig]:
       ``<name>-<objective>``, on the same samples and seeds (their cells are paired).
 
     Each keeps ``<name>`` as its family, so that reports can set the variants side by side."""
+    inputs.check_document(raw, SECTIONS, ("name", "family"))
     difficulties = dict(raw.get("grid", {})).get("difficulty")
     if isinstance(difficulties, list):
         return _difficulty_variants(raw, difficulties)
@@ -437,18 +424,19 @@ def expand(raw: dict) -> list[ExperimentConfig]:
         if isinstance(values, list)
     ]
     if len(varied) + (bases is not None) > 1:
-        raise ValueError("a config varies one of the base, the subspace or the objective")
+        raise ConfigError("a config varies one of the base, the subspace or the objective")
     if varied:
         return _finetune_variants(raw, *varied[0])
     if bases is None:
         return [from_dict(raw)]
-    if not isinstance(bases, dict) or not bases:
-        raise ValueError("[pretrain] bases must be a table: bases = { weak = [2, 4], … }")
+    bases = inputs.check_ranges(
+        "pretrain", "bases", bases, "bases = { weak = [2, 4], strong = [2, 7] }"
+    )
     experiments = []
     for base, levels in bases.items():
         pretrain = {k: v for k, v in raw["pretrain"].items() if k != "bases"}
         if "levels" in pretrain:
-            raise ValueError("[pretrain] takes levels or bases, not both")
+            raise ConfigError("[pretrain] takes levels or bases, not both", "pretrain", "levels")
         variant = {
             **raw,
             "name": f"{raw.get('name')}-{base}",
@@ -462,9 +450,17 @@ def expand(raw: dict) -> list[ExperimentConfig]:
 def _difficulty_variants(raw: dict, values: list) -> list[ExperimentConfig]:
     """``[grid] difficulty = ["op-count", "base-loss"]``: each definition on the same bases,
     grid and seeds, named ``<experiment>-<difficulty>``, in the family ``<name>``."""
-    if not values or len(set(values)) != len(values) or not set(values) <= set(DIFFICULTIES):
-        raise ValueError(
-            f"difficulty = {values}: need distinct values of {', '.join(DIFFICULTIES)}"
+    if (
+        not values
+        or not all(isinstance(v, str) for v in values)
+        or len(set(values)) != len(values)
+        or not set(values) <= set(DIFFICULTIES)
+    ):
+        raise ConfigError(
+            f"[grid] difficulty = {toml_value(values)}: need distinct values of "
+            f"{', '.join(DIFFICULTIES)}",
+            "grid",
+            "difficulty",
         )
     experiments = []
     for value in values:
@@ -476,16 +472,20 @@ def _difficulty_variants(raw: dict, values: list) -> list[ExperimentConfig]:
     return experiments
 
 
+def load_file(path: str | Path, make):
+    """``make`` of the tables of the TOML file at ``path``; every error is one line naming the
+    file (and, where ``make`` raised a ``ConfigError`` whose key the text shows, its line)."""
+    text = inputs.read_text(path, "config")
+    raw = inputs.parse_toml(text, path, "config")
+    try:
+        return make(raw)
+    except ValueError as error:
+        raise inputs.in_file(path, text, error) from None
+
+
 def load_all(path: str | Path) -> list[ExperimentConfig]:
     """Every experiment of a TOML file (one per base for a multi-base file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"config file {path} does not exist")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
-    return expand(raw)
+    return load_file(path, expand)
 
 
 def load(path: str | Path) -> ExperimentConfig:

@@ -9,6 +9,11 @@ columns, so plain SQL can query them). Bases and cells of the language tasks als
 outcome on every held-out problem (a bit per problem, 1 = wrong, levels in order, packed
 with ``numpy.packbits``) beside the hash of the problem set they were scored on.
 
+A store is opened to read it (``Store(path)``: read-only, nothing is created or changed; a
+missing file is an error) or to add to it (``Store(path, write=True)``, what the sweep does:
+it creates the file if missing). A writer keeps the file in WAL mode while it has it open and
+leaves it in rollback-journal mode, so that a reader needs no -wal and -shm files beside it.
+
 A batch of cells is written in one transaction, so a run killed at any moment leaves only
 whole batches; the sweep skips what is stored. An experiment name bound to another config
 hash is an error, never an overwrite; so is resuming an experiment under other code, unless
@@ -91,17 +96,32 @@ class Base:
 
 
 class Store:
-    """Open (or create) the store at ``path``; ``ValueError`` if it is not a pacbound store."""
+    """The store at ``path``, read-only; ``write=True``: to add to it, creating it if missing.
+    ``ValueError`` (one line) if it is not a pacbound store of this schema, or if a store to
+    read does not exist."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        fresh = not self.path.exists() or self.path.stat().st_size == 0
-        if self.path.exists() and self.path.is_dir():
+    def __init__(self, path: str | Path, write: bool = False):
+        self.path, self.write = Path(path), write
+        if self.path.is_dir():
             raise ValueError(f"db = {self.path} is a directory, not a store file")
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        if fresh and not write:
+            state = "is an empty file" if self.path.exists() else "does not exist"
+            raise ValueError(f"db = {self.path} {state}; run `pacbound sweep` first")
         if not fresh:
             # Validate through a read-only connection first: a refused file is never touched
             # (switching to WAL would rewrite its header and create -wal/-shm files).
-            self._check(sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True))
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            reader = sqlite3.connect(uri, uri=True, timeout=30)
+            try:
+                self._check(reader)
+            except ValueError:
+                reader.close()
+                raise
+            if not write:
+                self.connection = reader
+                return
+            reader.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.connection = sqlite3.connect(self.path, timeout=30)
         self.connection.execute("PRAGMA journal_mode=WAL")
@@ -121,8 +141,6 @@ class Store:
                 f"db = {self.path} is not a pacbound store (not a readable SQLite database "
                 "with a pacbound meta table)"
             ) from None
-        finally:
-            connection.close()
         if marks.get("format") != FORMAT:
             raise ValueError(f"db = {self.path} is an SQLite file of another program")
         if marks.get("schema") != SCHEMA:
@@ -132,6 +150,14 @@ class Store:
             )
 
     def close(self) -> None:
+        if self.write:
+            # Back to a rollback journal, unless another connection has the file open (then it
+            # stays in WAL mode): readers then open it read-only without -wal/-shm files.
+            try:
+                self.connection.execute("PRAGMA busy_timeout = 0")
+                self.connection.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.OperationalError:
+                pass
         self.connection.close()
 
     def __enter__(self):
@@ -194,8 +220,8 @@ class Store:
         if name is not None:
             rows = [r for r in rows if r[0] == name]
         if not rows:
-            which = f"experiment {name!r}" if name else "any experiment"
-            raise ValueError(f"db = {self.path} holds no {which}; run `pacbound sweep` first")
+            which = f"no experiment {name!r}" if name else "no experiment"
+            raise ValueError(f"db = {self.path} holds {which}; run `pacbound sweep` first")
         if len(rows) > 1:
             names = ", ".join(r[0] for r in rows)
             raise ValueError(f"db = {self.path} holds several experiments ({names}): pass --name")

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,7 @@ def test_json_lines_with_accuracies_and_per_level_errors(tmp_path):
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("easy,3,0,0,0.5", "line 3: n = '0' is out of range: allowed [1, inf]"),
+        ("easy,3,0,0,0.5", "line 3: n = '0' is out of range: allowed [1, inf)"),
         ("easy,3,abc,0,0.5", "line 3: n = 'abc' is not an integer"),
         ("easy,3,2.5,0,0.5", "line 3: n = '2.5' is not an integer"),
         ("easy,3,4,0,1.5", "line 3: target_error = '1.5' is out of range: allowed [0, 1]"),
@@ -84,7 +85,7 @@ def test_json_lines_with_accuracies_and_per_level_errors(tmp_path):
 def test_a_bad_row_is_an_error_naming_its_line_and_field(tmp_path, row, message):
     header = "bucket,difficulty,n,seed,target_error"
     path = _write(tmp_path / "p.csv", header, ["easy,3,2,0,0.5", row, "hard,9,2,0,0.4"])
-    with pytest.raises(PilotError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(PilotError, match=re.escape(message)):
         read_pilots(path)
 
 
@@ -122,8 +123,150 @@ def test_the_command_on_the_example_file_and_on_bad_input(capsys, tmp_path):
     assert main(["recommend", str(bad), "--budget", "8"]) == 2
     err = capsys.readouterr().err.strip()
     assert (
-        err == "pacbound: error: b.csv line 2: target_error = '2' is out of range: allowed [0, 1]"
+        err == f"pacbound: error: {bad} line 2: target_error = '2' is out of range: allowed [0, 1]"
     )
+
+
+HEADER = "bucket,difficulty,n,seed,target_error"
+GOOD_ROWS = ["easy,3,8,0,0.5", "hard,9,8,0,0.6", "easy,3,32,0,0.45", "hard,9,32,0,0.4"]
+
+
+def _malformed(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """{case: (a function making the pilot file, what its one-line error must say)}."""
+    csv = tmp_path / "p.csv"
+
+    def write(name, text):  # the file of one case, made when the case is asked for
+        def make():
+            path = tmp_path / name
+            path.write_bytes(text if isinstance(text, bytes) else text.encode())
+            return path
+
+        return make
+
+    rows = "\n".join(GOOD_ROWS)
+    return {
+        "directory": (
+            lambda: tmp_path,
+            f"pilots = {tmp_path} is a directory; expected a .csv or .jsonl",
+        ),
+        "missing column": (
+            write("p.csv", "bucket,difficulty,n,target_error\neasy,3,8,0.5\n"),
+            f"{csv} line 1: the header has no column seed",
+        ),
+        "no error column": (
+            write("p.csv", "bucket,n,seed\neasy,8,0\n"),
+            f"{csv} line 1: the header has no column target_error, target_accuracy or level_<k>",
+        ),
+        "non-numeric": (
+            write("p.csv", f"{HEADER}\n{rows}\nhard,9,abc,0,0.5\n"),
+            f"{csv} line 6: n = 'abc' is not an integer",
+        ),
+        "negative n": (
+            write("p.csv", f"{HEADER}\n{rows}\nhard,9,-8,0,0.5\n"),
+            f"{csv} line 6: n = '-8' is out of range: allowed [1, inf)",
+        ),
+        "empty": (write("p.csv", ""), f"{csv} line 1: the file is empty"),
+        "header only": (write("p.csv", HEADER + "\n"), f"{csv} line 2: no runs in the file"),
+        "unknown extension": (
+            write("p.txt", f"{HEADER}\n{rows}\n"),
+            f"pilots = {tmp_path / 'p.txt'}: allowed formats are .csv and .jsonl",
+        ),
+        "bad JSON line": (
+            write("p.jsonl", '{"bucket": "a", "n": 8, "seed": 0, "target_error": 0.5}\n{n: 8}\n'),
+            f"{tmp_path / 'p.jsonl'} line 2: not JSON",
+        ),
+        "too many values": (
+            write("p.csv", f"{HEADER}\n{rows}\nhard,9,8,1,0.5,7\n"),
+            f"{csv} line 6: 6 values, the header has 5 columns",
+        ),
+        "duplicate column": (
+            write("p.csv", "bucket,n,n,seed,target_error\n"),
+            f"{csv} line 1: column 'n' appears twice",
+        ),
+        "a missing cell": (
+            write("p.csv", f"{HEADER}\n" + "\n".join(GOOD_ROWS[:3]) + "\n"),
+            f"pilots = {csv}: no run of bucket 'hard' at n = 32 (line 4 has a run at n = 32",
+        ),
+        "no difficulty": (
+            write("p.csv", f"{HEADER}\n{rows}\nmiddle,,8,0,0.5\nmiddle,,32,0,0.5\n"),
+            f"{csv} line 6: bucket 'middle' has no difficulty, others have one",
+        ),
+        "not UTF-8": (write("p.csv", b"\xff\xfe\x00"), f"pilots = {csv}: not UTF-8 text"),
+        "huge integer": (
+            write(
+                "p.jsonl",
+                '{"bucket": "a", "n": 1' + "0" * 400 + ', "seed": 0, "target_error": 0.5}\n',
+            ),
+            f"{tmp_path / 'p.jsonl'} line 1: n = 1000",
+        ),
+        "one budget": (
+            write("p.csv", f"{HEADER}\n" + "\n".join(GOOD_ROWS[:2]) + "\n"),
+            f"pilots = {csv}: runs at 1 budget (n = 8), a recommendation needs at least 2",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "directory",
+        "missing column",
+        "no error column",
+        "non-numeric",
+        "negative n",
+        "empty",
+        "header only",
+        "unknown extension",
+        "bad JSON line",
+        "too many values",
+        "duplicate column",
+        "a missing cell",
+        "no difficulty",
+        "not UTF-8",
+        "huge integer",
+        "one budget",
+    ],
+)
+def test_a_malformed_pilot_file_is_one_line_naming_file_and_line(tmp_path, capsys, case):
+    make, message = _malformed(tmp_path)[case]
+    assert main(["recommend", str(make()), "--budget", "64"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("pacbound: error: ") and message in err
+
+
+def test_pilots_with_a_byte_order_mark_and_blank_lines_keep_their_line_numbers(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("\ufeff" + HEADER + "\n\n" + "\n".join(GOOD_ROWS) + "\n\neasy,3,8,0,0.5\n")
+    with pytest.raises(PilotError, match="line 8: a second run of bucket 'easy', n = 8, seed 0"):
+        read_pilots(path)
+
+
+def test_one_seed_per_cell_is_warned_of_as_a_degenerate_bootstrap(tmp_path, capsys):
+    path = _write(tmp_path / "p.csv", HEADER, [*GOOD_ROWS, "easy,3,16,0,0.47", "hard,9,16,0,0.5"])
+    assert main(["recommend", str(path), "--budget", "64", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["distinct_resamples"] == 1
+    assert result["bootstrap_warning"].startswith("degenerate bootstrap: every one of the 400")
+    assert captured.err == f"pacbound: warning: {result['bootstrap_warning']}\n"
+    text = recommendation_markdown(result)
+    assert f"**Warning: {result['bootstrap_warning']}.**" in text
+    assert "(of which 1 distinct)" in text or "cannot tell" in text
+    # Several seeds per cell: no warning.
+    result = recommend(read_pilots(EXAMPLE), 64, resamples=50)
+    assert result["bootstrap_warning"] is None and result["distinct_resamples"] == 50
+
+
+def test_the_help_names_the_protocol_the_recommendation_uses(capsys):
+    try:
+        main(["recommend", "--help"])
+    except SystemExit:
+        pass
+    text = " ".join(capsys.readouterr().out.split())
+    assert "far-half regret" in text and "forward-chaining" not in text
+    table = read_pilots(EXAMPLE)
+    assert recommend(table, 64, resamples=5)["protocol"] == "far-half"
 
 
 def test_predictors_as_good_on_the_pilots_that_disagree_beyond_them_cannot_tell():

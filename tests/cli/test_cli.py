@@ -46,6 +46,9 @@ def test_monte_carlo_and_vacuous_flags(capsys):
         ([*GOOD, "--kind", "kl", "--delta", "1.5"], "delta = 1.5 is out of range: allowed (0, 1)"),
         (["bound", "--kind", "kl", "--emp-risk", "-1", *GOOD[3:]], "emp_risk = -1 is out of range"),
         ([*GOOD, "--kind", "kl", "--n", "0"], "n = 0 is out of range"),
+        ([*GOOD, "--kind", "kl", "--n", "2.5"], "n = 2.5 is not an integer ≥ 1"),
+        ([*GOOD, "--kind", "all", "--mc-samples", "10.5"], "mc_samples = 10.5 is not an integer"),
+        ([*GOOD, "--kind", "kl", "--mc-samples", "0"], "mc_samples = 0 is out of range"),
         ([*GOOD, "--kind", "kl", "--kl", "nan"], "kl = nan is out of range"),
         ([*GOOD, "--kind", "kl", "--shift-tv", "inf"], "shift_tv = inf is out of range"),
         ([*GOOD, "--kind", "bogus"], "invalid choice: 'bogus'"),
@@ -88,6 +91,19 @@ def test_derive_check_reports_drift(tmp_path, capsys):
     assert main(["derive", "--check", str(page)]) == 1
     assert main(["derive", "--write", str(page)]) == 0
     assert main(["derive", "--check", str(page)]) == 0
+
+
+@pytest.mark.parametrize("flag", ["--check", "--write"])
+def test_derive_refuses_a_file_without_generated_blocks(tmp_path, capsys, flag):
+    """Not "up to date": a page with no markers is the wrong file, and is left as it was."""
+    page = tmp_path / "README.md"
+    page.write_text("# A page\n\nNo generated blocks here.\n")
+    assert main(["derive", flag, str(page)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert line.endswith(f"{page} has no generated blocks (<!-- generated:NAME --> markers)")
+    assert page.read_text() == "# A page\n\nNo generated blocks here.\n"
 
 
 def test_installed_command_runs():
@@ -137,6 +153,7 @@ def test_derive_family(capsys):
         (["optimum", "--family", "linear-linear", "--n", "0.5"], "n = 0.5 (entry 0) is out of"),
         (["optimum", "--family", "linear-linear", "--n", "10", "--param", "k1"], "NAME=VALUE"),
         (["optimum", "--family", "linear-linear", "--n", "10", "--param", "q=1"], "unknown"),
+        (["optimum", "--kl-expr", "k0+n*d", "--n", "10", "--param", "n=5"], "model's variables"),
         (["optimum", "--family", "linear-linear", "--n", "10", "--domain", "1,0"], "is empty"),
     ],
 )
@@ -153,6 +170,8 @@ def test_optimum_with_custom_expressions(capsys):
     assert data["model"]["family"] == "custom" and data["model"]["params"]["w"] == 0.01
     assert data["optimum"][0]["d_star"] < data["optimum"][1]["d_star"]
     assert main(["optimum", "--kl-expr", "k0 + z*d", "--n", "100"]) == 2
-    assert "parameters ['z'] have no value" in capsys.readouterr().err
+    assert "unknown name 'z' (a new parameter needs a value: --param z=VALUE)" in (
+        capsys.readouterr().err
+    )
     assert main(["optimum", "--kl-expr", "k0 + (", "--n", "100"]) == 2
-    assert "is not a sympy expression in d" in capsys.readouterr().err
+    assert "--kl-expr 'k0 + (': not a valid expression" in capsys.readouterr().err

@@ -195,6 +195,10 @@ def test_lowered_lambda_optimum_and_budget_equal_sympy(r, kl, n, delta):
         ("nan", {"kl_div": math.nan}, r"kl = nan "),
         ("inf", {"n": math.inf}, r"n = inf "),
         ("mc", {"mc_samples": 0}, r"mc_samples = 0 "),
+        ("n whole", {"n": 2.5}, r"n = 2\.5 is not an integer ≥ 1$"),
+        ("n entry", {"n": np.array([10, 100.5])}, r"n = 100\.5 \(entry 1\) is not an integer"),
+        ("n digits", {"n": 1e6 + 0.5}, r"n = 1000000\.5 is not"),
+        ("mc whole", {"mc_samples": 10.5}, r"mc_samples = 10\.5 is not an integer ≥ 1$"),
         ("share", {"mc_samples": 10, "mc_delta_share": 1.0}, r"mc_delta_share = 1 "),
         ("lambda", {"lam": 2.0}, r"lambda = 2 is out of range: allowed \(0, 2\)"),
         ("grid", {"catoni_grid": (1.0, -2.0)}, r"catoni_grid = -2 \(entry 1\)"),
@@ -205,6 +209,13 @@ def test_bad_inputs_name_the_argument_and_range(argument, kwargs, message):
     args = {"emp_risk": 0.1, "kl_div": 1.0, "n": 100, "delta": 0.05} | kwargs
     with pytest.raises(ValueError, match=rf"^{message}"):
         evaluate_bound("kl", **args)
+
+
+def test_sample_sizes_given_as_whole_floats_are_accepted():
+    exact = evaluate_bound("kl", 0.1, 1.0, 10_000, 0.05, mc_samples=500)
+    as_floats = evaluate_bound("kl", 0.1, 1.0, 1e4, 0.05, mc_samples=500.0)
+    assert float(as_floats.bound) == float(exact.bound)
+    assert evaluate_bound("kl", 0.1, 1.0, np.array([10.0, 100.0]), 0.05).bound.shape == (2,)
 
 
 def test_unknown_kind_is_refused():

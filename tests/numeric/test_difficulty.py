@@ -126,8 +126,9 @@ def test_growth_is_logarithmic_for_exponential_decay_shift():
 def test_bucket_optimum_is_brute_force_and_monotone_when_kl_rises(buckets):
     risk, kl, shift = (np.array(x) for x in buckets)
     kl = np.sort(kl)  # KL non-decreasing over buckets: discrete decreasing differences
-    chosen = bucket_optimum(risk, kl, shift, BUDGETS)
-    for n_value, index in zip(BUDGETS, chosen, strict=True):
+    budgets = np.round(BUDGETS)  # sample sizes: whole numbers
+    chosen = bucket_optimum(risk, kl, shift, budgets)
+    for n_value, index in zip(budgets, chosen, strict=True):
         values = [
             r + math.sqrt((k + math.log(2 * math.sqrt(n_value) / 0.05)) / (2 * n_value)) + t
             for r, k, t in zip(risk, kl, shift, strict=True)

@@ -254,7 +254,7 @@ def test_two_processes_killed_mid_grid_resume_to_the_one_process_result(finished
     "argv, message",
     [
         (["sweep", "--preset", "nosuch"], "preset = 'nosuch' is not one of"),
-        (["sweep", "--config", "missing.toml"], "does not exist"),
+        (["sweep", "--config", "missing.toml"], "config = missing.toml: no such file"),
         (["export", "--db", "missing.sqlite"], "does not exist"),
         (["export", "--format", "xml"], "invalid choice"),
     ],
@@ -274,7 +274,7 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path, mon
         (("budgets = [2, 5]", "budgets = [0, 5]"), "budgets = [0, 5] is out of range"),
         (('kind = "igsm-chain"', 'kind = "poetry"'), "task kind = 'poetry' is not one of"),
         (("steps = 4\n", "steps = 0\n"), "steps = 0 is out of range"),
-        (("[grid]", "[grid"), "is not valid TOML"),
+        (("[grid]", "[grid"), "not valid TOML: Expected ']' at the end of a table declaration"),
     ],
 )
 def test_bad_configs_are_one_line_errors(edit, message, tmp_path, capsys):

@@ -167,7 +167,10 @@ def compare_experiment(
 
 
 def pooled_base(bases: dict[int, Base]) -> dict[str, float]:
-    """The base's error per level, the mean over its draws (one draw: its own)."""
+    """The base's error per level, the mean over its draws (one draw: its own); ValueError
+    if there is no draw (an experiment not swept yet)."""
+    if not bases:
+        raise ValueError("bases = {}: no base draw to compare with; run `pacbound sweep` first")
     levels = next(iter(bases.values())).level_errors
     return {
         str(k): float(np.mean([float(b.level_errors[str(k)]) for b in bases.values()]))

@@ -23,12 +23,12 @@ judged on held-out budgets, the same code as for the transformer.
 from __future__ import annotations
 
 import time
-import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
+from pacbound import inputs
 from pacbound.analysis import assumptions, gain, predict
 from pacbound.analysis.claims import CLAIMS_SEED, claims_document
 from pacbound.analysis.hierarchy import Measured
@@ -40,7 +40,8 @@ from pacbound.analysis.table import (
     level_shift_terms,
     level_vector,
 )
-from pacbound.config import uniform_weights
+from pacbound.config import load_file, uniform_weights
+from pacbound.inputs import ConfigError, toml_value
 from pacbound.numeric.argmin import first_minimum
 from pacbound.numeric.bounds import generalization_bound
 from pacbound.tasks.skills import SkillLadder
@@ -54,11 +55,12 @@ class ExactConfig:
     budgets: tuple[int, ...]
     draws: int  # training sets per cell
     target: tuple[int, int]  # the target: uniform over these levels
-    seed: int = 0
+    seed: int = field(default=0, metadata={"minimum": 0})
     delta: float = 0.05
     bound: str = "kl"
     pretrain_share: float = 0.5  # λ of the coverage term
-    resamples: int = 200  # bootstrap resamples of the predictions
+    # bootstrap resamples of the predictions
+    resamples: int = field(default=200, metadata={"minimum": 1})
 
     def __post_init__(self):
         levels = self.task.levels
@@ -66,7 +68,10 @@ class ExactConfig:
             raise ValueError(f"width = {self.width} is out of range: allowed [1, {levels - 1}]")
         budgets = np.asarray(self.budgets)
         if len(budgets) < 3 or budgets.min() < 1 or np.any(np.diff(budgets) <= 0):
-            raise ValueError("budgets must be at least 3 strictly increasing integers ≥ 1")
+            raise ValueError(
+                f"budgets = {list(self.budgets)}: need at least 3 strictly increasing integers "
+                "in [1, inf)"
+            )
         if self.draws < 2:
             raise ValueError(f"draws = {self.draws} is out of range: allowed [2, inf)")
         low, high = self.target
@@ -108,40 +113,41 @@ class ExactConfig:
 def is_exact_file(path: str | Path) -> bool:
     """Whether a preset file describes an exact experiment (``kind = "exact"``)."""
     try:
-        return tomllib.loads(Path(path).read_text()).get("kind") == "exact"
-    except tomllib.TOMLDecodeError:
+        return inputs.read_toml(path, "config").get("kind") == "exact"
+    except ValueError:
         return False  # the experiment loader reports it
 
 
+_TABLES = {"grid": ("width", "budgets", "draws", "target", "seed")}
+_TABLES["theory"] = ("delta", "bound", "pretrain_share", "resamples")
+
+
 def load(path: str | Path) -> ExactConfig:
-    """The exact experiment of a TOML file; every key is checked."""
+    """The exact experiment of a TOML file; every key is checked (``pacbound.inputs``), an
+    error names the file and the line."""
+    return load_file(path, from_tables)
+
+
+def from_tables(raw: dict) -> ExactConfig:
+    """The exact experiment of a TOML file's tables; a bad value is a ``ConfigError``."""
+    inputs.check_document(raw, ("task", *_TABLES), ("name", "kind"))
+    if raw.get("kind") != "exact":
+        raise ConfigError(f'kind = {toml_value(raw.get("kind"))}: expected "exact"', None, "kind")
+    for needed in ("name", "grid"):
+        if needed not in raw:
+            raise ConfigError(f"config lacks {needed if needed == 'name' else '[grid]'}")
+    values, every = {}, {f.name for f in fields(ExactConfig)}
+    for table, keys in _TABLES.items():
+        given = raw.get(table, {})
+        inputs.check_table(ExactConfig, given, table, every - set(keys))
+        values |= {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+    task = inputs.build(SkillLadder, raw.get("task", {}), "task")
     try:
-        raw = tomllib.loads(Path(path).read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
-    tables = {"name", "kind", "task", "grid", "theory"}
-    unknown = set(raw) - tables
-    if unknown or raw.get("kind") != "exact":
-        raise ValueError(f"{path}: unknown keys {sorted(unknown)} or kind is not 'exact'")
-    missing = [key for key in ("name", "grid") if key not in raw]
-    missing += [
-        f"grid.{k}" for k in ("width", "budgets", "draws", "target") if k not in raw.get("grid", {})
-    ]
-    if missing:
-        raise ValueError(f"{path}: missing {', '.join(missing)}")
-    task_keys = {f.name for f in fields(SkillLadder)}
-    grid_keys = {"width", "budgets", "draws", "target", "seed"}
-    theory_keys = {"delta", "bound", "pretrain_share", "resamples"}
-    for table, allowed in (("task", task_keys), ("grid", grid_keys), ("theory", theory_keys)):
-        extra = set(raw.get(table, {})) - allowed
-        if extra:
-            raise ValueError(f"{path}: [{table}] has unknown keys {sorted(extra)}")
-    grid = dict(raw["grid"])
-    grid["budgets"] = tuple(int(n) for n in grid["budgets"])
-    grid["target"] = tuple(grid["target"])
-    return ExactConfig(
-        name=raw["name"], task=SkillLadder(**raw.get("task", {})), **grid, **raw.get("theory", {})
-    )
+        return ExactConfig(name=raw["name"], task=task, **values)
+    except ValueError as error:
+        key = str(error).split(" = ")[0]
+        table = next((t for t, keys in _TABLES.items() if key in keys), None)
+        raise ConfigError(f"[{table}] {error}", table, key) if table else error from None
 
 
 # --- the grid ------------------------------------------------------------------------------
@@ -464,12 +470,16 @@ def _prediction_summary(evaluation: dict) -> dict:
     return out
 
 
-def run(config: ExactConfig) -> tuple[dict, dict, dict, dict]:
+def run(config: ExactConfig, say=None) -> tuple[dict, dict, dict, dict]:
     """The whole exact experiment: (result, evaluation, claims, seconds of each stage). The
-    report holds no timings, so that rerunning it changes no committed file."""
+    report holds no timings, so that rerunning it changes no committed file. ``say`` (e.g. a
+    status line) hears each stage as it starts."""
+    say = say or (lambda line: None)
     started = time.perf_counter()
+    say(f"{config.name}: computing the exact risks of the grid…")
     arrays = compute(config)
     computed = time.perf_counter()
+    say(f"{config.name}: analysing them (bounds, predictors, claims)…")
     result, evaluation = analyse(config, arrays)
     rng = np.random.default_rng(CLAIMS_SEED)
     claims = claims_document(config.name, measured(config, arrays), config.width, rng, 1)

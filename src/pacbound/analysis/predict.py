@@ -201,6 +201,11 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
     out["units"], out["critical"] = table.units, inference.critical(table.units)
     if table.wrong is not None:
         out["problems"] = True
+    distinct = len({resample_key(resample) for resample in boot})
+    if distinct < resamples:  # only then: a report's bytes stay as they were
+        out["distinct_resamples"] = distinct
+        out["bootstrap_warning"] = bootstrap_warning(distinct, resamples)
+    held_fixed = {}  # predictor -> its inputs that hold seed means only (no interval)
     for protocol in PROTOCOLS:
         if not held_out(protocol, len(table.budgets)):
             continue  # forward chaining needs three budgets
@@ -208,17 +213,24 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
         for predictor in predictors:
             steps = run_protocol(table, predictor, protocol)
             row = metrics(table, steps)
-            draws = {name: [] for name in INTERVAL_METRICS}
-            for resample in boot:
-                got = metrics(resample, run_protocol(resample, predictor, protocol))
-                for name in INTERVAL_METRICS:
-                    draws[name].append(np.nan if got[name] is None else got[name])
-            row["interval"] = {
-                name: _interval(row[name], values, table.units)
-                for name, values in draws.items()
-                if values
-            }
-            row["regret_draws"] = draws["regret_all"]
+            fixed = [name for name in predictor.inputs if not table.per_run(name)]
+            if fixed:
+                # Seed means only (a report's): a resample would keep them as they are, and
+                # an interval would leave their noise out. None is given.
+                held_fixed[predictor.name] = fixed
+                row["interval"], row["regret_draws"] = {}, None
+            else:
+                draws = {name: [] for name in INTERVAL_METRICS}
+                for resample in boot:
+                    got = metrics(resample, run_protocol(resample, predictor, protocol))
+                    for name in INTERVAL_METRICS:
+                        draws[name].append(np.nan if got[name] is None else got[name])
+                row["interval"] = {
+                    name: _interval(row[name], values, table.units)
+                    for name, values in draws.items()
+                    if values
+                }
+                row["regret_draws"] = draws["regret_all"]
             row["kind"], row["uses"] = predictor.kind, predictor.uses
             row["choices"] = {
                 int(table.budgets[s["index"]]): (
@@ -254,11 +266,36 @@ def evaluate(table: RunTable, resamples: int = RESAMPLES, seed: int = 0) -> dict
                 "min": float(values.min()),
                 "max": float(values.max()),
             }
+    if held_fixed:
+        out["held_fixed"] = held_fixed
     out["measured"] = {
         int(n): [table.buckets[b] for b in np.flatnonzero(tied_minima(table.mean[:, i], tolerance))]
         for i, n in enumerate(table.budgets)
     }
     return out
+
+
+def resample_key(table: RunTable) -> bytes:
+    """A resample's target errors with each cell's runs as a multiset (every metric reads a
+    cell's runs without their order): equal keys, the same resample. One run per cell makes
+    every resample the data itself; a few runs or base draws allow few distinct ones."""
+    return np.sort(table.target_error, axis=-1).tobytes()
+
+
+def bootstrap_warning(distinct: int, resamples: int) -> str | None:
+    """The warning of a bootstrap with fewer distinct resamples than it draws, or None."""
+    if distinct >= resamples:
+        return None
+    if distinct == 1:
+        return (
+            f"degenerate bootstrap: every one of the {resamples} resamples is the data itself "
+            "(one run per cell and one base draw), so its intervals and frequencies say "
+            "nothing about the noise of the runs"
+        )
+    return (
+        f"degenerate bootstrap: only {distinct} of the {resamples} resamples differ (few "
+        f"runs or base draws per cell), so its intervals and frequencies rest on {distinct}"
+    )
 
 
 def _interval(estimate, values, units: int) -> list[float] | None:
@@ -306,7 +343,9 @@ def verdict(rows: dict, units: int) -> dict:
     their regrets lies below 0. The pick is part of what
     is resampled: in every resample the best theory-derived predictor and the best baseline
     are picked again, by that resample's regrets, so that the interval carries the luck of
-    picking the best of several (the point estimate picks on the data as they are)."""
+    picking the best of several (the point estimate picks on the data as they are). Without
+    every candidate's resampled regrets (``regret_draws`` None: inputs of seed means only)
+    the pick cannot be redone: no interval, and no claim that theory beats the baseline."""
 
     def regret(name):
         return rows[name]["regret_all"]
@@ -326,9 +365,11 @@ def verdict(rows: dict, units: int) -> dict:
             draws = np.array([rows[name]["regret_draws"] for name in names], float)
             return np.min(np.where(np.isnan(draws), np.inf, draws), axis=0)
 
-        difference = best_per_resample(theory) - best_per_resample(baselines)
         point = regret(best_theory) - regret(best_baseline)
-        interval = _interval(point, difference, units)
+        interval = None  # without every candidate's resampled regrets the pick is not redone
+        if all(rows[name]["regret_draws"] is not None for name in (*theory, *baselines)):
+            difference = best_per_resample(theory) - best_per_resample(baselines)
+            interval = _interval(point, difference, units)
         result |= {
             "best_theory": best_theory,
             "difference": point,

@@ -28,6 +28,9 @@ class Predictor:
     kind: str  # "baseline", "theory" (label-free or pilot-fitted) or "labelled" (target labels)
     uses: str  # the information it uses, in words
     scores: Scores  # (table, pilot budget indices, n, index of n in the table or None)
+    # The RunTable inputs it reads per run besides the target errors: a resample must draw
+    # them with the runs (``RunTable.per_run``) for its bootstrap to mean anything.
+    inputs: tuple[str, ...] = ()
 
 
 def _constant(position: str) -> Scores:
@@ -246,6 +249,7 @@ TWO_GAP = Predictor(
     "pilot target errors, the base's per-level errors, the weights' complexity; 3 constants "
     "fitted on the pilots",
     _two_gap,
+    ("complexity",),
 )
 
 
@@ -255,6 +259,7 @@ LEARNED_AND_TRANSFERRED = Predictor(
     "pilot errors per level: the bucket's levels falling as A·n^(−α) (one α for all), the "
     "other levels held at the largest pilot's error (their transfer)",
     _learned_and_transferred,
+    ("level_error",),
 )
 
 
@@ -275,6 +280,7 @@ def certified_predictors(terms) -> tuple[Predictor, ...]:
             "labelled" if term == "coverage" else "theory",
             uses.get(term, "the runs at n, no target label: certificate + shift term"),
             _certified(term),
+            ("bound",),
         )
         for term in terms
     )
@@ -287,6 +293,7 @@ DISAGREEMENT = {
         "the runs at n and unlabelled target problems: d_T of a posterior near the network, "
         "at problem-only positions",
         _disagreement("label_free"),
+        ("disagreement",),
     ),
     "teacher_forced": Predictor(
         "disagreement (teacher-forced)",
@@ -294,6 +301,7 @@ DISAGREEMENT = {
         "the runs at n and target problems with their reference solutions as context: d_T "
         "of a posterior near the network",
         _disagreement("teacher_forced"),
+        ("disagreement",),
     ),
 }
 
@@ -302,6 +310,7 @@ DOMAIN_ADAPTATION = Predictor(
     "theory",
     "the runs at n: ½·d_T(Q) + β_∞·(Q's bucket risk) + η for the certified Q (Germain et al.)",
     domain_adaptation_scores,
+    ("disagreement", "in_bucket_risk"),
 )
 
 

@@ -32,6 +32,7 @@ predictor's choice is in the set.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -59,28 +60,96 @@ class PilotError(ValueError):
     """A pilot file that cannot be read as runs."""
 
 
-def _rows(path: Path) -> list[tuple[int, dict]]:
-    """(line number, row) of a CSV or JSON Lines file."""
+FORMATS = (".csv", ".jsonl", ".ndjson")
+EXPECTED = "expected a .csv or .jsonl file"
+
+
+def _text(path: Path) -> str:
+    """The pilot file's text (UTF-8, a byte-order mark allowed), or a one-line error."""
+    if path.is_dir():
+        raise PilotError(f"pilots = {path} is a directory; {EXPECTED}")
     if not path.is_file():
         raise PilotError(f"pilots = {path}: no such file")
-    text = path.read_text()
+    if path.suffix.lower() not in FORMATS:
+        raise PilotError(
+            f"pilots = {path}: allowed formats are .csv and .jsonl (.ndjson), "
+            f"not {path.suffix or 'a name without extension'!r}"
+        )
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise PilotError(
+            f"pilots = {path}: not UTF-8 text (byte {error.start}); {EXPECTED}"
+        ) from None
+    except OSError as error:
+        raise PilotError(f"pilots = {path}: cannot be read ({error.strerror})") from None
+
+
+def _rows(path: Path) -> list[tuple[int, dict]]:
+    """(line number, row) of a CSV or JSON Lines file; a malformed line is a ``PilotError``
+    naming the file and the line."""
+    text = _text(path)
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         rows = []
-        for line, raw in enumerate(text.splitlines(), start=1):
+        for line, raw in enumerate(text.split("\n"), start=1):
             if not raw.strip():
                 continue
             try:
                 row = json.loads(raw)
             except json.JSONDecodeError as error:
-                raise PilotError(f"{path.name} line {line}: not JSON ({error.msg})") from None
+                raise PilotError(f"{path} line {line}: not JSON ({error.msg})") from None
+            except RecursionError:
+                raise PilotError(f"{path} line {line}: not JSON (nested too deeply)") from None
             if not isinstance(row, dict):
-                raise PilotError(f"{path.name} line {line}: a row must be a JSON object")
+                raise PilotError(f"{path} line {line}: a row must be a JSON object")
             rows.append((line, row))
         return rows
-    if path.suffix.lower() != ".csv":
-        raise PilotError(f"pilots = {path}: allowed formats are .csv and .jsonl")
-    reader = csv.DictReader(text.splitlines())
-    return [(line, row) for line, row in enumerate(reader, start=2)]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise PilotError(f"{path} line 1: the file is empty; {EXPECTED} with a header")
+        header = _check_header(path, header)
+        rows = []
+        for values in reader:
+            line = reader.line_num  # a quoted field may span lines: its record's last one
+            if not any(v.strip() for v in values):
+                continue  # a blank line
+            if len(values) != len(header):
+                count = f"{len(values)} value{'s' * (len(values) != 1)}"
+                raise PilotError(
+                    f"{path} line {line}: {count}, the header has {len(header)} columns"
+                )
+            rows.append((line, dict(zip(header, values, strict=True))))
+    except csv.Error as error:
+        raise PilotError(f"{path} line {reader.line_num}: not CSV ({error})") from None
+    return rows
+
+
+def _check_header(path: Path, header: list[str]) -> list[str]:
+    """The CSV header's column names (stripped), each once, with the columns every row
+    needs."""
+    where = f"{path} line 1"
+    names = [name.strip() for name in header]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise PilotError(f"{where}: column {twice!r} appears twice")
+    missing = [
+        need
+        for need, columns in (
+            ("bucket or difficulty", ("bucket", "difficulty")),
+            ("n", ("n",)),
+            ("seed", ("seed",)),
+            ("target_error, target_accuracy or level_<k>", ("target_error", "target_accuracy")),
+        )
+        if not any(c in names for c in columns)
+        and not (need.startswith("target") and any(c.startswith("level_") for c in names))
+    ]
+    if missing:
+        raise PilotError(
+            f"{where}: the header has no column {missing[0]} (its columns: {', '.join(names)})"
+        )
+    return names
 
 
 def _number(where: str, field: str, value, low: float, high: float, integer=False) -> float:
@@ -88,13 +157,15 @@ def _number(where: str, field: str, value, low: float, high: float, integer=Fals
         if isinstance(value, bool):
             raise ValueError
         number = float(value)
-        if integer and number != int(number):
-            raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         kind = "an integer" if integer else "a number"
         raise PilotError(f"{where}: {field} = {value!r} is not {kind}") from None
+    if math.isfinite(number) and integer and number != int(number):
+        raise PilotError(f"{where}: {field} = {value!r} is not an integer")
     if not (math.isfinite(number) and low <= number <= high):
-        raise PilotError(f"{where}: {field} = {value!r} is out of range: allowed [{low}, {high}]")
+        left, right = "(" if low == -math.inf else "[", ")" if high == math.inf else "]"
+        allowed = f"{left}{low:g}, {high:g}{right}"  # a finite number: ±inf is never in it
+        raise PilotError(f"{where}: {field} = {value!r} is out of range: allowed {allowed}")
     return int(number) if integer else number
 
 
@@ -105,17 +176,20 @@ def _present(row: dict, field: str) -> bool:
 def read_pilots(path) -> predict.RunTable:
     """The pilot file as a ``RunTable`` (see the module doc for its format)."""
     path = Path(path)
-    runs, difficulty = {}, {}
+    runs, difficulty, lines = {}, {}, {}  # lines: (bucket, n, seed) -> its line
     rows = _rows(path)
     if not rows:
-        raise PilotError(f"pilots = {path}: no rows")
+        after = "line 1" if path.suffix.lower() != ".csv" else "line 2"
+        raise PilotError(f"{path} {after}: no runs in the file")
     for line, row in rows:
-        where = f"{path.name} line {line}"
+        where = f"{path} line {line}"
         if not (_present(row, "bucket") or _present(row, "difficulty")):
             raise PilotError(f"{where}: bucket or difficulty is required")
         level = None
         if _present(row, "difficulty"):
             level = _number(where, "difficulty", row["difficulty"], -math.inf, math.inf)
+        if _present(row, "bucket") and not isinstance(row["bucket"], str | int):
+            raise PilotError(f"{where}: bucket = {row['bucket']!r} is not a name")
         bucket = str(row["bucket"]) if _present(row, "bucket") else f"{level:g}"
         if level is not None and difficulty.setdefault(bucket, level) != level:
             raise PilotError(f"{where}: bucket {bucket!r} has two difficulties")
@@ -139,15 +213,32 @@ def read_pilots(path) -> predict.RunTable:
         if (bucket, n, seed) in runs:
             raise PilotError(f"{where}: a second run of bucket {bucket!r}, n = {n}, seed {seed}")
         runs[(bucket, n, seed)] = (error, distance)
+        lines[(bucket, n, seed)] = line
     buckets = list(dict.fromkeys(b for b, _, _ in runs))
     if difficulty:
         missing = [b for b in buckets if b not in difficulty]
         if missing:
-            raise PilotError(f"bucket {missing[0]!r} has no difficulty while others have one")
+            line = min(v for (b, _, _), v in lines.items() if b == missing[0])
+            where = f"{path} line {line}"
+            raise PilotError(f"{where}: bucket {missing[0]!r} has no difficulty, others have one")
         buckets.sort(key=difficulty.get)
     if len(buckets) < 2:
         raise PilotError(f"pilots = {path}: {len(buckets)} bucket given, allowed at least 2")
     budgets = sorted({n for _, n, _ in runs})
+    if len(budgets) < 2:
+        raise PilotError(
+            f"pilots = {path}: runs at {len(budgets)} budget (n = {budgets[0]}), a "
+            "recommendation needs at least 2"
+        )
+    present = {(b, n) for b, n, _ in runs}
+    for b in buckets:
+        for n in budgets:
+            if (b, n) not in present:
+                line = min(v for (_, m, _), v in lines.items() if m == n)
+                raise PilotError(
+                    f"pilots = {path}: no run of bucket {b!r} at n = {n} (line {line} has a "
+                    f"run at n = {n}; every bucket needs a run at every budget)"
+                )
     seeds = sorted({s for _, _, s in runs})
     shape = (len(buckets), len(budgets), len(seeds))
     error, distance = np.full(shape, np.nan), np.full(shape, np.nan)
@@ -236,8 +327,10 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
     rng = np.random.default_rng(seed)
     frequency = np.zeros(len(table.buckets))
     differences = {p.name: [] for p in available}
+    keys = set()  # the distinct resamples: one run per cell makes every one the pilots
     for _ in range(resamples):
         resample = table.resampled(rng)
+        keys.add(predict.resample_key(resample))
         regrets = {p.name: _regret(resample, p, protocol) for p in available}
         picks = {p.name: _choose(resample, p, budget) for p in available}
         winner = _select(available, regrets, {k: {"choice": v} for k, v in picks.items()})
@@ -273,6 +366,8 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
         "cannot_tell": cannot_tell,
         "set_95": set_95,
         "resamples": resamples,
+        "distinct_resamples": len(keys),
+        "bootstrap_warning": predict.bootstrap_warning(len(keys), resamples),
         "tolerance": tolerance,
         "predictors": rows,
         "pilot_budgets": [int(n) for n in table.budgets],

@@ -62,12 +62,12 @@ def uncertainty(report: dict) -> tuple[float, float | None]:
     if critical is None:
         return NORMAL_CRITICAL, None
     if not (isinstance(critical, int | float) and math.isfinite(critical) and critical > 0):
-        raise ValueError(f"bootstrap.critical = {critical!r} is out of range: allowed (0, ∞)")
+        raise ValueError(f"bootstrap.critical = {critical!r} is out of range: allowed (0, inf)")
     df = boot.get("df")
     if df is not None and not (
         isinstance(df, int | float) and not isinstance(df, bool) and math.isfinite(df) and df > 0
     ):
-        raise ValueError(f"bootstrap.df = {df!r} is out of range: allowed (0, ∞) or null")
+        raise ValueError(f"bootstrap.df = {df!r} is out of range: allowed (0, inf) or null")
     return float(critical), df
 
 

@@ -107,6 +107,20 @@ class RunTable:
         index = (drawn[None, None, :, None] * per_draw + within).reshape(buckets, budgets, runs)
         return index, drawn
 
+    def per_run(self, name: str) -> bool:
+        """Whether the input ``name`` (a field: ``level_error``, ``complexity``, ``bound``,
+        ``disagreement``, ``in_bucket_risk``, ``certificate``) holds every run's values, so
+        that a resample draws it with the runs; False where it holds seed means only (a
+        committed report's: BxNx1), which a resample keeps as they are. An absent input
+        is not per run."""
+        values = getattr(self, name)
+        if isinstance(values, dict):
+            return bool(values) and all(self._per_run(v) for v in values.values())
+        return values is not None and self._per_run(values)
+
+    def _per_run(self, values: np.ndarray) -> bool:
+        return values.shape[2] == self.target_error.shape[-1]
+
     @property
     def units(self) -> int:
         """The independent units intervals are t intervals over (``inference``): the base
@@ -179,11 +193,9 @@ class RunTable:
             target_error = level_error @ self.target_weights
 
         def draw(values):
-            if values is None:
-                return None
-            if values.ndim == 4:  # per level; seed means only (a report) stay as they are
-                if values.shape[2] != index.shape[-1]:
-                    return values
+            if values is None or values.shape[2] != index.shape[-1]:
+                return values  # seed means only (a report's) stay as they are
+            if values.ndim == 4:  # per level
                 return np.take_along_axis(values, index[..., None], axis=2)
             return np.take_along_axis(values, index, axis=-1)
 

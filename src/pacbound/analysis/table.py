@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from pacbound.analysis.committed import check_report
 from pacbound.analysis.gain import (
     held_out_gain_certificate,
     no_harm_gain,
@@ -354,9 +355,15 @@ def runs_from_arrays(
     )
 
 
-def runs_from_report(result: dict, config: ExperimentConfig) -> RunTable:
+def runs_from_report(result: dict, config: ExperimentConfig, seed_means: bool = False) -> RunTable:
     """A committed report's runs as the predictors' input: its per-seed target errors and
-    its per-level errors (seed means), with the level weights of its config."""
+    its per-level errors (seed means), with the level weights of its config. ``seed_means``:
+    also every other input the report holds as seed means (BxNx1, which a resample keeps
+    as they are; ``pacbound.analysis.committed``): the weights' complexity, each certified
+    bound with whether it is informative, the disagreements and the certified Q's bucket
+    risk, so that every predictor the store had gets its point values. The report's shape
+    is checked first (``check_report``: a ``ValueError`` naming the field)."""
+    check_report(result, config)
     buckets, levels = tuple(result["buckets"]), config.levels
     rows = result["per_budget"]
     target = np.array([[r["target_error_seeds"][b] for r in rows] for b in buckets], float)
@@ -364,7 +371,7 @@ def runs_from_report(result: dict, config: ExperimentConfig) -> RunTable:
         [[[r["level_errors"][b][str(k)] for k in levels] for r in rows] for b in buckets], float
     )[:, :, None, :]
     base = rows[0]["level_errors"]["base"]
-    draws = len(result.get("draws", [])) or 1  # reports before base draws: one
+    extra = _seed_means(result, config) if seed_means else {}
     return RunTable(
         buckets=buckets,
         budgets=np.array(result["budgets"]),
@@ -372,8 +379,46 @@ def runs_from_report(result: dict, config: ExperimentConfig) -> RunTable:
         level_error=level_error,
         base_level_error=np.array([float(base[str(k)]) for k in levels]),
         **_level_fields(config, len(result["seeds"])),
-        draws=draws,
+        draws=len(config.base_seeds),
+        **extra,
     )
+
+
+def _seed_means(result: dict, config: ExperimentConfig) -> dict:
+    """The RunTable fields a report holds as seed means (BxNx1), as ``runs_from_arrays``
+    takes them from the store's runs."""
+    buckets, rows = result["buckets"], result["per_budget"]
+    terms = result.get("mean_terms", {})
+
+    def term(name):
+        return np.array(terms[name], float)[:, :, None] if name in terms else None
+
+    fields = {}
+    solvable = config.task_kind == "solvable"
+    complexity = term("kl" if solvable else "sq_distance")
+    if complexity is not None:
+        fields["complexity"] = complexity
+        fields["complexity_name"] = "KL" if solvable else "‖θ − θ_pre‖²"
+    bounds = list(rows[0].get("bound", {}))
+    if bounds:
+        fields["bound"] = {
+            t: np.array([[r["bound"][t][b] for r in rows] for b in buckets], float)[:, :, None]
+            for t in bounds
+        }
+        fields["informative"] = np.array(
+            [[r["certificate_informative"][b] for r in rows] for b in buckets], bool
+        )
+    fields["disagreement"] = {
+        kind: term(f"disagreement_{name}")
+        for kind, name in (
+            ("label_free", "near_label_free"),
+            ("teacher_forced", "near_teacher_forced"),
+            ("certified", "certified_teacher_forced"),
+        )
+        if f"disagreement_{name}" in terms
+    }
+    fields["in_bucket_risk"] = term("in_bucket_risk")
+    return fields
 
 
 def by_name(names, values) -> dict:

@@ -7,6 +7,11 @@ import sys
 from pathlib import Path
 
 
+def _status(line: str) -> None:
+    """A line on stderr as a step that is silent for long starts; stdout keeps the result."""
+    print(f"pacbound: {line}", file=sys.stderr, flush=True)
+
+
 def _default_db() -> Path:
     from pacbound.store import DEFAULT_PATH
 
@@ -95,10 +100,13 @@ def _cmd_derive(args) -> int:
     elif args.write or args.check:
         from pacbound.pipeline.theory import derive
 
-        message, status = derive(args.write or args.check, write=bool(args.write))
+        message, status = derive(args.write or args.check, bool(args.write), say=_status)
         print(message)
         return status
     else:
+        from pacbound.pipeline.theory import DERIVING
+
+        _status(DERIVING)
         print(render_latex() if args.latex else render_markdown(), end="")
     return 0
 
@@ -119,6 +127,7 @@ def _cmd_figs(args) -> int:
         raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
     draw = not getattr(args, "reports_only", False)  # reproduce draws everything
     theory = not getattr(args, "no_theory", False)
+    _status(f"writing the figures and reports to {args.out}…")
     return _wrote(figures(db if db.is_file() else None, args.out, draw, theory))
 
 
@@ -145,7 +154,7 @@ def _cmd_reproduce(args) -> int:
             skipped = result.get("skipped")
             print(f"{result['experiment']}: {skipped}" if skipped else summary_line(result))
         return code
-    name, paths, seconds = reproduce_exact(path, args.out)
+    name, paths, seconds = reproduce_exact(path, args.out, say=_status)
     _wrote(paths)
     grid, analysis = seconds["grid"], seconds["analysis"]
     print(f"{name}: grid computed in {grid:.1f} s, analysed in {analysis:.1f} s")
@@ -180,7 +189,7 @@ def _cmd_probe(args) -> int:
         raise ValueError(f"the config holds several experiments ({names}): pass one base's file")
     cache = args.cache or (args.db or _default_db()).parent / "cache"
     cell = (args.bucket, args.budget, args.seed)
-    print(probe_report(probe(experiments[0], cache, cell, args.level)), end="")
+    print(probe_report(probe(experiments[0], cache, cell, args.level, _status)), end="")
     return 0
 
 
@@ -197,7 +206,7 @@ def _cmd_weights(args) -> int:
     bucket = args.bucket or experiment.grid.buckets[-1].name
     cache = args.cache or (args.db or _default_db()).parent / "cache"
     cells = [(bucket, n, args.seed) for n in sorted(experiment.grid.budgets)]
-    for path in write_weights_report(token_weights(experiment, cache, cells), args.out):
+    for path in write_weights_report(token_weights(experiment, cache, cells, _status), args.out):
         print(f"wrote {path}")
     return 0
 
@@ -215,16 +224,32 @@ def _cmd_recommend(args) -> int:
 
         table = stored_runs(_existing_db(args), args.name)
     result = recommend.recommend(table, args.budget)
+    _warn(result["bootstrap_warning"])
     print(json.dumps(result, indent=1) if args.json else recommendation_markdown(result), end="")
     return 0
 
 
-def _cmd_predict(args) -> int:
-    from pacbound.pipeline import predictions_from_report
+#: Where ``predict`` writes without --out: a scratch folder, never the committed paper_figs.
+PREDICTIONS_SCRATCH = Path("pacbound-results") / "predictions"
 
-    if not args.report.is_file():
-        raise ValueError(f"report = {args.report}: no such file")
-    return _wrote(predictions_from_report(json.loads(args.report.read_text()), args.out)[1])
+
+def _cmd_predict(args) -> int:
+    from pacbound.pipeline.predictions import predictions_from_report
+
+    out = args.out
+    if out is None:
+        out = PREDICTIONS_SCRATCH
+        print(f"no --out: writing into the scratch folder {out}/")
+    predictions, paths = predictions_from_report(args.report, out)
+    for what, why in predictions.get("not_recomputed", {}).items():
+        print(f"pacbound: note: {what}: {why}", file=sys.stderr)
+    _warn(predictions.get("bootstrap_warning"))
+    return _wrote(paths)
+
+
+def _warn(warning: str | None) -> None:
+    if warning:
+        print(f"pacbound: warning: {warning}", file=sys.stderr)
 
 
 def _cmd_replicate(args) -> int:

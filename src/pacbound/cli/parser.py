@@ -1,23 +1,40 @@
 """The command line: one subcommand per pipeline step, each argument checked by argparse
-(a bad one is a ``UsageError`` of one line)."""
+(a bad one is a ``UsageError`` of one line). Building the parser imports only the standard
+library, so that ``--help`` answers at once: the choices and defaults below copy constants
+of modules that import sympy or JAX (seconds), and a test checks each copy."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from pacbound.store import DEFAULT_PATH
+from pacbound import __version__
+
+# Copies of numeric.bounds.KINDS, symbolic.difficulty.GENERALIZATION_FORMS,
+# numeric.bounds.DEFAULT_MC_DELTA_SHARE and store.DEFAULT_PATH (the store without --db).
+BOUND_KINDS = ("mcallester", "kl", "quad", "lambda", "catoni")
+GENERALIZATION_FORMS = ("mcallester", "kl")
+DEFAULT_MC_DELTA_SHARE = 0.5
+DEFAULT_DB = Path("pacbound-results") / "results.sqlite"
+
+DESCRIPTION = (
+    "PAC-Bayes bounds on the target risk of a fine-tuned model (an empirical risk, a "
+    "generalization gap and a distribution-shift gap), the data difficulty that minimises "
+    "them at each budget, and the experiments that test that prediction: sweep a grid of "
+    "fine-tunings into a store, compare, certify and report."
+)
+EPILOG = "Run `pacbound COMMAND --help` for a command's options."
 
 
 class UsageError(Exception):
-    pass
+    """A bad command line; its message is argparse's, one line."""
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad command line in one line, exit status 2."""
 
     def error(self, message):
-        raise UsageError(f"{self.prog}: error: {message}")
+        raise UsageError(message)
 
 
 def _float_list(text: str) -> tuple[float, ...]:
@@ -29,21 +46,28 @@ def _float_list(text: str) -> tuple[float, ...]:
         ) from None
 
 
-def build_parser(description: str) -> argparse.ArgumentParser:
-    from pacbound.numeric.bounds import DEFAULT_MC_DELTA_SHARE, KINDS
-
-    parser = _Parser(prog="pacbound", description=description)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def build_parser(description: str = DESCRIPTION) -> argparse.ArgumentParser:
+    parser = _Parser(prog="pacbound", description=description, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"pacbound {__version__}")
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        metavar="COMMAND",
+        title="commands",
+        help="one step of the pipeline:",
+    )
 
     bound = commands.add_parser(
         "bound",
         help="evaluate a PAC-Bayes two-gap bound and its terms",
         description="R_T(Q) ≤ empirical + [MC correction] + generalization + extrapolation.",
     )
-    bound.add_argument("--kind", required=True, choices=(*KINDS, "all"))
+    forms = "the bound's form (McAllester–Maurer, kl, quad, Thiemann's λ, Catoni), or all"
+    bound.add_argument("--kind", required=True, choices=(*BOUND_KINDS, "all"), help=forms)
     bound.add_argument("--emp-risk", type=float, required=True, help="R̂_S(Q) in [0, 1]")
-    bound.add_argument("--kl", type=float, required=True, help="KL(Q‖P) ≥ 0, in nats")
-    bound.add_argument("--n", type=float, required=True, help="sample size ≥ 1")
+    bound.add_argument("--kl", type=float, required=True, help="KL(Q‖P) in [0, inf), in nats")
+    bound.add_argument("--n", type=float, required=True, help="sample size, an integer in [1, inf)")
     bound.add_argument("--delta", type=float, required=True, help="confidence level in (0, 1)")
     bound.add_argument("--shift-tv", type=float, default=0.0, help="TV(D_T, D_d) in [0, 1]")
     bound.add_argument(
@@ -64,31 +88,56 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     )
     bound.add_argument("--json", action="store_true", help="machine-readable output")
 
-    derive = commands.add_parser("derive", help="print the symbolic derivations")
+    derive = commands.add_parser(
+        "derive",
+        help="print the symbolic derivations",
+        description="Print every derivation of the theory, computed by sympy (the bounds' "
+        "budgets and forms, the Monte-Carlo step, the certificate, the gain over the base, "
+        "the two-gap bound, the optimal-difficulty closed forms), as Markdown or plain LaTeX; "
+        "with --family, the optimal-difficulty derivation of one difficulty model; with "
+        "--write or --check, the generated blocks of a theory page. sympy takes about half a "
+        "minute for the closed forms.",
+    )
     derive.add_argument("--latex", action="store_true", help="plain LaTeX instead of Markdown")
     derive.add_argument(
         "--family", default=None, help="the optimal-difficulty derivation of KL-SHIFT[-RISK]"
     )
-    derive.add_argument("--bound", choices=("mcallester", "kl"), default="mcallester")
+    derive.add_argument(
+        "--bound", choices=GENERALIZATION_FORMS, default="mcallester", help="the bound of --family"
+    )
     target = derive.add_mutually_exclusive_group()
-    target.add_argument("--write", type=Path, help="refresh the generated blocks of FILE")
-    target.add_argument("--check", type=Path, help="exit 1 if FILE's generated blocks drift")
+    target.add_argument(
+        "--write", type=Path, metavar="FILE", help="refresh the generated blocks of FILE"
+    )
+    target.add_argument(
+        "--check", type=Path, metavar="FILE", help="exit 1 if FILE's generated blocks drift"
+    )
     optimum = commands.add_parser(
-        "optimum", help="the bound-minimising difficulty d*(n) of a difficulty model"
+        "optimum",
+        help="the bound-minimising difficulty d*(n) of a difficulty model",
+        description="The difficulty d*(n) that minimises the bound of a difficulty model "
+        "(a KL-SHIFT[-RISK] family with its --param values, or sympy expressions in d for "
+        "its terms) at each budget of --n, over the interval --domain or among --buckets; "
+        "with the bound and each of its terms there.",
     )
     optimum.add_argument(
         "--family",
         default="linear-exponential-constant",
         help="KL-SHIFT[-RISK], e.g. linear-exponential-constant (the default)",
     )
-    optimum.add_argument("--bound", choices=("mcallester", "kl"), default="mcallester")
+    optimum.add_argument(
+        "--bound", choices=GENERALIZATION_FORMS, default="mcallester", help="the bound's form"
+    )
     optimum.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter value"
     )
     for term, meaning in (("kl", "K(d)"), ("shift", "T(d)"), ("risk", "R̂(d)")):
         for command in (optimum, derive):
             command.add_argument(
-                f"--{term}-expr", default=None, help=f"a sympy expression in d replacing {meaning}"
+                f"--{term}-expr",
+                default=None,
+                help=f"an expression in d replacing {meaning}: numbers, d, the parameters, "
+                "+ - * / ^ ( ) and exp, log, sqrt, …; parsed, never run",
             )
     optimum.add_argument("--n", type=_float_list, required=True, help="budgets, e.g. 100,1000")
     optimum.add_argument("--domain", type=_float_list, default=(0.0, 1.0), help="d_min,d_max")
@@ -99,6 +148,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "figs",
         help="regenerate every figure and report (theory, and each experiment in the store; "
         "without a store, every report in --out from its JSON)",
+        description="Regenerate the theory figures, then each experiment's figures and "
+        "reports (comparison, certificates, claims) from the store, and the index README.md "
+        "of --out. Without a store, every report in --out is rebuilt from its JSON.",
     )
     figs.add_argument("--out", type=Path, default=Path("paper_figs"), help="output folder")
     figs.add_argument(
@@ -111,13 +163,27 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     )
     _add_db_argument(figs)
 
-    compare = commands.add_parser("compare", help="predicted vs measured optimal difficulty")
+    compare = commands.add_parser(
+        "compare",
+        help="predicted vs measured optimal difficulty",
+        description="Compare the bucket each predictor (the bounds among them) calls optimal "
+        "with the measured optimum of a finished experiment of the store, per budget; write "
+        "<name>_report.md and .json to --out and print the report.",
+    )
     _add_db_argument(compare)
     compare.add_argument("--name", default=None, help="experiment, if the store holds several")
     compare.add_argument("--out", type=Path, default=Path("paper_figs"), help="report folder")
     compare.add_argument("--json", action="store_true", help="print the JSON, not Markdown")
 
-    reproduce = commands.add_parser("reproduce", help="sweep, compare and figs in one")
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="sweep, compare and figs in one",
+        description="The main job: sweep the experiment into the store (finished cells are "
+        "reused), write every figure and report to --out, and compare them with the "
+        "committed results in --committed (how many numbers agree within their "
+        "uncertainty, which verdicts changed). An exact preset (e.g. --preset exact) is "
+        "computed in closed form instead, with no store.",
+    )
     _add_run_arguments(reproduce)
     reproduce.add_argument(
         "--out",
@@ -132,7 +198,13 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         help="committed results to compare the run with (read before the run writes)",
     )
 
-    sweep = commands.add_parser("sweep", help="run an experiment's grid into the store")
+    sweep = commands.add_parser(
+        "sweep",
+        help="run an experiment's grid into the store",
+        description="Pretrain the experiment's bases, then fine-tune and measure every cell "
+        "of its grid (bucket × budget × seed); each cell is stored as it finishes, so a "
+        "rerun skips the finished cells and an interrupted sweep resumes.",
+    )
     _add_run_arguments(sweep)
 
     certify = commands.add_parser(
@@ -178,8 +250,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "difficulty, n, seed, target_error / target_accuracy / level_<k>, optional distance; "
         "see experiments/pilots-example.csv), or an experiment of a pacbound store, and "
         "recommend a bucket at --budget: each pilot-only predictor's choice, the one with "
-        "the lowest forward-chaining regret on the pilots, its bootstrap interval over seeds, "
-        "and how far the budget lies from the pilots.",
+        "the lowest far-half regret on the pilots (the smaller half of the pilot budgets "
+        "predicting the larger; leave-one-budget-out with two budgets), its bootstrap "
+        "interval over seeds, and how far the budget lies from the pilots.",
     )
     recommend.add_argument("pilots", nargs="?", type=Path, help="pilot runs (.csv or .jsonl)")
     recommend.add_argument("--budget", type=int, required=True, help="the budget n to choose for")
@@ -191,12 +264,19 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "predict",
         help="the predictions report of a committed comparison report",
         description="Rebuild <name>_predictions.md, .json and .png from a committed "
-        "<name>_report.json (its per-seed target errors and per-level errors) and its preset, "
-        "for experiments whose store is not at hand. Stored experiments get theirs from "
-        "`pacbound figs`.",
+        "<name>_report.json (the seed means and per-run errors it holds) and its preset, "
+        "for experiments whose store is not at hand. What a report cannot give (the theory "
+        "predictors' intervals need the store's per-run inputs) is named in a note on stderr "
+        "and in the report. Stored experiments get theirs from `pacbound figs`.",
     )
     predictions.add_argument("report", type=Path, help="a <name>_report.json")
-    predictions.add_argument("--out", type=Path, default=Path("paper_figs"), help="folder")
+    predictions.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder to write into, and nowhere else (default: the scratch folder "
+        "pacbound-results/predictions; the committed paper_figs only when named here)",
+    )
 
     replicate = commands.add_parser(
         "replicate",
@@ -219,10 +299,17 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     )
     replicate.add_argument("--json", action="store_true", help="print the JSON, not Markdown")
 
-    export = commands.add_parser("export", help="write the stored cells as a flat table")
+    export = commands.add_parser(
+        "export",
+        help="write the stored cells as a flat table",
+        description="Write the cells of an experiment of the store as a flat table, one row "
+        "per cell (CSV or JSON), to --out or stdout.",
+    )
     _add_db_argument(export)
     export.add_argument("--name", default=None, help="experiment name, if the store holds several")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="the table's format (default csv)"
+    )
     export.add_argument(
         "--outcomes",
         action="store_true",
@@ -233,7 +320,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
 
 
 def _add_db_argument(command) -> None:
-    command.add_argument("--db", type=Path, default=None, help=f"store (default {DEFAULT_PATH})")
+    command.add_argument("--db", type=Path, default=None, help=f"store (default {DEFAULT_DB})")
 
 
 def _add_run_arguments(command) -> None:

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from pacbound.numeric.lower import lower_to_jax
-from pacbound.numeric.validate import check_range
+from pacbound.numeric.validate import check_count, check_range
 from pacbound.symbolic.bounds import (
     BOUND_FORMS,
     certificate,
@@ -160,11 +160,11 @@ def check_bound_inputs(
     """ValueError naming the first argument outside its allowed range."""
     check_range("emp_risk", emp_risk, 0.0, 1.0)
     check_range("kl", kl_div, 0.0)
-    check_range("n", n, 1.0)
+    check_count("n", n)
     check_range("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
     check_range("shift_tv", shift_tv, 0.0, 1.0)
     if mc_samples is not None:
-        check_range("mc_samples", mc_samples, 1.0)
+        check_count("mc_samples", mc_samples)
     if mc_delta_share is not None:
         check_range("mc_delta_share", mc_delta_share, 0.0, 1.0, low_open=True, high_open=True)
     if lam is not None:
@@ -190,8 +190,9 @@ def evaluate_bound(
 ) -> BoundTerms:
     """Validated evaluation of one bound kind (see ``KINDS``) with its terms, in float64.
 
-    Ranges: emp_risk ∈ [0, 1], kl_div ≥ 0, n ≥ 1, delta ∈ (0, 1), shift_tv ∈ [0, 1],
-    mc_samples ≥ 1, mc_delta_share ∈ (0, 1), lam ∈ (0, 2), catoni_grid values > 0.
+    Ranges: emp_risk ∈ [0, 1], kl_div ≥ 0, n an integer ≥ 1, delta ∈ (0, 1), shift_tv ∈
+    [0, 1], mc_samples an integer ≥ 1, mc_delta_share ∈ (0, 1), lam ∈ (0, 2), catoni_grid
+    values > 0.
     Every value must be finite. Raises ValueError naming the offending argument.
     """
     if kind not in KINDS:

@@ -231,8 +231,9 @@ def bucket_optimum(emp_risk, kl_div, shift, n_values, *, kind: str = "mcallester
     """Index of the bound-minimising bucket for each budget, from measured terms per bucket.
 
     ``emp_risk``, ``kl_div`` and ``shift`` hold one value per bucket (easiest first); the
-    bound is the two-gap bound of ``kind``. Ties go to the easier bucket. Returns an int
-    array with one index per budget.
+    bound is the two-gap bound of ``kind``. The budgets ``n_values`` are sample sizes:
+    integers ≥ 1. Ties go to the easier bucket. Returns an int array with one index per
+    budget.
     """
     from pacbound.numeric.bounds import evaluate_bound
 

@@ -56,6 +56,23 @@ def check_range(
         raise ValueError(f"{name} = {first:g}{where} is out of range: allowed {allowed}")
 
 
+def check_count(name: str, value, low: int = 1) -> None:
+    """Raise ValueError unless every entry of ``value`` is a whole number ≥ ``low``: a sample
+    size or a number of draws, where 2.5 is a typo rather than a value to compute with.
+
+    Whole floats (100.0, 1e4) pass; the range is checked first, with ``check_range``'s error.
+    """
+    check_range(name, value, low)
+    if is_traced(value):
+        return
+    array = np.asarray(value, dtype=np.float64)
+    bad = array != np.floor(array)
+    if np.any(bad):
+        first = array[bad].flat[0] if array.ndim else float(array)
+        where = "" if array.ndim == 0 else f" (entry {int(np.flatnonzero(bad.ravel())[0])})"
+        raise ValueError(f"{name} = {first:.15g}{where} is not an integer ≥ {low}")
+
+
 def check_kl_inv_inputs(q, c) -> None:
     check_range("q", q, 0.0, 1.0)
     check_range("c", c, 0.0, math.inf, allow_inf=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from pacbound import config as configs
-from pacbound.analysis import assumptions, hierarchy, predict
+from pacbound.analysis import hierarchy, predict
 from pacbound.analysis.certificates import summarize
 from pacbound.analysis.comparison import compare_experiment, pooled_base
 from pacbound.analysis.families import compare_bases, compare_learners
@@ -20,8 +20,8 @@ from pacbound.analysis.table import (
     cell_arrays,
     certificate_floors,
     runs_from_arrays,
-    runs_from_report,
 )
+from pacbound.inputs import read_json
 from pacbound.pipeline.difficulty import difficulty_comparisons, write_difficulty
 from pacbound.pipeline.objectives import objectives_claims, token_weights  # noqa: F401
 from pacbound.report import claims as claims_report
@@ -35,7 +35,6 @@ from pacbound.report.objectives import (
     write_objectives_report,
     write_weights_report,
 )
-from pacbound.report.predictions import predictions_document, write_predictions
 from pacbound.store import Store
 
 # --- running an experiment ---------------------------------------------------------------
@@ -65,11 +64,12 @@ def sweep(
     from pacbound.run.progress import ProgressBar
     from pacbound.run.sweep import run_sweep
 
+    found = experiments(path)  # every experiment checked before anything is written
     cache = cache or db.parent / "cache"
-    compilation_cache(cache / "xla")
-    for experiment in experiments(path):
+    for experiment in found:
         bar = ProgressBar(quiet, experiment.name)
-        with Store(db) as store:
+        with Store(db, write=True) as store:  # a refused store: nothing written either
+            compilation_cache(cache / "xla")
             try:
                 computed = run_sweep(experiment, store, cache, bar, allow_version_change)
             finally:
@@ -117,10 +117,10 @@ def certify(
                 say(f"wrote {written}")
 
 
-def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
+def probe(experiment, cache: Path, cell: tuple, level: int, say=None) -> dict:
     """One chain-task cell fine-tuned as the sweep does (its base from the cache): the base's
     and the cell's error per level, and at ``level`` where each model's held-out solutions
-    first go wrong."""
+    first go wrong. ``say`` hears when the training starts."""
     from dataclasses import replace
 
     import jax
@@ -139,6 +139,8 @@ def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
         raise ValueError(f"level = {level} is out of range: allowed {experiment.levels}")
     # One member, not a padded ensemble: a cell's run does not depend on its batch.
     experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
+    if say:
+        say(f"{experiment.name}: fine-tuning cell {cell} (its base pretrained if not cached)…")
     runner = LanguageRunner(experiment, cache, lambda phase: None)
     params_M, *_ = runner.finetune_batch([cell])
     tuned = jax.tree.map(lambda x: x[0], params_M)
@@ -160,10 +162,15 @@ def probe(experiment, cache: Path, cell: tuple, level: int) -> dict:
 
 
 def stored(store: Store, experiment) -> tuple[list, dict]:
-    """(cells, {pretraining seed: Base}) of an experiment, read with their outcomes."""
+    """(cells, {pretraining seed: Base}) of an experiment, read with their outcomes; a
+    ValueError if the store holds no such experiment or none of its base draws."""
+    store.experiment(experiment.name)  # "holds no experiment …" if it is not there
     problems = experiment.held_out_problems
-    cells = store.cells(experiment.name, problems=problems)
-    return cells, store.bases(experiment.name, problems)
+    bases = store.bases(experiment.name, problems)
+    if not bases:
+        name = experiment.name
+        raise ValueError(f"db = {store.path} holds no base draw of {name!r}; run `pacbound sweep`")
+    return store.cells(experiment.name, problems=problems), bases
 
 
 def base_errors(bases: dict) -> dict:
@@ -254,7 +261,7 @@ def write_claims(documents: dict, out: Path, draw: bool = True) -> list[Path]:
 
     committed = out / f"{claims_report.STEM}.json"
     if committed.exists():
-        kept = json.loads(committed.read_text())["experiments"]
+        kept = read_json(committed, "claims")["experiments"]
         documents = {e["experiment"]: e for e in kept} | documents
     experiments = [documents[name] for name in sorted(documents)]
     data = {"alpha": ALPHA, "claims": CLAIMS | OBJECTIVE_CLAIMS, "experiments": experiments}
@@ -353,7 +360,7 @@ def committed_strengths(out: Path) -> dict:
     """The base-strength regressions the committed ``<family>_bases.json`` hold."""
     strengths = {}
     for path in sorted(out.glob("*_bases.json")):
-        comparison = json.loads(path.read_text())
+        comparison = read_json(path, "report")
         if "strength" in comparison:
             strengths[comparison["family"]] = comparison["strength"]
     return strengths
@@ -364,8 +371,9 @@ def figures(db: Path | None, out: Path, draw: bool = True, theory: bool = True) 
     when there is one, else from the report JSONs already in ``out`` (the experiments' own
     figures need their cells); then the index. ``draw=False``: the reports and the index
     only; ``theory=False``: not the theory figures (they depend on no store)."""
-    from pacbound.report.figures import certificate_vs_risk, experiment_figures, theory_figures
+    from pacbound.report.figures import certificate_vs_risk, experiment_figures
     from pacbound.report.index import write_index
+    from pacbound.report.theory_figures import theory_figures
 
     paths = theory_figures(out) if draw and theory else []
     results, summaries = [], []
@@ -417,51 +425,28 @@ def _committed(path: Path, write, out: Path) -> tuple[dict, list[Path]]:
     """A committed report's JSON and the files ``write`` makes of it again; a file that is not
     such a report is a one-line error naming it. The data is ``portable`` even where the file
     predates it, as the rewritten file and the reports made from it in memory are."""
-    data = portable(json.loads(path.read_text()))
+    data = portable(read_json(path, "report"))
     try:
         return data, list(write(data, out))
     except (KeyError, TypeError, IndexError) as error:
         raise ValueError(f"{path}: not a report this version can render ({error!r})") from None
 
 
-def reproduce_exact(path: Path, out: Path) -> tuple[str, list[Path], dict]:
+def reproduce_exact(path: Path, out: Path, say=None) -> tuple[str, list[Path], dict]:
     """The exact experiment of a preset file: computed, analysed, written, indexed; (its name,
-    the paths written, seconds of each stage)."""
+    the paths written, seconds of each stage). ``say`` hears each stage as it starts."""
     from pacbound.analysis import exact
     from pacbound.report import exact as exact_report
     from pacbound.report.index import write_index
 
     experiment = exact.load(path)
-    result, evaluation, claims_found, seconds = exact.run(experiment)
+    result, evaluation, claims_found, seconds = exact.run(experiment, say)
+    if say:
+        say(f"{experiment.name}: writing the reports and figures to {out}…")
     paths = exact_report.write(result, evaluation, out)
     paths += write_claims({experiment.name: claims_found}, out)
     paths.append(write_index(out))
     return experiment.name, paths, seconds
-
-
-def predictions_from_report(result: dict, out: Path) -> tuple[dict, list[Path]]:
-    """The predictions report of a committed comparison report (whose store is not at hand),
-    checked against its preset's config hash; (predictions, written paths)."""
-    from pacbound.report.figures import predictions_by_budget
-
-    name = result["experiment"]
-    try:
-        experiments = configs.preset_all(result.get("family") or name)
-    except (FileNotFoundError, ValueError):
-        raise ValueError(f"report {name!r}: no preset of that name to read its grid from") from None
-    found = [e for e in experiments if e.name == name]
-    if not found or found[0].hash() != result["config_hash"]:
-        raise ValueError(
-            f"report {name!r}: its preset no longer has config {result['config_hash']}; "
-            "regenerate the report from its store"
-        )
-    table = runs_from_report(result, found[0])
-    evaluation = predict.summarize_evaluation(predict.evaluate(table))
-    checks = assumptions.check(table)
-    predictions = predictions_document(name, table.buckets, checks, evaluation)
-    paths = list(write_predictions(name, table.buckets, checks, evaluation, out))
-    paths += predictions_by_budget(predictions, predictions["buckets"], out, name)
-    return predictions, paths
 
 
 def _refuse_base_loss(experiment) -> None:

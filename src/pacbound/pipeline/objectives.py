@@ -25,11 +25,12 @@ def objectives_claims(comparison: dict, sft) -> dict:
     }
 
 
-def token_weights(experiment, cache: Path, cells: list[tuple]) -> dict:
+def token_weights(experiment, cache: Path, cells: list[tuple], say=None) -> dict:
     """Where DFT puts its weight: each chain-task cell fine-tuned as the sweep does (its
     base from the cache), and on its own training examples the mean probability of the
     solution tokens, by role and by level, under the base (the DFT weights of the first
-    step) and the fine-tuned model (those of the last)."""
+    step) and the fine-tuned model (those of the last). ``say`` hears each cell as it
+    starts."""
     from dataclasses import replace
 
     import jax
@@ -40,9 +41,12 @@ def token_weights(experiment, cache: Path, cells: list[tuple]) -> dict:
     if experiment.task_kind != "igsm-chain":
         raise ValueError(f"task kind = {experiment.task_kind!r}: roles are read for igsm-chain")
     experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
+    say = say or (lambda line: None)
+    say(f"{experiment.name}: loading its base (pretrained if not cached)…")
     runner = LanguageRunner(experiment, cache, lambda phase: None)
     rows = []
-    for cell in cells:
+    for done, cell in enumerate(cells):
+        say(f"{experiment.name}: fine-tuning cell {cell} ({done + 1}/{len(cells)})…")
         params_M, *_ = runner.finetune_batch([cell])
         tuned = jax.tree.map(lambda x: x[0], params_M)
         bucket, n, _ = cell

@@ -3,29 +3,13 @@ files and handed to ``pacbound.analysis.replication``. Reading only: nothing is 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pacbound.analysis.replication import check_report, replicate
+from pacbound.inputs import read_json  # the committed and fresh files: one-line errors
 
 CLAIMS = "claims.json"
 SUFFIX = "_report.json"
-
-
-def read_json(path: Path, name: str):
-    """The JSON document of ``path``; ValueError naming ``name`` and the file when it is
-    missing, a directory, unreadable or not JSON."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{name} = {path}: no such file")
-    if not path.is_file():
-        raise ValueError(f"{name} = {path}: not a file")
-    try:
-        return json.loads(path.read_text())
-    except OSError as error:
-        raise ValueError(f"{name} = {path}: cannot read it ({error.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{name} = {path}: not JSON ({error})") from None
 
 
 def read_report(path: Path, name: str) -> dict:

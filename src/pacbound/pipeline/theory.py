@@ -37,15 +37,23 @@ def optimum_rows(model, budgets, buckets=None) -> list[dict]:
     return rows
 
 
-def derive(path: Path, write: bool) -> tuple[str, int]:
+#: The status line of a derivation of every block: sympy's closed forms take a while.
+DERIVING = "deriving the formulas with sympy (about 30 s)…"
+
+
+def derive(path: Path, write: bool, say=None) -> tuple[str, int]:
     """Refresh (``write``) or check the generated blocks of a theory page: (message, exit
-    status)."""
-    from pacbound.symbolic.render import refresh_generated
+    status). ``say`` hears when the derivation starts (the page read)."""
+    from pacbound.symbolic.render import generated_names, refresh_generated
 
     try:
         text = path.read_text()
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    if not generated_names(text):  # nothing to check or refresh: the wrong file
+        raise ValueError(f"{path} has no generated blocks (<!-- generated:NAME --> markers)")
+    if say:
+        say(DERIVING)
     fresh = refresh_generated(text)
     if write:
         path.write_text(fresh)

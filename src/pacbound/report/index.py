@@ -4,9 +4,9 @@ its own report uses."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from pacbound.inputs import read_json
 from pacbound.report import claims as claims_report
 from pacbound.report.certificates import summary_lines
 from pacbound.report.claims import verdict_cell
@@ -164,7 +164,7 @@ def _predictions_index(out_dir: Path, name: str) -> str:
     path = out_dir / f"{name}_predictions.json"
     if not path.exists():
         return ""
-    evaluation = json.loads(path.read_text())
+    evaluation = read_json(path, "report")
     verdicts = "\n".join(
         f"- {protocol}: {verdict_text(data)}." for protocol, data in evaluation["protocols"].items()
     )
@@ -182,10 +182,10 @@ def write_index(out_dir: Path) -> Path:
     claims = out_dir / f"{claims_report.STEM}.json"
     if claims.exists():  # first: does pacbound confirm the paper?
         head, rest = text.split("\n## Theory", 1)
-        section = claims_report.index_section(json.loads(claims.read_text()))
+        section = claims_report.index_section(read_json(claims, "claims"))
         text = f"{head}\n{section}\n## Theory{rest}"
     for path in sorted(out_dir.glob("*_report.json")):
-        result = json.loads(path.read_text())
+        result = read_json(path, "report")
         text += _EXPERIMENT_INDEX.format(
             name=result["experiment"],
             config_hash=result["config_hash"],
@@ -197,18 +197,18 @@ def write_index(out_dir: Path) -> Path:
             text += _SOLVABLE_INDEX.format(name=result["experiment"], **check)
         text += _predictions_index(out_dir, result["experiment"])
     for path in sorted(out_dir.glob("*_model.json")):  # exact experiments (pacbound.analysis.exact)
-        result = json.loads(path.read_text())
+        result = read_json(path, "report")
         text += _EXACT_INDEX.format(
             name=result["experiment"], headlines="\n".join(exact_headlines(result))
         )
         text += _predictions_index(out_dir, result["experiment"])
     for path in sorted(out_dir.glob("*_certificates.json")):
-        summary = json.loads(path.read_text())
+        summary = read_json(path, "report")
         text += _CERTIFICATES_INDEX.format(
             name=summary["experiment"], summary="\n".join(summary_lines(summary))
         )
     for path in sorted(out_dir.glob("*_learners.json")):
-        comparison = json.loads(path.read_text())
+        comparison = read_json(path, "report")
         text += _LEARNERS_INDEX.format(family=comparison["family"], text=learners_body(comparison))
     if (out_dir / "learners_certificate_vs_risk.png").exists():
         text += (
@@ -217,10 +217,10 @@ def write_index(out_dir: Path) -> Path:
             "against the measured risk of its posterior, with the diagonal.\n"
         )
     for path in sorted(out_dir.glob("*_bases.json")):
-        comparison = json.loads(path.read_text())
+        comparison = read_json(path, "report")
         text += _BASES_INDEX.format(family=comparison["family"], table=bases_body(comparison))
     for path in sorted(out_dir.glob("*_objectives.json")):
-        comparison = json.loads(path.read_text())
+        comparison = read_json(path, "report")
         claims = "; ".join(
             f"{v['claim']} ({comparison['claims'][v['claim']]}): {verdict_cell(v)}"
             for v in comparison["pooled"]
@@ -233,7 +233,7 @@ def write_index(out_dir: Path) -> Path:
             f"`{comparison['experiment']}_objectives.md`.\n"
         )
     for path in sorted(out_dir.glob("*_difficulty.json")):
-        comparison = json.loads(path.read_text())
+        comparison = read_json(path, "report")
         spread, stem = comparison["spread"], path.stem
         text += (
             f"\n## Difficulty relative to the base: `{comparison['family']}`\n\n"

@@ -37,7 +37,12 @@ def verdict_text(protocol: dict) -> str:
     )
     if v["best_theory"] is None:
         return text + "; no theory-derived predictor has the information it needs here"
-    low, high = v["difference_interval"] or (float("nan"), float("nan"))
+    if v["difference_interval"] is None:
+        return (
+            text + f"; the best theory-derived predictor is **{v['best_theory']}** (paired "
+            f"regret difference {v['difference']:+.3f}, no interval)"
+        )
+    low, high = v["difference_interval"]
     beats = "beats" if v["theory_beats_baseline"] else "does not beat"
     return (
         text + f"; the best theory-derived predictor, **{v['best_theory']}**, {beats} it beyond "
@@ -90,6 +95,8 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
         "(per budget) and along n (per bucket); granulated τ their mean (Jiang et al., ICLR "
         "2020). Sign agreement: Hoeffding-weighted pairs within one budget and across budgets.\n"
     )
+    lines += bootstrap_warning_lines(evaluation)
+    lines += _not_recomputed(evaluation)
     lines += _headline(evaluation)
     if checks:
         lines.append("## Assumptions of the shift terms, on the measured per-level errors\n")
@@ -175,6 +182,26 @@ def predictions_markdown(name: str, evaluation: dict, checks: dict | None) -> st
     return "\n".join(lines) + "\n"
 
 
+def bootstrap_warning_lines(evaluation: dict) -> list[str]:
+    """The evaluation's degenerate-bootstrap warning (``predict.bootstrap_warning``)."""
+    warning = evaluation.get("bootstrap_warning")
+    return [f"**Warning: {warning}.**\n"] if warning else []
+
+
+def _not_recomputed(evaluation: dict) -> list[str]:
+    """What a predictions report rebuilt from a comparison report could not recompute."""
+    notes = evaluation.get("not_recomputed")
+    if not notes:
+        return []
+    lines = [
+        "## Not recomputed from the comparison report\n",
+        "Rebuilt from the committed comparison report, not from the store: every choice and "
+        "point metric comes from the report's runs and seed means. Not recomputed:\n",
+    ]
+    lines += [f"- {what}: {why}." for what, why in notes.items()]
+    return [*lines, ""]
+
+
 def _kind_of_interval(evaluation: dict) -> str:
     """The interval family, in words: t over the units (base draws, or a cell's runs), or
     the percentile intervals of an evaluation from before valid few-draw inference."""
@@ -222,8 +249,14 @@ def predictions_document(name: str, buckets, checks: dict | None, evaluation: di
 
 def write_predictions(name: str, buckets, checks: dict | None, evaluation: dict, folder):
     """<folder>/<name>_predictions.md and .json from an evaluation summary."""
-    data = predictions_document(name, buckets, checks, evaluation)
-    return write_pair(folder, f"{name}_predictions", _predictions_markdown, data)
+    return write_predictions_document(
+        predictions_document(name, buckets, checks, evaluation), folder
+    )
+
+
+def write_predictions_document(data: dict, folder):
+    """<folder>/<experiment>_predictions.md and .json from a ``predictions_document``."""
+    return write_pair(folder, f"{data['experiment']}_predictions", _predictions_markdown, data)
 
 
 def _predictions_markdown(data: dict) -> str:

@@ -5,9 +5,19 @@ from __future__ import annotations
 from pacbound.report.markdown import rule, shown
 
 
+def _distinct(result: dict) -> str:
+    """How many resamples differ, where fewer than all (a degenerate bootstrap)."""
+    distinct = result.get("distinct_resamples")
+    if distinct is None or distinct >= result["resamples"]:
+        return ""
+    return f" (of which {distinct} distinct)"
+
+
 def recommendation_markdown(result: dict) -> str:
     """The recommendation, its bootstrap share and every pilot-only predictor's choice."""
     lines = [f"# Recommended bucket at n = {result['budget']}\n"]
+    if result.get("bootstrap_warning"):
+        lines.append(f"**Warning: {result['bootstrap_warning']}.**\n")
     frequency = result["bootstrap_frequency"]
     chosen = "/".join(result["recommended"])
     share = sum(frequency[b] for b in result["recommended"])
@@ -35,8 +45,9 @@ def recommendation_markdown(result: dict) -> str:
         lines.append(
             f"**{chosen}**, by {result['by']} (the lowest {result['protocol']} regret on the "
             f"pilots). Chosen in {share:.0%} of {result['resamples']} bootstrap resamples of "
-            "the seeds, each repeating the whole procedure (the predictor picked by its regret "
-            "on the resampled pilots, then its choice); every predictor about as good on the "
+            f"the seeds{_distinct(result)}, each repeating the whole procedure (the predictor "
+            "picked by its regret on the resampled pilots, then its choice); every predictor "
+            "about as good on the "
             f"pilots agrees; 95% set: {', '.join(result['set_95'])}.\n"
         )
     lines.append(

@@ -6,8 +6,8 @@ The bound as a function of difficulty d and budget n:
 
 with G the generalization term of a bound form of ``pacbound.symbolic.bounds`` (McAllester
 or kl), K(d) the KL to the pretrained prior, T(d) an extrapolation (shift) term and R̂(d) the
-empirical risk. Families for K, T and R̂ are named below; a user may pass any sympy
-expressions in d instead.
+empirical risk. Families for K, T and R̂ are named below; a user may pass expressions in d
+instead (``parse_term``: parsed against a whitelist, never evaluated).
 
 What is derived here (rendered in theory/optimal_difficulty.md):
 - the first-order condition B_d = 0 and, by the implicit-function theorem at an interior
@@ -21,6 +21,7 @@ What is derived here (rendered in theory/optimal_difficulty.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -28,6 +29,7 @@ import sympy as sp
 
 from pacbound.symbolic.bounds import BOUND_FORMS
 from pacbound.symbolic.core import delta, emp_risk, kl_div, n
+from pacbound.symbolic.expression import parse_expression
 
 d = sp.Symbol("d", real=True)  # difficulty, on the model's domain [d_min, d_max]
 
@@ -81,12 +83,16 @@ PARAMETER_SYMBOLS: dict[str, sp.Symbol] = {
 }
 
 
-def parse_term(text: str, what: str) -> sp.Expr:
-    """A user's expression in d (and parameters) as sympy; ``what`` names it in errors."""
-    try:
-        return sp.sympify(text, locals={"d": d, **PARAMETER_SYMBOLS})
-    except (sp.SympifyError, SyntaxError, TypeError):
-        raise ValueError(f"{what} {text!r} is not a sympy expression in d") from None
+def parse_term(text: str, what: str, names: Iterable[str] = ()) -> sp.Expr:
+    """A user's expression in d and the family parameters as sympy; ``what`` names it in
+    errors. ``names`` are further parameters (given values elsewhere), each a plain symbol;
+    d and the family parameters keep their own symbols whatever ``names`` holds.
+
+    The text is parsed, never evaluated (``pacbound.symbolic.expression``).
+    """
+    symbols = {name: sp.Symbol(name) for name in names} | {"d": d, **PARAMETER_SYMBOLS}
+    hint = "a new parameter needs a value: --param {name}=VALUE"
+    return parse_expression(text, symbols, what, unknown=hint)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: lowered once each
@@ -114,6 +120,13 @@ class DifficultyModel:
         low, high = self.domain
         if not low < high:
             raise ValueError(f"domain = {self.domain} is empty: need d_min < d_max")
+        variables = sorted({"d", "n"} & set(self.params))
+        if variables:
+            # substituted() replaces by name: a value for d or n would fix the variable itself.
+            raise ValueError(
+                f"params {variables}: d and n are the model's variables, not parameters "
+                "(the budgets are --n)"
+            )
         missing = sorted(self.parameter_names() - set(self.params))
         if missing:
             raise ValueError(f"parameters {missing} have no value: give them in params (--param)")
@@ -274,7 +287,7 @@ def model_from_options(
     model = family_model(family, generalization=generalization, params=known, domain=domain)
     replaced = {"kl": model.kl, "shift": model.shift, "risk": model.risk}
     for term, text in overrides.items():
-        replaced[term] = parse_term(text, f"--{term}-expr")
+        replaced[term] = parse_term(text, f"--{term}-expr", params)
     return DifficultyModel(
         **replaced,
         generalization=generalization,

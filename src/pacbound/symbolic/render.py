@@ -152,6 +152,11 @@ _BLOCK = re.compile(
 )
 
 
+def generated_names(text: str) -> list[str]:
+    """The names of ``text``'s generated blocks, in order (empty: a page without markers)."""
+    return [match.group("name") for match in _BLOCK.finditer(text)]
+
+
 def refresh_generated(text: str, only=None) -> str:
     """``text`` with every generated block (or those named in ``only``) rewritten from the
     code."""
