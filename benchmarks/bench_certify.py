@@ -22,7 +22,8 @@ import jax
 from jax.flatten_util import ravel_pytree
 
 from pacbound import config
-from pacbound.run.sweep import LanguageRunner, batches, cell_seed
+from pacbound.run.sweep import LanguageRunner, batches
+from pacbound.tasks.base import cell_seed
 from timing import best_time  # benchmarks/timing.py, beside this script
 
 

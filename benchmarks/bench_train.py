@@ -36,12 +36,12 @@ import numpy as np
 
 from pacbound import config
 from pacbound.model import ModelConfig, init_params
+from pacbound.recipe import OptimizerConfig
 from pacbound.tasks.base import mixture_dataset
 from pacbound.tasks.solvable import SolvableLinear
 from pacbound.train import (
     MEMBER_STRATEGIES,
     SOLVABLE_MEMBERS,
-    OptimizerConfig,
     language_data,
     make_ensemble_trainer,
     make_optimizer,

@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 
 from pacbound.model import ModelConfig
+from pacbound.recipe import OptimizerConfig, PretrainConfig
 from pacbound.run.measure import make_error_counter, solvable_level_risks_mc, squared_distance
 from pacbound.tasks.base import mixture_dataset
 from pacbound.tasks.igsm import IGSMChain
 from pacbound.tasks.solvable import SolvableLinear
 from pacbound.train import (
-    OptimizerConfig,
-    PretrainConfig,
     finetune,
     learning_rate,
     make_ensemble_trainer,
@@ -30,6 +29,7 @@ from pacbound.train import (
     pretrain,
     solvable_map_loss,
     solvable_posterior_variance,
+    warmup_for,
 )
 
 TASK = IGSMChain(modulus=5, max_level=4, min_level=2)
@@ -171,7 +171,7 @@ def test_the_learning_rate_schedule_matches_optax():
     import optax
 
     for config, total in ((OPTIMIZER, 6), (EPOCHS, 5)):
-        warmup = int(config.warmup_for(total))
+        warmup = int(warmup_for(config, total))
         reference = optax.warmup_cosine_decay_schedule(
             0.0, config.learning_rate, warmup, total, 0.1 * config.learning_rate
         )

@@ -9,7 +9,6 @@ one-line ``ValueError`` naming the file, the line, the table and key, and what w
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
@@ -18,9 +17,10 @@ from pathlib import Path
 from pacbound import inputs
 from pacbound.inputs import ConfigError, build, check_value, toml_value
 from pacbound.model import ModelConfig
+from pacbound.provenance import json_hash
+from pacbound.recipe import OptimizerConfig, PretrainConfig
 from pacbound.tasks.igsm import IGSMChain, IGSMLite
 from pacbound.tasks.solvable import SolvableLinear
-from pacbound.train import OptimizerConfig, PretrainConfig
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "experiments"
 TASK_KINDS = {"igsm-chain": IGSMChain, "igsm": IGSMLite, "solvable": SolvableLinear}
@@ -192,8 +192,7 @@ class ExperimentConfig:
         plain = self.to_dict()
         for part in ("name", "distributed", "compare", "family"):
             plain.pop(part)
-        text = json.dumps(plain, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return json_hash(plain)
 
     @property
     def levels(self) -> tuple[int, ...]:

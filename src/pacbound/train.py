@@ -8,8 +8,8 @@ of one shape is one compiled program, whatever the cells' budgets are. Within it
 members are batched (vmap, on accelerators) or run one after another (lax.map, on a CPU,
 where batched matmuls are slower): ``member_strategy``.
 
-Step policies (``OptimizerConfig.schedule``), chosen before any result is seen and named
-in each stored record:
+Step policies (``OptimizerConfig.schedule``, plain data in ``pacbound.recipe``), chosen
+before any result is seen and named in each stored record:
 
 - ``"epochs"`` (what a practitioner does): a run on n examples takes
   ceil(epochs · n / batch) optimizer steps, at least ``min_steps`` and at most ``steps``,
@@ -38,11 +38,9 @@ machine (tests/test_sweep.py).
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import jax
@@ -52,99 +50,9 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from pacbound.model import ModelConfig, apply, init_params
-from pacbound.provenance import BASE_MODULES, source_hash
+from pacbound.provenance import BASE_MODULES, json_hash, short_hash, source_hash
+from pacbound.recipe import OptimizerConfig, PretrainConfig
 from pacbound.tasks.base import pretraining_half
-
-SCHEDULES = ("fixed", "epochs")
-#: "sft": the mean cross-entropy of the solution tokens; "dft": Dynamic Fine-Tuning (Wu et
-#: al. 2025, arXiv 2508.05629), each token's cross-entropy weighted by the stop-gradient of
-#: the model's own probability of that token.
-OBJECTIVES = ("sft", "dft")
-
-
-@dataclass(frozen=True)
-class OptimizerConfig:
-    """AdamW with linear warm-up then cosine decay to 10% and global-norm clipping.
-
-    ``steps``: the steps of every run under the ``fixed`` policy, the cap under ``epochs``.
-    ``warmup_fraction``: when set, a run of s steps warms up for round(fraction · s) steps;
-    otherwise for min(warmup_steps, s).
-    """
-
-    steps: int
-    batch: int = 16
-    learning_rate: float = 1e-2
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    clip_norm: float = 1.0
-    schedule: str = "fixed"
-    epochs: float = 0.0  # passes over the n examples (``epochs`` policy only)
-    min_steps: int = 1  # the floor of a run's steps (``epochs`` policy only)
-    warmup_fraction: float | None = None
-    subspace: int = 0  # k > 0: fine-tune w in θ = θ_pre + P·w, P a d × k random projection
-    projection_seed: int = 0  # draws P, before any fine-tuning data exists
-    # The peak rate of w is subspace_rate·√(d/k) (default learning_rate·√(d/k)): Adam moves
-    # each coordinate by about the rate per step, so w then moves θ about as far per step as
-    # the full weights would at subspace_rate.
-    subspace_rate: float | None = None
-    objective: str = "sft"  # one of OBJECTIVES
-
-    def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise ValueError(
-                f"objective = {self.objective!r} is not one of {', '.join(OBJECTIVES)}"
-            )
-        if self.subspace < 0:
-            raise ValueError(f"subspace = {self.subspace} is out of range: allowed [0, inf)")
-        if self.subspace_rate is not None and not self.subspace_rate > 0:
-            raise ValueError(
-                f"subspace_rate = {self.subspace_rate} is out of range: allowed (0, inf)"
-            )
-        for name in ("steps", "batch", "min_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(
-                    f"{name} = {getattr(self, name)} is out of range: allowed [1, inf)"
-                )
-        if self.warmup_fraction is None and not 0 <= self.warmup_steps <= self.steps:
-            raise ValueError(
-                f"warmup_steps = {self.warmup_steps} is out of range: allowed [0, {self.steps}]"
-            )
-        if not self.learning_rate > 0:
-            raise ValueError(
-                f"learning_rate = {self.learning_rate} is out of range: allowed (0, inf)"
-            )
-        for name in ("weight_decay", "clip_norm"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(
-                    f"{name} = {getattr(self, name)} is out of range: allowed [0, inf)"
-                )
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule = {self.schedule!r} is not one of {', '.join(SCHEDULES)}")
-        if self.schedule == "epochs":
-            if not self.epochs > 0:
-                raise ValueError(f"epochs = {self.epochs} is out of range: allowed (0, inf)")
-            if self.min_steps > self.steps:
-                raise ValueError(
-                    f"min_steps = {self.min_steps} is out of range: allowed [1, {self.steps}]"
-                )
-        if self.warmup_fraction is not None and not 0 <= self.warmup_fraction < 1:
-            raise ValueError(
-                f"warmup_fraction = {self.warmup_fraction} is out of range: allowed [0, 1)"
-            )
-
-    def steps_for(self, n):
-        """The optimizer steps of a run on n examples (n an int or an integer array)."""
-        n = np.asarray(n)
-        if self.schedule == "fixed":
-            return np.full(n.shape, self.steps, dtype=np.int32)[()]
-        wanted = np.ceil(self.epochs * n / self.batch).astype(np.int64)
-        return np.clip(wanted, self.min_steps, self.steps).astype(np.int32)[()]
-
-    def warmup_for(self, steps):
-        """The warm-up steps of a run of ``steps`` steps (traced or concrete)."""
-        if self.warmup_fraction is None:
-            return jnp.minimum(self.warmup_steps, steps)
-        return jnp.round(self.warmup_fraction * steps)
 
 
 def make_optimizer(config: OptimizerConfig) -> optax.GradientTransformation:
@@ -157,12 +65,19 @@ def make_optimizer(config: OptimizerConfig) -> optax.GradientTransformation:
     return optax.chain(*parts)
 
 
+def warmup_for(config: OptimizerConfig, steps):
+    """The warm-up steps of a run of ``steps`` steps (traced or concrete)."""
+    if config.warmup_fraction is None:
+        return jnp.minimum(config.warmup_steps, steps)
+    return jnp.round(config.warmup_fraction * steps)
+
+
 def learning_rate(config: OptimizerConfig, step, total):
     """The rate at ``step`` (0-based) of a run of ``total`` steps: linear warm-up from 0, then
     cosine decay to 10% of the peak at step ``total`` (optax's warmup_cosine_decay_schedule
     with decay_steps = total)."""
     peak, end = config.learning_rate, 0.1 * config.learning_rate
-    warmup = config.warmup_for(total)
+    warmup = warmup_for(config, total)
     step = jnp.asarray(step, jnp.float32)
     rising = peak * step / jnp.maximum(warmup, 1)
     progress = jnp.clip((step - warmup) / jnp.maximum(total - warmup, 1), 0.0, 1.0)
@@ -507,30 +422,9 @@ def pad_rows(arrays: list[np.ndarray], rows: int) -> np.ndarray:
 # --- pretraining with a cache ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PretrainConfig:
-    levels: tuple[int, int]  # inclusive range of levels, sampled uniformly
-    optimizer: OptimizerConfig
-    seed: int = 0
-    chunk: int = 250  # steps per compiled scan; fresh problems are sampled per chunk
-    # Pretrain on one half of the problem space only (``tasks.base.pretraining_half``), so
-    # that no fine-tuning, test or validity problem is ever seen by the base (the prior).
-    disjoint: bool = False
-
-    def __post_init__(self):
-        if self.optimizer.subspace:
-            raise ValueError("subspace is a fine-tuning option: [pretrain] trains every weight")
-        if self.chunk < 1 or self.optimizer.steps % self.chunk:
-            raise ValueError(
-                f"chunk = {self.chunk} must divide the pretraining steps = {self.optimizer.steps}"
-            )
-
-
 def config_hash(*parts) -> str:
     """A stable hash of dataclass configs (and plain JSON values)."""
-    plain = [asdict(p) if hasattr(p, "__dataclass_fields__") else p for p in parts]
-    text = json.dumps(plain, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json_hash([asdict(p) if hasattr(p, "__dataclass_fields__") else p for p in parts])
 
 
 def pretrain(
@@ -556,7 +450,7 @@ def pretrain(
     if cache_dir is not None:
         # The excluded problems change the pretraining data, so they are part of the key: two
         # experiments with other held-out sets never share a base.
-        excluded = hashlib.sha256("".join(sorted(exclude)).encode()).hexdigest()[:16]
+        excluded = short_hash("".join(sorted(exclude)))
         # So is the code that pretrains: after a change there the base is trained anew.
         code = source_hash(BASE_MODULES)
         key = config_hash(task, model_config, config, excluded, code)

@@ -99,33 +99,16 @@ def test_a_constant_shift_tracks_only_without_a_reversed_difference():
     assert gain.tracking_shift(rising, np.array([[True, True], [False, True]]), [1, 2])["feasible"]
 
 
-def _kl(q, p):
-    """The binary kl written out, 0·ln 0 = 0."""
-    left = q * math.log(q / p) if q > 0 else 0.0
-    right = (1 - q) * math.log((1 - q) / (1 - p)) if q < 1 else 0.0
-    return left + right
-
-
-def _inverse(q, budget, upper):
-    """kl⁻¹ by scipy's brentq on the written-out kl: the root of kl(q‖p) = budget on the
-    side of q asked for (the end of [0, 1] when the budget is never reached)."""
-    from scipy.optimize import brentq
-
-    end = 1 - 1e-15 if upper else 1e-15
-    if _kl(q, end) <= budget:
-        return 1.0 if upper else 0.0
-    low, high = (q, end) if upper else (end, q)
-    return brentq(lambda p: _kl(q, p) - budget, low, high, xtol=1e-15, rtol=1e-14)
-
-
 @pytest.mark.parametrize(
     "damage, improvement, kl, n",
     [(0.05, 0.30, 4.0, 200.0), (0.0, 0.12, 0.5, 1000.0), (0.2, 0.2, 30.0, 64.0), (0.4, 0.0, 0, 5)],
 )
-def test_the_gain_certificate_against_scipy_in_numpy_and_jax(damage, improvement, kl, n):
+def test_the_gain_certificate_against_the_reference_in_numpy_and_jax(
+    damage, improvement, kl, n, kl_inverse
+):
     delta = 0.05
     budget = (kl + math.log(4 * math.sqrt(n) / delta)) / n
-    oracle = _inverse(damage, budget, True) - _inverse(improvement, budget, False)
+    oracle = float(kl_inverse(damage, budget) - kl_inverse(improvement, budget, upper=False))
     args = ("damage", "improvement", "kl_div", "n", "delta")
     numpy_value = float(
         lower_to_numpy(symbolic.gain_certificate, args)(damage, improvement, kl, n, delta)
@@ -137,11 +120,12 @@ def test_the_gain_certificate_against_scipy_in_numpy_and_jax(damage, improvement
     assert jax_value == pytest.approx(oracle, abs=1e-9)
 
 
-def test_the_held_out_gain_certificate_subtracts_a_lower_bound_on_the_base():
+def test_the_held_out_gain_certificate_subtracts_a_lower_bound_on_the_base(kl_inverse):
     """Risk certificate 0.3 (at δ/2); the base wrong on 60 of 100 held-out problems: the
-    lower bound is kl⁻¹₋(0.6, ln(2/δ)/100), by scipy, and the gain certificate 0.3 less it."""
+    lower bound is kl⁻¹₋(0.6, ln(2/δ)/100), by the tests' kl⁻¹, and the gain certificate 0.3
+    less it."""
     delta = 0.05
-    lower = _inverse(0.6, math.log(2 / delta) / 100, False)
+    lower = float(kl_inverse(0.6, math.log(2 / delta) / 100, upper=False))
     got = gain.held_out_gain_certificate(0.3, 0.6, 100, delta)
     assert float(got) == pytest.approx(0.3 - lower, abs=1e-9)
     assert float(got) < 0  # the base's 0.6 is far enough above the certificate

@@ -4,6 +4,7 @@ import math
 from functools import cache, partial
 
 import jax
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -100,6 +101,26 @@ def test_catoni_grid_union_is_charged():
         "catoni", 0.05, 10.0, 1000.0, 0.05, catoni_grid=tuple(np.geomspace(0.01, 100, 500))
     )
     assert single < fine
+
+
+@pytest.mark.parametrize(
+    "r, kl, n, delta", [(0.05, 10.0, 1000.0, 0.05), (0.3, 2.0, 50.0, 0.1), (0.0, 3.0, 1e5, 0.01)]
+)
+def test_catoni_takes_the_best_c_of_its_grid(r, kl, n, delta):
+    """Catoni's bound at each C of the grid written out here in mpmath, (1 − exp(−C·R̂ −
+    (KL + ln(m/δ))/n))/(1 − e^{−C}) with m the grid's size: the bound is their minimum and
+    its parameter the C reaching it, evaluated eagerly and jitted alike."""
+    grid = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+    with mpmath.workdps(30):
+        budget = (mpmath.mpf(kl) + mpmath.log(len(grid)) - mpmath.log(delta)) / n
+        by_hand = [(1 - mpmath.exp(-c * r - budget)) / (1 - mpmath.exp(-c)) for c in grid]
+    best = min(range(len(grid)), key=by_hand.__getitem__)
+    for terms in (
+        bound_terms("catoni", r, kl, n, delta, catoni_grid=grid),
+        BOUND["catoni"](r, kl, n, delta, catoni_grid=grid),
+    ):
+        assert float(terms.parameter) == grid[best]
+        assert float(terms.bound) == pytest.approx(float(by_hand[best]), rel=1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)

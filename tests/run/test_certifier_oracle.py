@@ -10,6 +10,7 @@ compiled per-pair function records every (θ noise, example) pair and its 0-1 lo
 """
 
 from dataclasses import replace
+from functools import partial
 
 import jax
 import mpmath as mp
@@ -133,36 +134,16 @@ def certified(tiny_certify):
     return record, calls, np.asarray(base)
 
 
-# --- the oracle: binary kl, its upper inverse, the certificate's statement ----------------
+# --- the oracle: the certificate's statement on the tests' kl⁻¹ (conftest) ----------------
 
 
-def _kl(p, q):
-    """kl(p ‖ q) of two Bernoulli means, 0·ln 0 = 0."""
-    p, q = mp.mpf(p), mp.mpf(q)
-    left = p * mp.log(p / q) if p > 0 else mp.mpf(0)
-    right = (1 - p) * mp.log((1 - p) / (1 - q)) if p < 1 else mp.mpf(0)
-    return left + right
-
-
-def _kl_inverse(p, budget):
-    """sup{q ∈ [p, 1] : kl(p ‖ q) ≤ budget}, by bisection to 2⁻²⁰⁰."""
-    low, high = mp.mpf(p), mp.mpf(1)
-    for _ in range(200):
-        middle = (low + high) / 2
-        if _kl(p, middle) <= budget:
-            low = middle
-        else:
-            high = middle
-    return low
-
-
-def _certificate(mc_risk, kl, n, delta, choices, share, draws):
+def _certificate(kl_inverse, mc_risk, kl, n, delta, choices, share, draws):
     """R_d(Q) ≤ kl⁻¹(r̄, (KL + ln(2√n·m/((1−s)δ)))/n) with r̄ = kl⁻¹(r̂, ln(2/(s·δ))/M):
     the Langford–Caruana step spends s·δ, the kl bound (1 − s)·δ split over the m choices."""
     with mp.workdps(50):
-        corrected = _kl_inverse(mc_risk, mp.log(2 / (mp.mpf(share) * delta)) / draws)
+        corrected = kl_inverse(mc_risk, mp.log(2 / (mp.mpf(share) * delta)) / draws)
         budget = (kl + mp.log(2 * mp.sqrt(n) * choices / ((1 - mp.mpf(share)) * delta))) / n
-        return float(_kl_inverse(corrected, budget))
+        return float(kl_inverse(corrected, budget))
 
 
 def _hand_kl(family, sigma):
@@ -190,12 +171,13 @@ def test_the_kl_of_every_candidate_is_the_hand_sum_over_the_two_moved_weights(ce
     assert record["kl"] == pytest.approx(hand[(record["family"], record["sigma"])], rel=1e-12)
 
 
-def test_the_certificate_is_the_kl_bound_evaluated_independently(certified):
-    """Oracle: mpmath bisection on kl(p‖q) written out here, with the certificate's δ split
+def test_the_certificate_is_the_kl_bound_evaluated_independently(certified, kl_inverse):
+    """Oracle: the tests' mpmath kl⁻¹ (conftest.py), with the certificate's δ split
     (s·δ for Langford–Caruana over M draws, (1 − s)·δ/m for the kl bound, δ = δ_config/cells
     under ``simultaneous``); the Monte-Carlo risk is the share of the spied certificate pairs
     the network got wrong, and the chosen posterior is the lowest forecast of the pilot."""
     record, calls, _ = certified
+    certificate = partial(_certificate, kl_inverse)
     delta, choices = DELTA / CELLS, len(SIGMAS) * len(FAMILIES)
     assert record["delta"] == pytest.approx(delta) and record["choices"] == choices
     certify = [c for c in calls if c["part"] == "certify"]
@@ -204,16 +186,16 @@ def test_the_certificate_is_the_kl_bound_evaluated_independently(certified):
     assert record["mc_risk"] == wrong.mean()
     assert 0 < record["mc_risk"] < 1  # both kl inversions are non-trivial
     kl = _hand_kl(record["family"], record["sigma"])
-    expected = _certificate(record["mc_risk"], kl, N, delta, choices, SHARE, DRAWS)
+    expected = certificate(record["mc_risk"], kl, N, delta, choices, SHARE, DRAWS)
     assert record["certificate"] == pytest.approx(expected, rel=1e-9)
     assert record["floor"] == pytest.approx(
-        _certificate(0.0, 0.0, N, delta, choices, SHARE, DRAWS), rel=1e-9
+        certificate(0.0, 0.0, N, delta, choices, SHARE, DRAWS), rel=1e-9
     )
     # The oracle tells the union bound and the split apart at this tolerance.
     for wrong_statement in (
-        _certificate(record["mc_risk"], kl, N, delta, 1, SHARE, DRAWS),  # no union bound
-        _certificate(record["mc_risk"], kl, N, DELTA, choices, SHARE, DRAWS),  # δ not split
-        _certificate(record["mc_risk"], kl, N, delta, choices, 0.5, DRAWS),  # default share
+        certificate(record["mc_risk"], kl, N, delta, 1, SHARE, DRAWS),  # no union bound
+        certificate(record["mc_risk"], kl, N, DELTA, choices, SHARE, DRAWS),  # δ not split
+        certificate(record["mc_risk"], kl, N, delta, choices, 0.5, DRAWS),  # default share
     ):
         assert abs(wrong_statement - expected) > 1e-6 * expected
     # The pilot: every candidate's risk is its share of wrong pilot pairs, and the choice is
@@ -229,7 +211,7 @@ def test_the_certificate_is_the_kl_bound_evaluated_independently(certified):
         key = (c["family"], c["sigma"])
         kl_c = _hand_kl(*key)
         forecast[key] = (
-            _certificate(c["pilot_risk"], kl_c, N, delta, choices, SHARE, DRAWS),
+            certificate(c["pilot_risk"], kl_c, N, delta, choices, SHARE, DRAWS),
             kl_c,
         )
     assert (record["family"], record["sigma"]) == min(forecast, key=forecast.get)

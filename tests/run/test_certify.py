@@ -11,10 +11,11 @@ from jax.flatten_util import ravel_pytree
 
 from pacbound import config
 from pacbound.model import ModelConfig, init_params
+from pacbound.recipe import OptimizerConfig
 from pacbound.run.certify import pick_posterior
-from pacbound.run.sweep import cell_seed
 from pacbound.store import Store, flat_rows
 from pacbound.tasks.base import (
+    cell_seed,
     finetuning_half,
     held_out_sets,
     mixture_dataset,
@@ -23,7 +24,6 @@ from pacbound.tasks.base import (
 )
 from pacbound.tasks.igsm import IGSMChain
 from pacbound.train import (
-    OptimizerConfig,
     language_data,
     language_trainer,
     make_subspace_trainer,

@@ -134,6 +134,17 @@ def test_mpmath_reference_at_its_edges():
     assert mp_kl_inv_lower(0, 2) == 0
 
 
+def test_mpmath_inverses_agree_with_the_tests_reference(kl_inverse):
+    """The Newton solver behind KLInvUpper/KLInvLower's evalf against the tests' bisection
+    (conftest.py) inside (0, 1), where neither has a closed form."""
+    from pacbound.symbolic.core import mp_kl_inv_lower, mp_kl_inv_upper
+
+    for p_value, budget in ((0.1, 0.05), (0.37, 0.8), (0.9, 0.01), (0.02, 2.0)):
+        assert abs(mp_kl_inv_upper(p_value, budget) - kl_inverse(p_value, budget)) < 1e-18
+        lower = kl_inverse(p_value, budget, upper=False)
+        assert abs(mp_kl_inv_lower(p_value, budget) - lower) < 1e-18
+
+
 def test_tv_between_mixtures_refuses_mismatched_levels():
     from pacbound.symbolic.shift import tv_between_mixtures
 

@@ -54,7 +54,14 @@ def test_weights_are_exact_and_counts_follow_them():
     chosen = {max(allocate(uniform, 1, seed).items(), key=lambda i: i[1])[0] for seed in range(30)}
     assert chosen == {1, 2, 3}
     assert all(sum(allocate(uniform, 4, seed).values()) == 4 for seed in range(10))
-    assert allocate(uniform, 4, 7) == allocate(uniform, 4, 7)
+    # By hand: every remainder of a uniform bucket is equal, so the tie decides. A seed's tie
+    # order is the permutation drawn from default_rng([seed, 3]), lowest rank first: at n = 4
+    # (floors 1) the lowest-ranked level gets the one count left, at n = 5 the two lowest.
+    for seed in range(10):
+        rank = dict(zip((1, 2, 3), np.random.default_rng([seed, 3]).permutation(3), strict=True))
+        for n, left in ((4, 1), (5, 2)):
+            hand = {level: 1 + int(rank[level] < left) for level in (1, 2, 3)}
+            assert allocate(uniform, n, seed) == hand, (seed, n)
     with pytest.raises(ValueError, match="sum to 9/10"):
         exact_weights({1: 0.5, 2: 0.4}, TASK.levels)
     with pytest.raises(ValueError, match="level 9 is not a level"):

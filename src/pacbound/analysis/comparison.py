@@ -25,8 +25,8 @@ from pacbound.analysis.table import (
 )
 from pacbound.config import ExperimentConfig
 from pacbound.numeric.argmin import first_minimum, tied_minima
-from pacbound.run.measure import mixture_error
 from pacbound.store import Base, Cell
+from pacbound.tasks.base import mixture_error
 
 
 def compare_experiment(

@@ -1,7 +1,7 @@
 """The measured optimal difficulty and its uncertainty, drawn as the runs were drawn.
 
 Every cell (base draw, bucket, budget, seed) owns its data and its PRNG key
-(``pacbound.run.sweep.cell_seed``), so cells in different buckets, budgets or draws are
+(``pacbound.tasks.base.cell_seed``), so cells in different buckets, budgets or draws are
 independent. The intervals come from the hierarchical bootstrap of
 ``pacbound.analysis.hierarchy`` (base draws, then each cell's seeds on their own, then the
 held-out problems shared by every model), read as t intervals over the base draws

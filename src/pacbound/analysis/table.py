@@ -30,11 +30,9 @@ from pacbound.config import ExperimentConfig, uniform_weights
 from pacbound.numeric.bounds import certificate_floor, generalization_bound
 from pacbound.numeric.lower import lower_to_numpy
 from pacbound.numeric.shift import coverage_tv, tv_between_levels, upward_shift, wasserstein1_levels
-from pacbound.run.measure import mixture_error
-from pacbound.run.sweep import cell_seed
 from pacbound.store import Cell
 from pacbound.symbolic import agreement
-from pacbound.tasks.base import allocation_distance
+from pacbound.tasks.base import allocation_distance, cell_seed, mixture_error
 
 SHIFT_TERMS = ("tv", "coverage", "w1", "upward")
 

@@ -62,7 +62,7 @@ def _cmd_bound(args) -> int:
 
 def _model(args):
     """The difficulty model of --family, --bound, --param, --domain and the --*-expr terms."""
-    from pacbound.symbolic.difficulty import model_from_options
+    from pacbound.pipeline.theory import difficulty_model
 
     params = {}
     for pair in getattr(args, "param", []):
@@ -75,7 +75,7 @@ def _model(args):
             raise ValueError(f"--param {pair!r} is not NAME=VALUE with a number")
     terms = {term: getattr(args, f"{term}_expr", None) for term in ("kl", "shift", "risk")}
     domain = tuple(getattr(args, "domain", (0.0, 1.0)))
-    return model_from_options(args.family, args.bound, params, domain, terms)
+    return difficulty_model(args.family, args.bound, params, domain, terms)
 
 
 def _cmd_optimum(args) -> int:
@@ -93,21 +93,17 @@ def _cmd_optimum(args) -> int:
 
 
 def _cmd_derive(args) -> int:
-    from pacbound.symbolic.render import render_family, render_latex, render_markdown
+    from pacbound.pipeline.theory import DERIVING, derivation, derive
 
     if args.family:
-        print(render_family(_model(args), latex_only=args.latex), end="")
+        print(derivation(_model(args), latex=args.latex), end="")
     elif args.write or args.check:
-        from pacbound.pipeline.theory import derive
-
         message, status = derive(args.write or args.check, bool(args.write), say=_status)
         print(message)
         return status
     else:
-        from pacbound.pipeline.theory import DERIVING
-
         _status(DERIVING)
-        print(render_latex() if args.latex else render_markdown(), end="")
+        print(derivation(latex=args.latex), end="")
     return 0
 
 

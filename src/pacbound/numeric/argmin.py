@@ -1,12 +1,21 @@
 """The one argmin of pacbound, with ties: every choice of a bucket goes through it.
 
 A non-finite entry (NaN, ±inf) is never minimal; a slice with no finite entry has no
-minimum (an all-False mask).
+minimum (an all-False mask). Concrete values give numpy arrays; traced values (inside
+``jax.jit``) give traced ones, with no branch on the values, so a jitted bound (Catoni's
+best C on its grid) chooses through the same argmin.
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+
+def _array_module(values):
+    """jax.numpy for traced values (inside ``jax.jit``), numpy for concrete ones."""
+    return jnp if isinstance(values, jax.core.Tracer) else np
 
 
 def tied_minima(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
@@ -16,17 +25,19 @@ def tied_minima(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
     ties mean the same everywhere."""
     if not np.isfinite(tolerance) or tolerance < 0:
         raise ValueError(f"tolerance = {tolerance} is out of range: allowed [0, inf)")
-    values = np.asarray(values, float)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return np.zeros(values.shape, bool)
-    lowest = np.min(np.where(finite, values, np.inf), axis=axis, keepdims=True)
+    xp = _array_module(values)
+    values = xp.asarray(values, float)
+    finite = xp.isfinite(values)
+    if values.size == 0:
+        return xp.zeros(values.shape, bool)
+    # A slice with no finite entry has lowest = inf, and its mask is all False.
+    lowest = xp.min(xp.where(finite, values, xp.inf), axis=axis, keepdims=True)
     return finite & (values <= lowest + tolerance)
 
 
 def first_minimum(values, tolerance: float = 0.0, axis: int = 0) -> np.ndarray:
     """The first (easiest) index among the tied minima along ``axis``."""
-    return np.argmax(tied_minima(values, tolerance, axis), axis=axis)
+    return _array_module(values).argmax(tied_minima(values, tolerance, axis), axis=axis)
 
 
 def lowest(keys, values, tolerance: float = 0.0):

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from pacbound.numeric.argmin import first_minimum
 from pacbound.numeric.lower import lower_to_jax
 from pacbound.numeric.validate import check_count, check_range
 from pacbound.symbolic.bounds import (
@@ -93,7 +94,7 @@ def generalization_bound(kind, emp_risk, kl_div, n, delta, *, lam=None, catoni_g
         values = f(
             *(jnp.asarray(x)[..., None] for x in (emp_risk, kl_div, n, delta)), grid, grid_size
         )
-        return values.min(axis=-1), grid[values.argmin(axis=-1)]
+        return values.min(axis=-1), grid[first_minimum(values, axis=-1)]
     value = f(emp_risk, kl_div, n, delta)
     return value, jnp.full(jnp.shape(value), jnp.nan)
 

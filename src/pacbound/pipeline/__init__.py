@@ -121,12 +121,7 @@ def probe(experiment, cache: Path, cell: tuple, level: int, say=None) -> dict:
     """One chain-task cell fine-tuned as the sweep does (its base from the cache): the base's
     and the cell's error per level, and at ``level`` where each model's held-out solutions
     first go wrong. ``say`` hears when the training starts."""
-    from dataclasses import replace
-
-    import jax
-
-    from pacbound.run.probe import first_errors
-    from pacbound.run.sweep import LanguageRunner
+    from pacbound.run.probe import cell_runner, finetune_cell, first_errors
 
     if experiment.task_kind != "igsm-chain":
         raise ValueError(f"task kind = {experiment.task_kind!r}: the probe reads igsm-chain only")
@@ -137,13 +132,10 @@ def probe(experiment, cache: Path, cell: tuple, level: int, say=None) -> dict:
         )
     if level not in experiment.levels:
         raise ValueError(f"level = {level} is out of range: allowed {experiment.levels}")
-    # One member, not a padded ensemble: a cell's run does not depend on its batch.
-    experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
     if say:
         say(f"{experiment.name}: fine-tuning cell {cell} (its base pretrained if not cached)…")
-    runner = LanguageRunner(experiment, cache, lambda phase: None)
-    params_M, *_ = runner.finetune_batch([cell])
-    tuned = jax.tree.map(lambda x: x[0], params_M)
+    runner = cell_runner(experiment, cache)
+    tuned = finetune_cell(runner, cell)
     test = runner.tests[level]
     return {
         "experiment": experiment.name,

@@ -31,24 +31,17 @@ def token_weights(experiment, cache: Path, cells: list[tuple], say=None) -> dict
     solution tokens, by role and by level, under the base (the DFT weights of the first
     step) and the fine-tuned model (those of the last). ``say`` hears each cell as it
     starts."""
-    from dataclasses import replace
-
-    import jax
-
-    from pacbound.run.probe import ROLES, token_probabilities
-    from pacbound.run.sweep import LanguageRunner
+    from pacbound.run.probe import ROLES, cell_runner, finetune_cell, token_probabilities
 
     if experiment.task_kind != "igsm-chain":
         raise ValueError(f"task kind = {experiment.task_kind!r}: roles are read for igsm-chain")
-    experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
     say = say or (lambda line: None)
     say(f"{experiment.name}: loading its base (pretrained if not cached)…")
-    runner = LanguageRunner(experiment, cache, lambda phase: None)
+    runner = cell_runner(experiment, cache)
     rows = []
     for done, cell in enumerate(cells):
         say(f"{experiment.name}: fine-tuning cell {cell} ({done + 1}/{len(cells)})…")
-        params_M, *_ = runner.finetune_batch([cell])
-        tuned = jax.tree.map(lambda x: x[0], params_M)
+        tuned = finetune_cell(runner, cell)
         bucket, n, _ = cell
         data = runner.dataset_of(cell)  # the cell's own training sample
         row = {"bucket": bucket, "budget": n, "seed": cell[2]}

@@ -1,5 +1,5 @@
-"""The theory's commands (``bound``, ``optimum``, ``derive``): formulas in, rows or a refreshed
-page out; no store and no experiment."""
+"""The theory's commands (``bound``, ``optimum``, ``derive``): formulas in, rows, a derivation
+or a refreshed page out; no store and no experiment."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def bound_rows(kind: str, **arguments) -> list[dict]:
     return rows
 
 
+def difficulty_model(family: str, bound: str, params: dict, domain: tuple, terms: dict):
+    """The difficulty model of a family under a generalization bound, its terms optionally
+    replaced by expressions in d (``terms``: {"kl"|"shift"|"risk": text or None})."""
+    from pacbound.symbolic.difficulty import model_from_options
+
+    return model_from_options(family, bound, params, domain, terms)
+
+
 def optimum_rows(model, budgets, buckets=None) -> list[dict]:
     """d*(n) of a difficulty model at each budget, with the bound and its terms there."""
     from pacbound.numeric.difficulty import bound_function, optimal_difficulty, term_functions
@@ -39,6 +47,16 @@ def optimum_rows(model, budgets, buckets=None) -> list[dict]:
 
 #: The status line of a derivation of every block: sympy's closed forms take a while.
 DERIVING = "deriving the formulas with sympy (about 30 s)…"
+
+
+def derivation(model=None, latex: bool = False) -> str:
+    """The derivation of one difficulty model (``latex``: its equations only), or without a
+    model of every block of the theory pages (``latex``: plain LaTeX, else Markdown)."""
+    from pacbound.symbolic.render import render_family, render_latex, render_markdown
+
+    if model is not None:
+        return render_family(model, latex_only=latex)
+    return render_latex() if latex else render_markdown()
 
 
 def derive(path: Path, write: bool, say=None) -> tuple[str, int]:

@@ -127,12 +127,6 @@ def make_solution_loss(config, chunk: int = 16):
     return jax.jit(_row_chunks(loss_in_chunk, chunk))
 
 
-def mixture_error(level_errors: dict[int, float], weights: dict) -> float:
-    """Σ_k w(k)·error(k): the error under a mixture of levels (weights exact fractions), e.g.
-    the in-distribution error of a bucket or the target error, from per-level test errors."""
-    return float(sum(float(w) * level_errors[k] for k, w in weights.items()))
-
-
 def squared_distance(params, base_params) -> jax.Array:
     """‖θ − θ_base‖²: the KL between N(θ, σ²I) and N(θ_base, σ²I) is this over 2σ²."""
     leaves = jax.tree.leaves(

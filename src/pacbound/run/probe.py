@@ -8,12 +8,16 @@ whole-solution 0-1 loss counts a problem wrong exactly when such a position exis
 
 ``token_probabilities`` reads the same layout the other way: the probability a model gives
 each solution token, by role and level, which under DFT is that token's weight.
+
+``cell_runner`` and ``finetune_cell`` retrain one cell of a swept grid for either reading.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +25,23 @@ import numpy as np
 
 from pacbound.model import apply
 from pacbound.run.measure import next_token_log_probs
+from pacbound.run.sweep import LanguageRunner
 from pacbound.tasks.igsm import _OP_BASE, _VALUE_BASE, ANSWER, EOS, PAD
+
+
+def cell_runner(experiment, cache: Path) -> LanguageRunner:
+    """The runner that retrains cells of ``experiment`` one at a time as the sweep does, its
+    base loaded from ``cache`` (pretrained if not cached). One member, not a padded
+    ensemble: a cell's run does not depend on its batch."""
+    experiment = replace(experiment, grid=replace(experiment.grid, ensemble=1))
+    return LanguageRunner(experiment, cache, lambda phase: None)
+
+
+def finetune_cell(runner: LanguageRunner, cell: tuple):
+    """The parameters of ``cell`` (bucket, budget, seed) fine-tuned from ``runner``'s base on
+    the cell's own data and key."""
+    params_M, *_ = runner.finetune_batch([cell])
+    return jax.tree.map(lambda x: x[0], params_M)
 
 
 def token_kind(token: int) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,7 +40,6 @@ from pacbound.run.certify import POOL_SEED, Certifier
 from pacbound.run.measure import (
     make_error_counter,
     make_solution_loss,
-    mixture_error,
     solvable_level_risks_mc,
     squared_distance,
 )
@@ -49,9 +47,11 @@ from pacbound.store import Base, Cell, Outcomes, Store
 from pacbound.tasks.base import (
     allocate,
     any_problem,
+    cell_seed,
     finetuning_half,
     held_out_sets,
     mixture_dataset,
+    mixture_error,
     mixture_sample,
 )
 from pacbound.train import (
@@ -85,14 +85,6 @@ def _agree_on_work(left: list[bool]) -> list[bool]:
 
     decided = np.asarray(multihost_utils.broadcast_one_to_all(np.array(left, np.int32)))
     return [bool(v) for v in decided]
-
-
-def cell_seed(bucket: str, budget: int, seed: int, base: int = 0) -> int:
-    """A data/PRNG seed owned by one cell, independent of the grid's other cells and of the
-    other base draws' cells (the draw with pretraining seed 0 keeps the key cells had before
-    base draws existed, so that its cells are the ones a single-draw experiment stores)."""
-    draw = f"/base{base}" if base else ""
-    return zlib.crc32(f"{bucket}/{budget}/{seed}{draw}".encode())
 
 
 def batches(config: ExperimentConfig) -> list[list[tuple[str, int, int]]]:

@@ -4,12 +4,15 @@ A task samples one problem at a difficulty level from a seed, deterministically.
 else is shared here: a mixture of levels with exact weights becomes a fixed dataset of n
 examples (the count per level allocated by largest remainders, so its proportions are as
 close to the weights as n allows), and held-out test sets per level are kept disjoint from
-every training set by a content hash of the problem.
+every training set by a content hash of the problem. A grid cell's seed (``cell_seed``) and a
+mixture's error from per-level errors (``mixture_error``) live here too, so that the stage
+that trains cells and the one that analyses them (or a pilot file) derive them alike.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
@@ -107,6 +110,20 @@ def allocation_distance(weights: dict[int, Fraction], n: int, seed: int | None =
     bounds the mixture's own risk Σ_k w(k)·R_k when losses lie in [0, 1]."""
     counts = allocate(weights, n, seed)
     return float(sum(abs(Fraction(counts[k], n) - Fraction(w)) for k, w in weights.items()) / 2)
+
+
+def mixture_error(level_errors: dict[int, float], weights: dict) -> float:
+    """Σ_k w(k)·error(k): the error under a mixture of levels (weights exact fractions), e.g.
+    the in-distribution error of a bucket or the target error, from per-level test errors."""
+    return float(sum(float(w) * level_errors[k] for k, w in weights.items()))
+
+
+def cell_seed(bucket: str, budget: int, seed: int, base: int = 0) -> int:
+    """A data/PRNG seed owned by one cell, independent of the grid's other cells and of the
+    other base draws' cells (the draw with pretraining seed 0 keeps the key cells had before
+    base draws existed, so that its cells are the ones a single-draw experiment stores)."""
+    draw = f"/base{base}" if base else ""
+    return zlib.crc32(f"{bucket}/{budget}/{seed}{draw}".encode())
 
 
 def _stack(examples: list[Example]) -> Dataset:
