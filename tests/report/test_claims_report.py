@@ -4,7 +4,7 @@ evidence, draw by draw, and the merge that keeps other experiments' committed en
 import json
 
 from pacbound.analysis.claims import CLAIMS
-from pacbound.report.claims import claims_markdown, index_section
+from pacbound.report.claims import _percent, claims_markdown, index_section
 
 
 def verdict(claim, outcome="holds", statistic=0.25, low=0.1, high=0.4, detail="evidence"):
@@ -91,3 +91,7 @@ def test_writing_claims_keeps_the_other_committed_experiments(tmp_path):
     data = json.loads((tmp_path / "claims.json").read_text())
     assert data["experiments"][1]["base_target_error"] == [0.1, 0.2]
     assert (tmp_path / "claims.md").read_text() == claims_markdown(data)
+
+
+def test_a_level_below_one_never_reads_as_100_percent():
+    assert [_percent(x) for x in (0.95, 0.9917, 0.99955, 1.0)] == ["95%", "99.2%", "99.95%", "100%"]

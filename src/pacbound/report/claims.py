@@ -60,8 +60,13 @@ def verdict_cell(verdict: dict) -> str:
 
 
 def _percent(level: float) -> str:
-    """0.95 → "95%", 0.9917 → "99.2%"."""
-    return f"{100 * level:.3g}%"
+    """0.95 → "95%", 0.9917 → "99.2%", 0.99955 → "99.955%": as many digits as it takes for a
+    level below 1 not to read as 100%."""
+    for digits in range(3, 10):
+        text = f"{100 * level:.{digits}g}"
+        if float(text) < 100 or level >= 1:
+            break
+    return f"{text}%"
 
 
 def _share(value) -> str:
