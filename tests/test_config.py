@@ -110,7 +110,8 @@ def test_a_subspace_list_expands_into_one_experiment_per_learner():
     for bad, message in [
         ([], r"subspace = \[\]: expected .* a non-empty list of distinct integers"),
         ([16, 16], "a non-empty list of distinct integers"),
-        ([-1], "subspace = -1"),
+        # The list as written, not one variant's value.
+        ([0, -1], r"^\[finetune\] subspace = \[0, -1\] is out of range: allowed integers ≥ 0$"),
     ]:
         with pytest.raises(ValueError, match=message):
             config.expand(dict(raw, finetune=dict(raw["finetune"], subspace=bad)))
@@ -242,7 +243,10 @@ def test_the_base_loss_preset_pairs_both_definitions_on_every_base():
             r"^\[grid\] pool = 10 gives a bucket 30 problems, fewer than the largest budget 256: "
             r"allowed \[86, inf\)$",
         ),
-        ({"difficulty": "base-loss", "pool": 0}, r"^\[grid\] pool = 0 gives a bucket 0 problems"),
+        (
+            {"difficulty": "base-loss", "pool": 0},
+            r"^\[grid\] pool = 0 is out of range: allowed \[1",
+        ),
         ({"difficulty": ["base-loss", "base-loss"]}, "need distinct values of op-count, base-loss"),
     ],
 )
@@ -274,9 +278,9 @@ LIST_OF_SEEDS = "expected a non-empty list of distinct integers ≥ 0"
     [
         (("seeds = [0, 1, 2]", "seeds = 3"), f"[grid] seeds = 3: {LIST_OF_SEEDS}"),
         (("chunk = 3", "chunk = 3\nseeds = 3"), f"[pretrain] seeds = 3: {LIST_OF_SEEDS}"),
-        (("steps = 4\n", 'steps = "many"\n'), '[finetune] steps = "many": expected an integer'),
-        (("steps = 4\n", "steps = 3000.7\n"), "[finetune] steps = 3000.7: expected an integer"),
-        (("steps = 6", "steps = 6.0"), "[pretrain] steps = 6.0: expected an integer"),
+        (("steps = 4\n", 'steps = "many"\n'), '[finetune] steps = "many": expected an integer ≥ 1'),
+        (("steps = 4\n", "steps = 3000.7\n"), "[finetune] steps = 3000.7: expected an integer ≥ 1"),
+        (("steps = 6", "steps = 6.0"), "[pretrain] steps = 6.0: expected an integer ≥ 1"),
         (
             ("learning_rate = 1e-3", "learning_rate = true"),
             "[finetune] learning_rate = true: expected a finite number",
@@ -289,9 +293,9 @@ LIST_OF_SEEDS = "expected a non-empty list of distinct integers ≥ 0"
             ("weight_decay = 0.0", "weight_decay = nan"),
             "[finetune] weight_decay = nan: expected a finite number",
         ),
-        (("width = 16", "width = 16.0"), "[model] width = 16.0: expected an integer"),
+        (("width = 16", "width = 16.0"), "[model] width = 16.0: expected an integer ≥ 1"),
         (("layers = 1", "layers = 0"), "[model] layers = 0 is out of range: allowed [1, inf)"),
-        (("chunk = 3", "chunk = true"), "[pretrain] chunk = true: expected an integer"),
+        (("chunk = 3", "chunk = true"), "[pretrain] chunk = true: expected an integer ≥ 1"),
         (("levels = [2, 3]", "levels = 3"), "[pretrain] levels = 3: expected a list of 2 integers"),
         (("modulus = 5", 'modulus = "5"'), '[task] modulus = "5": expected an integer'),
         (
@@ -395,9 +399,160 @@ def test_a_refused_store_gets_no_cache_beside_it(tmp_path, capsys, fresh_jax):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.sqlite", "tiny.toml"]
 
 
+def test_a_solvable_task_of_more_levels_than_a_store_can_hold_is_refused():
+    raw = config.preset("solvable").raw  # listing its levels ran out of memory
+    with pytest.raises(ValueError, match=r"^\[task\] levels = 2147483647 is out of range: "):
+        config.from_dict(dict(raw, task=dict(raw["task"], levels=2**31 - 1)))
+
+
 def test_a_negative_seed_of_the_solvable_task_is_refused_before_it_runs():
     raw = config.preset("solvable").raw  # numpy's generators take seeds ≥ 0 only
     with pytest.raises(
         ValueError, match=r"^\[task\] seed = -1 is out of range: allowed \[0, inf\)$"
     ):
         config.from_dict(dict(raw, task=dict(raw["task"], seed=-1)))
+
+
+QUICK_TEXT = config.preset_path("quick").read_text()
+NAME_RULE = "expected letters, digits, '-', '_' and '.' only, beginning with a letter or digit"
+
+
+@pytest.mark.parametrize(
+    ("edit", "marker", "message"),
+    [
+        # width % heads was computed before heads ≥ 1 was checked: a ZeroDivisionError.
+        (
+            ("heads = 4", "heads = 0"),
+            "heads",
+            "[model] heads = 0 is out of range: allowed [1, inf)",
+        ),
+        (
+            ("width = 64", "width = 0"),
+            "width",
+            "[model] width = 0 is out of range: allowed [1, inf)",
+        ),
+        (
+            ("[grid]", "[grid]\npool = 0"),
+            "pool",
+            "[grid] pool = 0 is out of range: allowed [1, inf)",
+        ),
+        (
+            ("[grid]", "[grid]\npool = -1"),
+            "pool",
+            "[grid] pool = -1 is out of range: allowed [1, inf)",
+        ),
+        (
+            ("test_size = 128", "test_size = 2147483647"),
+            "test_size",
+            "[grid] test_size = 2147483647 is out of range: allowed up to 339355440 (the held-out "
+            "set: 10 levels × test_size × 81 tokens, below 2^38)",
+        ),
+        (
+            ("prefix = 8", "prefix = 100000"),
+            "[task]",  # the context follows from several keys
+            "[task] the context L = 100073 is out of range: allowed up to 65535 (one batch's "
+            "attention scores: 16 problems × 4 heads × L × L, below 2^38)",
+        ),
+        (('name = "quick"', 'name = ""'), "name", f"name = '': {NAME_RULE}"),
+        (('name = "quick"', 'name = "../../etc/x"'), "name", f"name = '../../etc/x': {NAME_RULE}"),
+        (('name = "quick"', 'name = "a\\nb"'), "name", f"name = 'a\\nb': {NAME_RULE}"),
+        (
+            ('name = "quick"', 'name = "quick"\nfamily = "../up"'),
+            "family",
+            f"family = '../up': {NAME_RULE}",
+        ),
+        (
+            ("[compare]", "[distributed]\nnum_processes = 2\nprocess_id = 5\n\n[compare]"),
+            "process_id",
+            "[distributed] process_id = 5 is out of range: allowed [0, 1] (num_processes = 2)",
+        ),
+        (
+            ("[compare]", "[distributed]\nenabled = true\n\n[compare]"),
+            "enabled",
+            "[distributed] enabled = true needs coordinator_address, the host:port of process 0",
+        ),
+        (
+            ("sigmas = [0.003,", "sigmas = [0.1, 0.1, 0.003,"),
+            "sigmas",
+            "[certify] sigmas = [0.1, 0.1, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]: "
+            "expected a non-empty list of distinct finite numbers",
+        ),
+        (
+            ("levels = [2, 5]", "bases = { a = [2, 30] }"),
+            "bases",
+            "[pretrain] bases.a = [2, 30] is not a range of the task's levels "
+            "(2, 3, 4, 5, 6, 7, 8, 9, 10, 11)",
+        ),
+        (
+            ("levels = [2, 5]", 'bases = { "a/b" = [2, 4] }'),
+            "bases",
+            f"[pretrain] base name = 'a/b': {NAME_RULE}",
+        ),
+        (
+            ("[finetune]", "[finetune]\nsubspace = [0, -1]"),
+            "subspace",
+            "[finetune] subspace = [0, -1] is out of range: allowed integers ≥ 0",
+        ),
+        (  # listing its levels ran out of memory
+            ("max_level = 11", "max_level = 2147483647"),
+            "max_level",
+            "[task] max_level = 2147483647 is out of range: 2147483646 levels, allowed at most "
+            "125000000 (a stored cell keeps its error at every level in one text, which SQLite "
+            "caps at 10^9 bytes)",
+        ),
+        (
+            ("max_level = 11", "max_level = 1000000"),
+            "max_level",
+            "[task] max_level = 1000000 is out of range: even one held-out problem per level is "
+            "999999 levels × 6000015 tokens, not below 2^38",
+        ),
+        (
+            ("levels = [2, 5]", "levels = [2, 5]\nseed = -1"),
+            "seed",
+            "[pretrain] seed = -1 is out of range: allowed [0, inf)",
+        ),
+    ],
+)
+def test_a_refused_quick_config_is_one_line_naming_file_line_and_key(
+    edit, marker, message, tmp_path, capsys, fresh_jax
+):
+    """Values that were accepted (or crashed) are refused before anything is written."""
+    assert edit[0] in QUICK_TEXT
+    text = QUICK_TEXT.replace(*edit, 1)
+    if marker == "seed":  # one draw by its seed: not beside the list of seeds
+        text = re.sub(r"(?m)^seeds = \[0, 1, 2, 3, 4\]\n", "", text, count=1)
+    start = marker if marker.startswith("[") else f"{marker} ="
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith(start))
+    path = tmp_path / "x.toml"
+    path.write_text(text)
+    assert main(["sweep", "--config", str(path), "--db", str(tmp_path / "y.sqlite")]) == 2
+    assert capsys.readouterr().err == f"pacbound: error: {path}, line {line}: {message}\n"
+    assert list(tmp_path.iterdir()) == [path]
+    assert jax.config.jax_compilation_cache_dir is None
+
+
+def test_every_committed_name_is_a_plain_file_stem():
+    """Presets and their family members keep loading under the name rule, and the committed
+    reports are read with the same rule."""
+    from pacbound import inputs
+    from pacbound.analysis import committed, exact
+
+    names = []
+    for path in sorted(config.PRESET_DIR.glob("*.toml")):
+        if path.stem == "exact":
+            names.append(exact.load(path).name)
+        else:
+            names += [n for e in config.load_all(path) for n in (e.name, e.family) if n]
+    assert {"extended-b24", "dft-sft", "base-loss-b24-op-count", "subspace-k16"} <= set(names)
+    assert all(inputs.NAME.fullmatch(name) for name in names)
+    assert committed.NAME is inputs.NAME  # one definition
+
+
+def test_a_bad_name_of_the_exact_experiment_is_refused(tmp_path):
+    path = tmp_path / "exact.toml"
+    path.write_text(config.preset_path("exact").read_text().replace('"exact"', '"a/b"', 1))
+    with pytest.raises(ValueError) as raised:
+        from pacbound.analysis import exact
+
+        exact.load(path)
+    assert str(raised.value) == f"{path}, line 6: name = 'a/b': {NAME_RULE}"

@@ -2,11 +2,22 @@
 expected (``pacbound.inputs``)."""
 
 import math
+from dataclasses import dataclass
 
 import pytest
 
 from pacbound.cli import main
-from pacbound.inputs import ConfigError, check_value, expected, read_json, read_toml, toml_line
+from pacbound.inputs import (
+    ConfigError,
+    build,
+    check_choices,
+    check_name,
+    check_value,
+    expected,
+    read_json,
+    read_toml,
+    toml_line,
+)
 
 TEXT = """# a comment
 name = "x"
@@ -135,3 +146,75 @@ def test_a_broken_committed_report_is_named_by_figs(tmp_path, capsys, monkeypatc
         f"pacbound: error: report = {out / 'x_report.json'}: not JSON: "
         "Expecting ',' delimiter: line 2 column 18 (char 37)"
     )
+
+
+RULE = "expected letters, digits, '-', '_' and '.' only, beginning with a letter or digit"
+
+
+@pytest.mark.parametrize(
+    "name", ["quick", "extended-b24", "dft-sft", "base-loss-b24-op-count", "subspace-k16", "v1.2_x"]
+)
+def test_a_plain_file_stem_is_a_name(name):
+    check_name(name)
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a/b", "a\nb", ".hidden", "-x", "a b", "a\\b"])
+def test_a_name_that_is_not_a_plain_file_stem_is_refused(name):
+    """A name becomes ``<name>_report.md`` in --out: a folder in it would escape."""
+    with pytest.raises(ConfigError) as raised:
+        check_name(name)
+    assert str(raised.value) == f"name = {name!r}: {RULE}"
+    assert (raised.value.table, raised.value.key) == (None, "name")
+    assert "\n" not in str(raised.value)  # one line, whatever the name holds
+
+
+def test_a_list_of_choices_out_of_range_is_named_as_written():
+    with pytest.raises(
+        ConfigError, match=r"^\[t\] k = \[0, -1\] is out of range: allowed integers ≥ 0$"
+    ):
+        check_choices("t", "k", [0, -1], int, minimum=0)
+    with pytest.raises(
+        ConfigError, match=r"^\[t\] k = \[1, 1\]: expected an integer ≥ 0, or a non-"
+    ):
+        check_choices("t", "k", [1, 1], int, minimum=0)
+    check_choices("t", "k", [0, 16], int, minimum=0)
+
+
+@dataclass(frozen=True)
+class _Heads:
+    """A class whose own check divides by a value before checking it."""
+
+    width: int = 8
+    heads: int = 2
+
+    def __post_init__(self):
+        if self.width % self.heads:
+            raise ValueError(f"width = {self.width} is not a multiple of heads = {self.heads}")
+
+
+def test_limits_refuse_a_value_before_the_class_divides_by_it():
+    table = {"heads": 0}
+    with pytest.raises(ConfigError) as raised:
+        build(_Heads, table, "model", limits={"heads": {"minimum": 1}})
+    assert str(raised.value) == "[model] heads = 0 is out of range: allowed [1, inf)"
+    assert (raised.value.table, raised.value.key) == ("model", "heads")
+    with pytest.raises(ConfigError, match=r"^\[model\] integer (division or )?modulo by zero$"):
+        build(_Heads, table, "model")  # without them: still one line, never a traceback
+
+
+@pytest.mark.parametrize("command", ["compare", "export", "recommend", "figs"])
+@pytest.mark.parametrize("what", ["directory", "missing"])
+def test_a_db_that_is_not_a_store_file_is_named_in_the_store_s_words(
+    command, what, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path if what == "directory" else tmp_path / "missing.sqlite"
+    argv = [command, "--db", str(db)]
+    argv += {"recommend": ["--budget", "8"], "figs": ["--out", "figs", "--no-theory"]}.get(
+        command, []
+    )
+    assert main(argv) == 2
+    state = "is a directory, not a store file" if what == "directory" else "does not exist"
+    error = capsys.readouterr().err
+    assert error.startswith(f"pacbound: error: db = {db} {state}") and error.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written

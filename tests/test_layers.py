@@ -22,7 +22,7 @@ STAGES = (
     ("numeric",),
     ("tasks", "model"),
     ("train",),
-    ("config",),
+    ("config", "limits"),  # limits: what a config's values must satisfy beyond their types
     ("store",),
     ("run",),
     ("analysis",),
@@ -34,6 +34,7 @@ STAGES = (
 NEVER = {
     # An experiment's tables are data: the trainer's settings are ``recipe``'s, not the trainer.
     "config": {"train"},
+    "limits": {"train"},
     # Data in, data out, from a store or from the pilot runs of any training stack.
     "analysis": {"run", "train"},
 }

@@ -5,9 +5,9 @@ tests/test_layers.py, checks every import, those inside functions too): ``proven
 code computed a result, and the one hash helper), ``inputs`` (a user's files read, each
 mistake one line) and ``recipe`` (how a model is trained, as plain data); ``symbolic`` (every
 formula, once) → ``numeric`` (lowered formulas, the one argmin) → ``tasks``, ``model`` →
-``train`` → ``config`` → ``store`` → ``run`` (cells into the store) → ``analysis`` (plain
-data) → ``report`` (Markdown and figures) → ``pipeline`` (store → analysis → report → files)
-→ ``cli``. Three stages skip some of those below them: ``config`` never imports the trainer
+``train`` → ``config``, ``limits`` → ``store`` → ``run`` (cells into the store) → ``analysis``
+(plain data) → ``report`` (Markdown and figures) → ``pipeline`` (store → analysis → report →
+files) → ``cli``. Three stages skip some of those below them: ``config`` never imports the trainer
 (the optimizer's and the pretraining's settings are ``recipe``'s, which both read);
 ``analysis`` never imports ``run`` or ``train`` (it takes stored cells or the pilot runs of
 any training stack; a cell's seed and a mixture's error are ``tasks.base``'s); and the

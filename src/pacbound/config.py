@@ -4,8 +4,9 @@ A config names the task, the model, the pretraining of the base, the fine-tuning
 and learner, the grid (buckets and their definition × budgets × seeds, the target), the
 certificates and what ``compare`` uses. Presets live in ``experiments/<name>.toml``. Every
 key is checked before anything is computed or written: an unknown key, a value of the wrong
-type (checked against the dataclass's field types, ``pacbound.inputs``) or out of range is a
-one-line ``ValueError`` naming the file, the line, the table and key, and what was expected."""
+type (checked against the dataclass's field types, ``pacbound.inputs``) or out of range
+(``pacbound.limits``) is a one-line ``ValueError`` naming the file, the line, the table and
+key, and what was expected."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
-from pacbound import inputs
+from pacbound import inputs, limits
 from pacbound.inputs import ConfigError, build, check_value, toml_value
 from pacbound.model import ModelConfig
 from pacbound.provenance import json_hash
@@ -54,7 +55,7 @@ class GridConfig:
     # "op-count": a bucket is its range of levels. "base-loss": the same shares of a pool of
     # ``pool`` problems per level, cut by the base's own loss (``pacbound.run.base_loss``).
     difficulty: str = "op-count"
-    pool: int = 512
+    pool: int = field(default=512, metadata={"minimum": 1})
 
     def target_weights(self) -> dict[int, Fraction]:
         return uniform_weights(*self.target)
@@ -73,7 +74,10 @@ class CertifyConfig:
     any data is drawn: the σ grid and the families (their product is the union bound)."""
 
     enabled: bool = False
-    sigmas: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+    # Each σ is one more choice of the union bound: a repeat would spend δ on nothing.
+    sigmas: tuple[float, ...] = field(
+        default=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3), metadata={"distinct": True}
+    )
     families: tuple[str, ...] = CERTIFY_FAMILIES
     epsilon: float = 1e-3  # ε of the magnitude-aware scale g_i = |θ_pre,i| + ε
     delta: float = 0.05
@@ -83,7 +87,7 @@ class CertifyConfig:
     validity_draws: int = 256
     simultaneous: bool = False
     chunk: int = 64  # θ draws evaluated by one compiled call
-    seed: int = 0
+    seed: int = field(default=0, metadata={"minimum": 0})
 
     def __post_init__(self):
         if not self.sigmas or min(self.sigmas) <= 0:
@@ -141,6 +145,15 @@ class DistributedConfig:
     coordinator_address: str = ""
     num_processes: int = field(default=1, metadata={"minimum": 1})
     process_id: int = field(default=0, metadata={"minimum": 0})
+
+    def __post_init__(self):
+        if self.process_id >= self.num_processes:
+            raise ValueError(
+                f"process_id = {self.process_id} is out of range: allowed "
+                f"[0, {self.num_processes - 1}] (num_processes = {self.num_processes})"
+            )
+        if self.enabled and not self.coordinator_address:
+            raise ValueError("enabled = true needs coordinator_address, the host:port of process 0")
 
 
 @dataclass(frozen=True)
@@ -235,30 +248,43 @@ SECTIONS = ("task", "model", "pretrain", "finetune", "grid", "compare", "distrib
 MODEL_DTYPES = ("float32", "bfloat16", "float16", "float64")
 
 
-def _check_levels(name: str, low: int, high: int, levels: tuple[int, ...], where=()) -> None:
-    if not (low in levels and high in levels and low <= high):
-        message = f"{name} = [{low}, {high}] is not a range of the task's levels {levels}"
-        raise ConfigError(message, *where)
-
-
 def _pretrain(table: dict, levels: tuple[int, ...]) -> tuple[PretrainConfig, tuple[int, ...]]:
     """The ``[pretrain]`` table: the base's levels, ``seeds`` (several base draws) or ``seed``
     (one), chunk and disjointness, and the optimizer's keys; (its config, the draws' seeds)."""
     table = dict(table)
     own = {f for f in inputs.field_types(PretrainConfig) if f != "optimizer"} | {"seeds"}
     top = {k: table.pop(k) for k in sorted(own) if k in table}
-    optimizer = build(OptimizerConfig, table, "pretrain", also=own)
+    optimizer = build(
+        OptimizerConfig, table, "pretrain", also=own, limits=limits.LIMITS[OptimizerConfig]
+    )
     seeds = top.pop("seeds", None)
     if seeds is not None and "seed" in top:
         message = "[pretrain] takes seed (one base draw) or seeds (several), not both"
         raise ConfigError(message, "pretrain", "seed")
-    inputs.check_table(PretrainConfig, top, "pretrain", {"optimizer"})
+    inputs.check_table(
+        PretrainConfig, top, "pretrain", {"optimizer"}, limits=limits.LIMITS[PretrainConfig]
+    )
     if seeds is not None:
         check_value("pretrain", "seeds", seeds, tuple[int, ...], minimum=0, distinct=True)
     base_seeds = (top.get("seed", 0),) if seeds is None else tuple(seeds)
     top["seed"] = base_seeds[0]
-    _check_levels("[pretrain] levels", *top["levels"], levels, ("pretrain", "levels"))
-    return build(PretrainConfig, top, "pretrain", optimizer=optimizer), base_seeds
+    limits.check_levels("[pretrain] levels", *top["levels"], levels, ("pretrain", "levels"))
+    pretrain = build(
+        PretrainConfig, top, "pretrain", limits=limits.LIMITS[PretrainConfig], optimizer=optimizer
+    )
+    return pretrain, base_seeds
+
+
+def _task(raw: dict) -> tuple[str, object]:
+    """(kind, task) of the ``[task]`` table."""
+    task_table = dict(raw["task"])
+    kind = task_table.pop("kind", None)
+    if not isinstance(kind, str) or kind not in TASK_KINDS:
+        message = f"task kind = {kind!r} is not one of {', '.join(TASK_KINDS)}"
+        raise ConfigError(message, "task", "kind")
+    task = build(TASK_KINDS[kind], task_table, "task", limits=limits.LIMITS.get(TASK_KINDS[kind]))
+    limits.check_task(kind, task)  # before its levels are listed
+    return kind, task
 
 
 def from_dict(raw: dict) -> ExperimentConfig:
@@ -269,16 +295,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
     for section in ("name", "task", "finetune", "grid"):
         if section not in raw:
             raise ConfigError(f"config lacks {section if section == 'name' else f'[{section}]'}")
-    task_table = dict(raw["task"])
-    kind = task_table.pop("kind", None)
-    if not isinstance(kind, str) or kind not in TASK_KINDS:
-        message = f"task kind = {kind!r} is not one of {', '.join(TASK_KINDS)}"
-        raise ConfigError(message, "task", "kind")
-    task = build(TASK_KINDS[kind], task_table, "task")
-    if getattr(task, "seed", 0) < 0:  # numpy's generators take seeds ≥ 0 only
-        raise ConfigError(
-            f"[task] seed = {task.seed} is out of range: allowed [0, inf)", "task", "seed"
-        )
+    kind, task = _task(raw)
     levels = task_levels(kind, task)
 
     grid_table = dict(raw["grid"])
@@ -294,22 +311,26 @@ def from_dict(raw: dict) -> ExperimentConfig:
     grid = build(GridConfig, grid_table, "grid", buckets=buckets)
     for bucket in buckets:
         name = f"[grid] bucket {bucket.name}"
-        _check_levels(name, bucket.low, bucket.high, levels, ("grid", "buckets"))
-    _check_levels("[grid] target", *grid.target, levels, ("grid", "target"))
+        limits.check_levels(name, bucket.low, bucket.high, levels, ("grid", "buckets"))
+    limits.check_levels("[grid] target", *grid.target, levels, ("grid", "target"))
 
-    finetune = build(OptimizerConfig, raw["finetune"], "finetune")
+    finetune = build(
+        OptimizerConfig, raw["finetune"], "finetune", limits=limits.LIMITS[OptimizerConfig]
+    )
     model = pretrain = None
     base_seeds = (0,)
     if kind != "solvable":
         if "model" not in raw or "pretrain" not in raw:
             raise ConfigError(f"task kind {kind!r} needs [model] and [pretrain]", "task", "kind")
+        sizes = {"vocab_size": task.vocab_size, "length": task.length}
         model = build(
-            ModelConfig, raw["model"], "model", vocab_size=task.vocab_size, length=task.length
+            ModelConfig, raw["model"], "model", limits=limits.LIMITS[ModelConfig], **sizes
         )
         if model.dtype not in MODEL_DTYPES:
             message = f"[model] dtype = {model.dtype!r} is not one of {', '.join(MODEL_DTYPES)}"
             raise ConfigError(message, "model", "dtype")
         pretrain, base_seeds = _pretrain(raw["pretrain"], levels)
+        limits.check_sizes(grid, levels, model, max(finetune.batch, pretrain.optimizer.batch))
     compare = build(CompareConfig, raw.get("compare", {}), "compare")
     distributed = build(DistributedConfig, raw.get("distributed", {}), "distributed")
     certify = CertifyConfig()  # disabled unless the config has a [certify] table
@@ -325,7 +346,8 @@ def from_dict(raw: dict) -> ExperimentConfig:
         raise ConfigError(
             f"objective = {finetune.objective!r} is for the language tasks", "finetune", "objective"
         )
-    _check_difficulty(grid, certify.enabled or not (pretrain and pretrain.disjoint))
+    limits.check_difficulty(grid, certify.enabled or not (pretrain and pretrain.disjoint))
+    limits.check_names(raw)  # last: a variant's bad value is named as written, not by its name
     return ExperimentConfig(
         name=raw["name"],
         task_kind=kind,
@@ -343,43 +365,10 @@ def from_dict(raw: dict) -> ExperimentConfig:
     )
 
 
-DIFFICULTIES = ("op-count", "base-loss")
-
-
-def _check_difficulty(grid: GridConfig, refused: bool) -> None:
-    """Base-loss buckets cut one pool into the op-count buckets' shares: they tile a range of
-    levels, each share holds the largest budget, the base never saw the pool; no certificates."""
-    if grid.difficulty not in DIFFICULTIES:
-        raise ConfigError(
-            f"[grid] difficulty = {grid.difficulty!r} is not one of {', '.join(DIFFICULTIES)}",
-            *("grid", "difficulty"),
-        )
-    if not grid.relative:
-        return
-    if refused:
-        raise ConfigError(
-            "[grid] difficulty = 'base-loss' needs [pretrain] disjoint = true, no [certify]",
-            *("grid", "difficulty"),
-        )
-    for left, right in zip(grid.buckets, grid.buckets[1:], strict=False):
-        if right.low != left.high + 1:
-            raise ConfigError(
-                f"[grid] difficulty = 'base-loss' needs buckets that tile a range of levels: "
-                f"{left.name} ends at {left.high}, {right.name} starts at {right.low}",
-                *("grid", "buckets"),
-            )
-    narrowest, most = min(b.high - b.low + 1 for b in grid.buckets), max(grid.budgets)
-    if grid.pool * narrowest < most:  # the smallest share must hold the largest budget
-        raise ConfigError(
-            f"[grid] pool = {grid.pool} gives a bucket {grid.pool * narrowest} problems, fewer "
-            f"than the largest budget {most}: allowed [{-(-most // narrowest)}, inf)",
-            *("grid", "pool"),
-        )
-
-
 def _finetune_variants(raw: dict, key: str, values: list) -> list[ExperimentConfig]:
     """One experiment per value of a ``[finetune]`` option, named by it, in one family."""
-    inputs.check_choices("finetune", key, values, inputs.field_types(OptimizerConfig)[key])
+    hint, bounds = inputs.field_types(OptimizerConfig)[key], limits.LIMITS[OptimizerConfig]
+    inputs.check_choices("finetune", key, values, hint, **bounds.get(key, {}))
 
     def suffix(value) -> str:
         if key == "subspace":
@@ -411,6 +400,7 @@ def expand(raw: dict) -> list[ExperimentConfig]:
 
     Each keeps ``<name>`` as its family, so that reports can set the variants side by side."""
     inputs.check_document(raw, SECTIONS, ("name", "family"))
+    limits.check_names(raw)  # as written: a variant's name adds to it
     difficulties = dict(raw.get("grid", {})).get("difficulty")
     if isinstance(difficulties, list):
         return _difficulty_variants(raw, difficulties)
@@ -431,11 +421,16 @@ def expand(raw: dict) -> list[ExperimentConfig]:
     bases = inputs.check_ranges(
         "pretrain", "bases", bases, "bases = { weak = [2, 4], strong = [2, 7] }"
     )
+    pretrain = {k: v for k, v in raw["pretrain"].items() if k != "bases"}
+    if "levels" in pretrain:
+        raise ConfigError("[pretrain] takes levels or bases, not both", "pretrain", "levels")
+    every = task_levels(*_task(raw)) if "task" in raw else None  # else: lacks [task]
+    for base, levels in bases.items():  # named as written, not as the variant's levels
+        inputs.check_name(base, "pretrain", "bases", label="[pretrain] base name")
+        if every is not None:
+            limits.check_levels(f"[pretrain] bases.{base}", *levels, every, ("pretrain", "bases"))
     experiments = []
     for base, levels in bases.items():
-        pretrain = {k: v for k, v in raw["pretrain"].items() if k != "bases"}
-        if "levels" in pretrain:
-            raise ConfigError("[pretrain] takes levels or bases, not both", "pretrain", "levels")
         variant = {
             **raw,
             "name": f"{raw.get('name')}-{base}",
@@ -453,11 +448,11 @@ def _difficulty_variants(raw: dict, values: list) -> list[ExperimentConfig]:
         not values
         or not all(isinstance(v, str) for v in values)
         or len(set(values)) != len(values)
-        or not set(values) <= set(DIFFICULTIES)
+        or not set(values) <= set(limits.DIFFICULTIES)
     ):
         raise ConfigError(
             f"[grid] difficulty = {toml_value(values)}: need distinct values of "
-            f"{', '.join(DIFFICULTIES)}",
+            f"{', '.join(limits.DIFFICULTIES)}",
             "grid",
             "difficulty",
         )

@@ -13,8 +13,12 @@ refused, not truncated; magnitude below 2^31, as JAX's keys and sizes are 32-bit
 silently), ``float`` (an int or a float, never a bool, finite), ``str``, ``X | None`` (None
 cannot be written in TOML: as X), ``tuple[X, ...]`` (a non-empty list) and ``tuple[X, X]``
 (a list of that length). A field's ``metadata`` may add ``minimum`` (of each number) and
-``distinct`` (a list without repeats). Ranges that depend on other fields stay with the
-dataclass's ``__post_init__``.
+``distinct`` (a list without repeats); ``limits`` gives them to the fields of a dataclass
+whose module is left as it is (its source keys stored results). Ranges that depend on other
+fields stay with the dataclass's ``__post_init__``.
+
+A name that becomes part of a file name (an experiment's ``<name>_report.md``) is a plain
+file stem (``NAME``, ``check_name``): no folder, no leading dot, nothing to escape.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 INT_LIMIT = 2**31
+#: A file stem: letters, digits, '-', '_' and '.', beginning with a letter or digit (no
+#: folder, no hidden file, no empty name).
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NAME_EXPECTED = "letters, digits, '-', '_' and '.' only, beginning with a letter or digit"
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -214,16 +222,26 @@ def check_value(table, key: str, value, hint, minimum=None, distinct: bool = Fal
         raise ConfigError(f"{where} is out of range: allowed {allowed}", table, key)
 
 
-def check_choices(table: str, key: str, values, hint) -> None:
+def check_choices(table: str, key: str, values, hint, minimum=None) -> None:
     """ConfigError unless ``values`` (of ``key`` in ``[table]``, one experiment per value) is a
-    non-empty list of distinct values of ``hint``."""
+    non-empty list of distinct values of ``hint``, every number ≥ ``minimum``."""
     many = tuple[_plain(hint), ...]
     try:
         check_value(table, key, values, many, distinct=True)
     except ConfigError:
-        what = f"{expected(hint)}, or {expected(many, distinct=True)}"
+        what = f"{expected(hint, minimum)}, or {expected(many, minimum, distinct=True)}"
         message = f"[{table}] {key} = {toml_value(values)}: expected {what}"
         raise ConfigError(message, table, key) from None
+    check_value(table, key, values, many, minimum, distinct=True)  # the list, out of range
+
+
+def check_name(value, table: str | None = None, key: str = "name", label: str | None = None):
+    """ConfigError unless ``value`` (of ``key`` in ``[table]``; None: top level) is a string
+    that is a plain file stem (``NAME``); ``label`` names it in the message instead."""
+    check_value(table, key, value, str)
+    if NAME.fullmatch(value) is None:
+        label = label or (f"[{table}] {key}" if table else key)
+        raise ConfigError(f"{label} = {value!r}: expected {NAME_EXPECTED}", table, key)
 
 
 def check_document(raw: dict, tables, strings=()) -> None:
@@ -265,11 +283,12 @@ def field_types(cls) -> dict:
     return typing.get_type_hints(cls)
 
 
-def check_table(cls, table: dict, where: str, fixed=(), also=()) -> None:
+def check_table(cls, table: dict, where: str, fixed=(), also=(), limits=None) -> None:
     """ConfigError unless ``table`` ([where] of a file) sets only fields of the dataclass
     ``cls`` (but not those in ``fixed``), each a value of its type (``check_value``), and
     every field without a default. ``also``: keys of [where] read elsewhere (named among the
-    allowed ones when a key is unknown)."""
+    allowed ones when a key is unknown); ``limits``: {field: its ``minimum``/``distinct``},
+    beside (and over) the fields' own metadata."""
     known = {f.name for f in fields(cls)} - set(fixed)
     unknown = sorted(set(table) - known)
     if unknown:
@@ -281,6 +300,7 @@ def check_table(cls, table: dict, where: str, fixed=(), also=()) -> None:
         if f.name in fixed:
             continue
         options = {k: f.metadata[k] for k in ("minimum", "distinct") if k in f.metadata}
+        options |= (limits or {}).get(f.name, {})
         if f.name in table:
             check_value(where, f.name, table[f.name], hints[f.name], **options)
         elif f.default is MISSING and f.default_factory is MISSING:
@@ -288,16 +308,16 @@ def check_table(cls, table: dict, where: str, fixed=(), also=()) -> None:
             raise ConfigError(f"[{where}] lacks {f.name}: expected {what}", where)
 
 
-def build(cls, table: dict, where: str, also=(), **fixed):
+def build(cls, table: dict, where: str, also=(), limits=None, **fixed):
     """The dataclass ``cls`` of the TOML table ``table`` ([where] of a file) and the
-    ``fixed`` fields, its values checked first (``check_table``, with ``also``), lists made
-    tuples; an error of ``cls`` itself is a ConfigError of [where] (and of the key it begins
-    with)."""
-    check_table(cls, table, where, fixed, also)
+    ``fixed`` fields, its values checked first (``check_table``, with ``also`` and
+    ``limits``), lists made tuples; an error of ``cls`` itself is a ConfigError of [where]
+    (and of the key it begins with)."""
+    check_table(cls, table, where, fixed, also, limits)
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
     try:
         return cls(**values, **fixed)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, ArithmeticError) as error:  # a check dividing by a value
         named = re.match(r"(\w+) = ", str(error))
         key = named.group(1) if named and named.group(1) in table else None
         raise ConfigError(f"[{where}] {error}", where, key) from None

@@ -18,11 +18,11 @@ runs), and a store that kept held-out outcomes resamples each level's problems t
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
 from pacbound.config import ExperimentConfig
+from pacbound.inputs import NAME, NAME_EXPECTED
 
 REPORT = "a comparison report (<name>_report.json)"
 #: The keys every comparison report has, the one the others hang on first.
@@ -37,7 +37,6 @@ MEAN_TERMS_READ = (
     "disagreement_certified_teacher_forced",
     "in_bucket_risk",
 )
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a file stem: no folder, no leading dot
 
 #: What each input of a predictor is, in words (``Predictor.inputs``).
 INPUTS = {
@@ -98,10 +97,10 @@ def _numbers(values, where: str, count: int, low=-math.inf, high=math.inf) -> No
 
 def _name(value, where: str) -> None:
     _expect(
-        isinstance(value, str) and _NAME.fullmatch(value) is not None,
+        isinstance(value, str) and NAME.fullmatch(value) is not None,
         where,
         value,
-        "a name (letters, digits, '_', '.', '-'; no folder)",
+        f"a name ({NAME_EXPECTED})",
     )
 
 

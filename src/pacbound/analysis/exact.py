@@ -136,6 +136,7 @@ def from_tables(raw: dict) -> ExactConfig:
     for needed in ("name", "grid"):
         if needed not in raw:
             raise ConfigError(f"config lacks {needed if needed == 'name' else '[grid]'}")
+    inputs.check_name(raw["name"])  # it names the files written (``<name>_model.md``)
     values, every = {}, {f.name for f in fields(ExactConfig)}
     for table, keys in _TABLES.items():
         given = raw.get(table, {})

@@ -2,17 +2,21 @@
 
 Input: a CSV or JSON Lines file, one row per pilot run (``experiments/pilots-example.csv``):
 
-- ``bucket`` (a name) and/or ``difficulty`` (a number; buckets are ordered by it, and each
-  bucket has one). With names only, buckets keep the order of their first appearance, which
-  is then taken as the difficulty order.
+- ``bucket`` (a name: a string in JSON Lines) and/or ``difficulty`` (a number; buckets are
+  ordered by it, and each bucket has one; a bucket without a name is named by its exact
+  difficulty). With names only, buckets keep the order of their first appearance, which is
+  then taken as the difficulty order.
 - ``n``: the run's budget, an integer ≥ 1; ``seed``: an integer; (bucket, n, seed) unique.
 - ``target_error`` or ``target_accuracy`` in [0, 1]; or per-level errors ``level_<k>`` in
-  [0, 1], whose mean (a uniform target over those levels) is the target error.
-- optional ``distance`` ≥ 0: ‖θ − θ_pre‖² of the fine-tuned weights (kept with the runs;
-  the two-gap predictor needs level weights too, which only a pacbound store has).
+  [0, 1], whose mean (a uniform target over those levels) is the target error. Every run
+  gives the same ``level_<k>`` fields (or none), each a number in [0, 1] even where a target
+  error is given: errors over other levels are not comparable.
+- optional ``distance`` ≥ 0: ‖θ − θ_pre‖² of the fine-tuned weights, for every run or for
+  none (kept with the runs; the two-gap predictor needs level weights too, which only a
+  pacbound store has).
 
-Every bucket needs a run at every budget in the file. A bad row is an error naming its line
-and field; nothing is guessed or dropped.
+Every bucket needs a run at every budget in the file. A bad row is an error naming the file,
+its line and field (``<file>, line <n>: …``, as a config's); nothing is guessed or dropped.
 
 The recommendation: each pilot-only predictor of ``pacbound.analysis.predict`` scored by its
 far-protocol regret inside the pilots (the smaller half of the pilot budgets predicting the
@@ -97,18 +101,18 @@ def _rows(path: Path) -> list[tuple[int, dict]]:
             try:
                 row = json.loads(raw)
             except json.JSONDecodeError as error:
-                raise PilotError(f"{path} line {line}: not JSON ({error.msg})") from None
+                raise PilotError(f"{path}, line {line}: not JSON ({error.msg})") from None
             except RecursionError:
-                raise PilotError(f"{path} line {line}: not JSON (nested too deeply)") from None
+                raise PilotError(f"{path}, line {line}: not JSON (nested too deeply)") from None
             if not isinstance(row, dict):
-                raise PilotError(f"{path} line {line}: a row must be a JSON object")
+                raise PilotError(f"{path}, line {line}: a row must be a JSON object")
             rows.append((line, row))
         return rows
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if header is None:
-            raise PilotError(f"{path} line 1: the file is empty; {EXPECTED} with a header")
+            raise PilotError(f"{path}, line 1: the file is empty; {EXPECTED} with a header")
         header = _check_header(path, header)
         rows = []
         for values in reader:
@@ -118,18 +122,18 @@ def _rows(path: Path) -> list[tuple[int, dict]]:
             if len(values) != len(header):
                 count = f"{len(values)} value{'s' * (len(values) != 1)}"
                 raise PilotError(
-                    f"{path} line {line}: {count}, the header has {len(header)} columns"
+                    f"{path}, line {line}: {count}, the header has {len(header)} columns"
                 )
             rows.append((line, dict(zip(header, values, strict=True))))
     except csv.Error as error:
-        raise PilotError(f"{path} line {reader.line_num}: not CSV ({error})") from None
+        raise PilotError(f"{path}, line {reader.line_num}: not CSV ({error})") from None
     return rows
 
 
 def _check_header(path: Path, header: list[str]) -> list[str]:
     """The CSV header's column names (stripped), each once, with the columns every row
     needs."""
-    where = f"{path} line 1"
+    where = f"{path}, line 1"
     names = [name.strip() for name in header]
     twice = next((name for name in names if names.count(name) > 1), None)
     if twice is not None:
@@ -173,24 +177,36 @@ def _present(row: dict, field: str) -> bool:
     return field in row and row[field] not in (None, "")
 
 
+def _difficulty_name(level: float) -> str:
+    """The name of a bucket given by its difficulty alone: the number, exactly (distinct
+    difficulties never share a name): "3" for 3.0, "1.0000001", "1e+16"."""
+    if level.is_integer() and abs(level) < 2**53:  # every such float is its integer
+        return str(int(level))
+    return repr(level)  # the shortest text that reads back as this float
+
+
 def read_pilots(path) -> predict.RunTable:
     """The pilot file as a ``RunTable`` (see the module doc for its format)."""
     path = Path(path)
     runs, difficulty, lines = {}, {}, {}  # lines: (bucket, n, seed) -> its line
+    first_levels = None  # (the level_<k> fields of the first run, its line)
+    distances = {True: [], False: []}  # lines with a distance, and without
     rows = _rows(path)
     if not rows:
         after = "line 1" if path.suffix.lower() != ".csv" else "line 2"
-        raise PilotError(f"{path} {after}: no runs in the file")
+        raise PilotError(f"{path}, {after}: no runs in the file")
     for line, row in rows:
-        where = f"{path} line {line}"
+        where = f"{path}, line {line}"
         if not (_present(row, "bucket") or _present(row, "difficulty")):
             raise PilotError(f"{where}: bucket or difficulty is required")
         level = None
         if _present(row, "difficulty"):
             level = _number(where, "difficulty", row["difficulty"], -math.inf, math.inf)
-        if _present(row, "bucket") and not isinstance(row["bucket"], str | int):
-            raise PilotError(f"{where}: bucket = {row['bucket']!r} is not a name")
-        bucket = str(row["bucket"]) if _present(row, "bucket") else f"{level:g}"
+        if _present(row, "bucket") and not isinstance(row["bucket"], str):
+            raise PilotError(
+                f"{where}: bucket = {row['bucket']!r} is not a name: expected a string"
+            )
+        bucket = row["bucket"] if _present(row, "bucket") else _difficulty_name(level)
         if level is not None and difficulty.setdefault(bucket, level) != level:
             raise PilotError(f"{where}: bucket {bucket!r} has two difficulties")
         for field in ("n", "seed"):
@@ -199,17 +215,33 @@ def read_pilots(path) -> predict.RunTable:
         n = _number(where, "n", row["n"], 1, math.inf, integer=True)
         seed = _number(where, "seed", row["seed"], -math.inf, math.inf, integer=True)
         levels = sorted(k for k in row if k.startswith("level_") and _present(row, k))
+        level_errors = [_number(where, k, row[k], 0, 1) for k in levels]  # each, used or not
+        if first_levels is None:
+            first_levels = (tuple(levels), line)
+        elif tuple(levels) != first_levels[0]:
+            raise PilotError(
+                f"{where}: level fields ({', '.join(levels) or 'none'}) differ from line "
+                f"{first_levels[1]}'s ({', '.join(first_levels[0]) or 'none'}): every run needs "
+                "the same level_<k> fields (errors over other levels do not compare)"
+            )
         if _present(row, "target_error"):
             error = _number(where, "target_error", row["target_error"], 0, 1)
         elif _present(row, "target_accuracy"):
             error = 1 - _number(where, "target_accuracy", row["target_accuracy"], 0, 1)
         elif levels:
-            error = float(np.mean([_number(where, k, row[k], 0, 1) for k in levels]))
+            error = float(np.mean(level_errors))
         else:
             raise PilotError(f"{where}: target_error, target_accuracy or level_<k> is required")
         distance = None
         if _present(row, "distance"):
             distance = _number(where, "distance", row["distance"], 0, math.inf)
+        distances[distance is not None].append(line)
+        if distances[True] and distances[False]:  # the first run without one, and one with
+            without, given = distances[False][0], distances[True][0]
+            raise PilotError(
+                f"{path}, line {without}: distance is required, line {given} has one: give "
+                "every run a distance or none"
+            )
         if (bucket, n, seed) in runs:
             raise PilotError(f"{where}: a second run of bucket {bucket!r}, n = {n}, seed {seed}")
         runs[(bucket, n, seed)] = (error, distance)
@@ -219,7 +251,7 @@ def read_pilots(path) -> predict.RunTable:
         missing = [b for b in buckets if b not in difficulty]
         if missing:
             line = min(v for (b, _, _), v in lines.items() if b == missing[0])
-            where = f"{path} line {line}"
+            where = f"{path}, line {line}"
             raise PilotError(f"{where}: bucket {missing[0]!r} has no difficulty, others have one")
         buckets.sort(key=difficulty.get)
     if len(buckets) < 2:
@@ -246,12 +278,11 @@ def read_pilots(path) -> predict.RunTable:
         index = (buckets.index(b), budgets.index(n), seeds.index(s))
         error[index] = e
         distance[index] = np.nan if d is None else d
-    with_distance = not np.isnan(distance[~np.isnan(error)]).any()
     return predict.RunTable(
         buckets=tuple(buckets),
         budgets=np.array(budgets),
         target_error=error,
-        complexity=distance if with_distance else None,
+        complexity=distance if distances[True] else None,
         complexity_name="‖θ − θ_pre‖²",
     )
 
@@ -346,13 +377,13 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
         if rows[p.name]["choice"] is not None
         and np.percentile(differences[p.name], 2.5) <= 1e-12  # not worse beyond the interval
     ]
-    # Beyond the furthest extrapolation the pilots can check, no predictor is vouched for:
-    # every predictor's choice is in the set, and the answer is that they cannot tell.
+    # Beyond the furthest extrapolation the pilots can check, no predictor is vouched for,
+    # and the optimum may move to a bucket no predictor picks from the pilots: every bucket
+    # is in the set, and the answer is that they cannot tell.
     validated = _validated_factor(table, protocol)
     largest = float(table.budgets.max())
     beyond = budget > largest * validated * (1 + 1e-12)
-    choosing = [name for name, row in rows.items() if row["choice"] is not None]
-    named = {b for name in (choosing if beyond else plausible) for b in rows[name]["choice"]}
+    named = set(table.buckets) if beyond else {b for p in plausible for b in rows[p]["choice"]}
     set_95 = [b for b in table.buckets if b in named or b in {table.buckets[i] for i in cover}]
     cannot_tell = beyond or len({tuple(rows[name]["choice"]) for name in plausible}) > 1
     recommended = rows[best.name]["choice"]

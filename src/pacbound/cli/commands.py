@@ -18,14 +18,6 @@ def _default_db() -> Path:
     return DEFAULT_PATH
 
 
-def _existing_db(args) -> Path:
-    """The store named by --db (or the default), which must exist."""
-    db = args.db or _default_db()
-    if not db.is_file():
-        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
-    return db
-
-
 def _config_path(args) -> Path:
     from pacbound import config
 
@@ -119,8 +111,10 @@ def _cmd_figs(args) -> int:
     from pacbound.pipeline import figures
 
     db = args.db or _default_db()
-    if args.db and not db.is_file():
-        raise ValueError(f"db = {db} does not exist; run `pacbound sweep` first")
+    if args.db:  # refused before a figure is written, in the store's own words
+        from pacbound.store import Store
+
+        Store(db).close()
     draw = not getattr(args, "reports_only", False)  # reproduce draws everything
     theory = not getattr(args, "no_theory", False)
     _status(f"writing the figures and reports to {args.out}…")
@@ -161,7 +155,7 @@ def _cmd_compare(args) -> int:
     from pacbound.pipeline import compare
     from pacbound.report.comparison import report_markdown
 
-    result = compare(_existing_db(args), args.name, args.out)
+    result = compare(args.db or _default_db(), args.name, args.out)
     print(json.dumps(result, indent=1) if args.json else report_markdown(result), end="")
     return 0
 
@@ -218,7 +212,7 @@ def _cmd_recommend(args) -> int:
     else:
         from pacbound.pipeline import stored_runs
 
-        table = stored_runs(_existing_db(args), args.name)
+        table = stored_runs(args.db or _default_db(), args.name)
     result = recommend.recommend(table, args.budget)
     _warn(result["bootstrap_warning"])
     print(json.dumps(result, indent=1) if args.json else recommendation_markdown(result), end="")
@@ -261,7 +255,7 @@ def _cmd_replicate(args) -> int:
 def _cmd_export(args) -> int:
     from pacbound.pipeline import export
 
-    text = export(_existing_db(args), args.name, args.format, args.outcomes)
+    text = export(args.db or _default_db(), args.name, args.format, args.outcomes)
     if args.out:
         args.out.write_text(text)
     else:

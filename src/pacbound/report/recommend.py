@@ -26,9 +26,9 @@ def recommendation_markdown(result: dict) -> str:
             f"**The pilots cannot tell.** n = {result['budget']} is "
             f"{result['distance']['factor']:.3g}× the largest pilot budget, further than the "
             f"{result['validated_factor']:.3g}× that the pilots can check a prediction over "
-            "(their smaller half predicting their larger budgets): every predictor's choice "
-            f"is possible; 95% set: {', '.join(result['set_95'])}. The best on the pilots, "
-            f"{result['by']}, says {chosen}.\n"
+            "(their smaller half predicting their larger budgets): any bucket may be optimal "
+            f"there ({', '.join(result['set_95'])}). The best on the pilots, {result['by']}, "
+            f"says {chosen}.\n"
         )
     elif result.get("cannot_tell"):
         choices = "; ".join(
