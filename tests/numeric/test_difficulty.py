@@ -1,6 +1,7 @@
 """The optimal difficulty d*(n): comparative statics, closed forms, buckets, counterexamples."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -221,6 +222,19 @@ def test_bad_model_inputs():
         optimal_difficulty(D.family_model("linear-linear", domain=(0.0, 1.5)), [10])
     with pytest.raises(ValueError, match=r"parameters \['w'\] have no value"):
         D.DifficultyModel(kl=sp.Symbol("w") * D.d, shift=sp.Integer(0), risk=sp.Integer(0))
+    with pytest.raises(ValueError, match=r"domain = \(nan, 1\.0\) is not finite"):
+        D.family_model("linear-linear", domain=(math.nan, 1.0))
+    with pytest.raises(ValueError, match=r"^parameter k1 = inf is not a finite number"):
+        D.family_model("linear-linear", params={"k1": math.inf})
+    # a term infinite or NaN somewhere on the domain is out of range there, without warnings
+    inverse = D.DifficultyModel(kl=1 / D.d, shift=sp.Integer(0), risk=sp.Integer(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^K\(d\) = inf at d = 0 is out of range"):
+            optimal_difficulty(inverse, [10])
+    # measured buckets: budgets are sample sizes
+    with pytest.raises(ValueError, match=r"^n = 2\.5 \(entry 0\) is not an integer ≥ 1"):
+        bucket_optimum([0.1, 0.2], [1.0, 2.0], [0.3, 0.1], [2.5])
 
 
 # Each example lowers and compiles a model with the kl inverse: few examples, no shrinking.

@@ -1,7 +1,11 @@
 """A user's expression is parsed against a whitelist, never run: what is refused, what is
 read, and that what sympy prints reads back as the same expression."""
 
+import ast
+import json
 import math
+import subprocess
+import sys
 
 import pytest
 import sympy as sp
@@ -10,7 +14,13 @@ from hypothesis import strategies as st
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
 from pacbound.symbolic.difficulty import PARAMETER_SYMBOLS, d, k0, k1, k_power, k_rate, parse_term
-from pacbound.symbolic.expression import MAX_LENGTH, parse_expression
+from pacbound.symbolic.expression import (
+    _OPERATOR_TEXT,
+    MAX_EXACT_BITS,
+    MAX_EXPONENT,
+    MAX_LENGTH,
+    parse_expression,
+)
 
 
 def _refused(text: str, fragment: str):
@@ -84,7 +94,8 @@ def test_nothing_is_run(tmp_path, attempt):
         ("(1)(d)", "only the listed functions may be called"),
         ("exp(d, 1)", "exp() takes 1 argument, not 2"),
         ("Min()", "Min() takes 1 or more arguments, not 0"),
-        ("9**9**9", "an exact number of more than"),
+        ("9**9**9", "an exponent beyond ±1000 (3.8742e+08) is not allowed"),
+        ("2**64", "an exact number of more than 63 bits"),
         ("-" * 300 + "d", "nested more than"),
         ("d+" * (MAX_LENGTH // 2) + "d", f"characters long: at most {MAX_LENGTH}"),
     ],
@@ -117,7 +128,7 @@ SYMBOLS = {"d": d, **PARAMETER_SYMBOLS}
         ("-d", -d),
         ("sqrt(d+1)", sp.sqrt(d + 1)),
         ("0.1*d + 3", sp.Float("0.1") * d + 3),
-        ("1e400*d", sp.Float("1e400") * d),
+        ("1e308*d", sp.Float("1e308") * d),
         ("log(d, 2) + log(d)", sp.log(d, 2) + sp.log(d)),
         ("(k0 + k1)*d**(1/3)", (k0 + k1) * d ** sp.Rational(1, 3)),
         ("tanh(d) - erf(d) + sin(d)*cos(d)", sp.tanh(d) - sp.erf(d) + sp.sin(d) * sp.cos(d)),
@@ -140,6 +151,148 @@ def test_the_lower_case_functions_and_further_parameters():
     # d and the family parameters keep their own symbols (and assumptions) whatever is given
     assert parse_term("d + k0", "--kl-expr", names=["d", "k0"]) == d + k0
     assert parse_term("d", "--kl-expr").is_real and parse_term("k0", "--kl-expr").is_positive
+
+
+# --- numbers: what the numeric code computes with, refused before sympy computes long ------
+
+
+#: Texts that made sympy compute for minutes or without end (10**exponent of a float's
+#: text, exact powers of powers, mpmath's overflow), each with what its error says.
+_HANGED = {
+    "1e1000000": "the number 1e1000000 is beyond float64's range",
+    "1e999999999*d": "the number 1e999999999 is beyond float64's range",
+    "1e-999999999+d": "the number 1e-999999999 is beyond float64's range",
+    "(2*d)**(2**9000)": "an exponent beyond ±1000 (9000)",
+    "(2**9000*d)**(10**3000)": "an exponent beyond ±1000 (9000)",
+    "(2*d)**(10**8)": "an exponent beyond ±1000 (1e+08)",
+    "1.5**(10**3000)": "an exponent beyond ±1000 (3000)",
+    "sqrt(3**6000+1)*d": "an exponent beyond ±1000 (6000)",
+    "sqrt(2**9999)**100000": "an exponent beyond ±1000 (9999)",
+    "d**2.0**2.0**2.0**2.0**2.0**2.0": "an exponent beyond ±1000 (65536)",
+    "exp(exp(exp(9)))*d": "exp(exp(9)) is beyond float64's range",
+    # sympy takes 1000**N out of an exponent's sum as its content
+    "k1**(1 + 1000**(k0 - 9223372036854775807))": "a number beyond ±1000 in an exponent",
+}
+
+
+def test_numbers_that_would_compute_without_end_are_refused_at_once():
+    """Each is refused within seconds, in a child process, so that a regression fails here
+    (on its timeout) instead of hanging the suite."""
+    script = (
+        "import json, sys\n"
+        "from pacbound.symbolic.difficulty import parse_term\n"
+        "errors = {}\n"
+        "for text in json.loads(sys.argv[1]):\n"
+        "    try:\n"
+        "        parse_term(text, '--kl-expr')\n"
+        "    except ValueError as error:\n"
+        "        errors[text] = str(error)\n"
+        "print(json.dumps(errors))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(list(_HANGED))],
+        capture_output=True,
+        text=True,
+        timeout=120,  # the import takes seconds; the texts once took hours
+        check=True,
+    )
+    errors = json.loads(done.stdout)
+    for text, fragment in _HANGED.items():
+        assert text in errors, f"{text} was accepted"
+        message = errors[text]
+        assert message.startswith(f"--kl-expr {text!r}: ") and "\n" not in message
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        # not finite: sympy's zoo, in a number or beside d
+        ("log(0)", "log(0) is not finite"),
+        ("1/0", "1/0 is not finite"),
+        ("d/0", "d/0 is not finite"),
+        ("0**-1", "0**-1 is not finite"),
+        ("log(d,1)", "log(d,1) is not finite"),
+        ("1.0/0.0", "1.0/0.0 is not finite"),  # mpmath's ZeroDivisionError
+        ("Min(d, 1/0)", "1/0 is not finite"),
+        # complex
+        ("(-1)**0.5*d", "(-1)**0.5 is complex"),
+        ("sqrt(-1)*d", "sqrt(-1) is complex"),
+        ("log(-1)+d", "log(-1) is complex"),
+        ("(-8)**(1/3)", "(-8)**(1/3) is complex"),
+        ("sqrt(-d**2)", "sqrt(-d**2) is complex"),
+        ("(-709.0)**(-706.75)*d", "(-709.0)**(-706.75) is complex"),  # 1e-2013 imaginary
+        # beyond float64
+        ("exp(1000)*d", "exp(1000) is beyond float64's range"),
+        ("exp(exp(7))", "exp(exp(7)) is beyond float64's range"),
+        ("10.0**400*d", "10.0**400 is beyond float64's range"),
+        ("1e300*d*1e300", "1e300*d*1e300 holds a number beyond float64's range"),
+        ("exp(1e308-k0)", "exp(1e308-k0) holds a number beyond float64's range"),
+        ("1e400*d", "the number 1e400 is beyond float64's range"),
+        ("1e-400*d", "the number 1e-400 is beyond float64's range"),
+        # exact numbers beyond int64, where the numeric code reads them
+        ("9223372036854775808*d", f"an exact number of more than {MAX_EXACT_BITS} bits"),
+        ("2**70*d", "write a float instead (e.g. 2.0**70 for 2**70)"),
+        ("2**62*d*2**62", "an exact number of more than"),
+        ("(2*d)**1000", "an exact number of more than"),
+        ("d/2**64", "an exact number of more than"),
+        # exponents
+        ("d**1001", f"an exponent beyond ±{MAX_EXPONENT} (1001)"),
+        ("0.5**2000*d", "an exponent beyond ±1000 (2000)"),
+        ("2**exp(7)", "an exponent beyond ±1000 (1096.63)"),
+        ("2**(d + 1001)", "a number beyond ±1000 in an exponent (1001)"),
+        ("(d**30)**40", "a number beyond ±1000 in an exponent (1200)"),  # sympy's d**1200
+        ("d**600*d**600", "a number beyond ±1000 in an exponent (1200)"),
+    ],
+)
+def test_numbers_must_be_finite_real_and_within_float64(text, fragment):
+    message = _refused(text, fragment)
+    assert message.startswith(f"--kl-expr {text!r}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("9223372036854775807*d", 2**63 - 1),  # the largest exact integer
+        ("2.0**70*d", 2.0**70),
+        ("exp(709)*d", math.exp(709)),
+        ("1e308*d", 1e308),
+        ("2.3e-308*d", 2.3e-308),
+        ("0.0*d + d", 1.0),
+        ("(-8)**2*d", 64.0),  # an integer power of a negative number is real
+        ("(-8)**2.0*d", 64.0),
+        ("(2.0*d)**1000", 2.0**1000),
+        ("exp(-1000)*d", 0.0),  # underflows to 0, as float64 computes it
+    ],
+)
+def test_numbers_float64_computes_are_read(text, value):
+    parsed = parse_term(text, "--kl-expr")
+    assert float(parsed.subs(d, 1)) == pytest.approx(value, rel=1e-12)
+
+
+def test_parts_in_parameters_alone_are_checked_at_their_values():
+    """Substituted, cos(exp(exp(k1))) at k1 = 50 makes sympy reduce a number of 10²¹ digits
+    modulo π: refused as the parse sees it, at the values the parameters will take."""
+    text = "cos(exp(exp(k1)))"
+    assert parse_term(text, "--shift-expr") == sp.cos(sp.exp(sp.exp(k1)))  # no values: symbolic
+    with pytest.raises(ValueError, match=r"exp\(exp\(k1\)\) at k1 = 50 is beyond float64"):
+        parse_term(text, "--shift-expr", values={"k1": 50.0})
+    with pytest.raises(ValueError, match=r"exp\(w\) at w = 1000 is beyond float64's range"):
+        parse_term("k0 + exp(w)*d", "--kl-expr", names=["w"], values={"w": 1000.0})
+    # within range they stay symbols, and d stays the variable whatever the values hold
+    parsed = parse_term("exp(k1)*d + d**k_power", "--kl-expr", values={"k1": 50.0, "d": 1e9})
+    assert parsed == sp.exp(k1) * d + d**k_power
+
+
+def test_formulas_of_bounds_are_read():
+    for text in ("k0 + k1*d**3", "exp(-k_rate*d)", "2^d", "(1-d)**2", "d**0.5", "erf(d)"):
+        assert parse_term(text, "--kl-expr").has(d)
+    assert parse_term("(1 + d/3)**50", "--kl-expr") == (1 + d / 3) ** 50  # exact, unexpanded
+
+
+def test_xor_is_read_as_a_power_and_has_no_operator_text():
+    assert parse_term("d ^ 2", "--kl-expr") == d**2
+    assert ast.BitXor not in _OPERATOR_TEXT  # ^ never reaches the tree as xor
 
 
 def test_text_is_required():
@@ -198,11 +351,28 @@ def _value(expr, point):
         return complex(math.nan)
 
 
+def _beyond_float64(expr) -> bool:
+    """Whether a part of ``expr`` without a symbol is complex, not finite or beyond float64,
+    or an exact number has more than MAX_EXACT_BITS bits: what the parser refuses."""
+    for part in sp.preorder_traversal(expr):
+        if isinstance(part, sp.Rational) and max(abs(part.p), part.q).bit_length() > 63:
+            return True
+        if not part.free_symbols:
+            value = complex(part)
+            if value.imag != 0 or not math.isfinite(value.real):
+                return True
+    return False
+
+
 @given(EXPRESSIONS)
 def test_printed_expressions_read_back(expr):
     if not all(isinstance(atom, _READABLE) for atom in expr.atoms()):
         assume(False)  # a constant sympy made (E, zoo, …) is outside the whitelist by design
-    parsed = parse_term(str(expr), "--kl-expr")
+    try:
+        parsed = parse_term(str(expr), "--kl-expr")
+    except ValueError:
+        assert _beyond_float64(expr), str(expr)  # log(-2), exp(exp(9)): refused, rightly
+        return
     if parsed == expr:
         return
     # Structure can differ where a float was printed in 15 digits; the values cannot.

@@ -6,6 +6,7 @@ of modules that import sympy or JAX (seconds), and a test checks each copy."""
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from pacbound import __version__
@@ -39,11 +40,12 @@ class _Parser(argparse.ArgumentParser):
 
 def _float_list(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
+        values = tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of numbers: {text!r}"
-        ) from None
+        values = ()
+    if not values or not all(map(math.isfinite, values)):  # at least one, each finite
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of finite numbers: {text!r}")
+    return values
 
 
 def build_parser(description: str = DESCRIPTION) -> argparse.ArgumentParser:
@@ -137,9 +139,10 @@ def build_parser(description: str = DESCRIPTION) -> argparse.ArgumentParser:
                 f"--{term}-expr",
                 default=None,
                 help=f"an expression in d replacing {meaning}: numbers, d, the parameters, "
-                "+ - * / ^ ( ) and exp, log, sqrt, …; parsed, never run",
+                "+ - * / ^ ( ) and exp, log, sqrt, …; parsed, never run; a leading minus: "
+                f"--{term}-expr=-d",
             )
-    optimum.add_argument("--n", type=_float_list, required=True, help="budgets, e.g. 100,1000")
+    optimum.add_argument("--n", type=_float_list, required=True, help="sample sizes, e.g. 100,1000")
     optimum.add_argument("--domain", type=_float_list, default=(0.0, 1.0), help="d_min,d_max")
     optimum.add_argument("--buckets", type=_float_list, default=None, help="difficulties")
     optimum.add_argument("--json", action="store_true", help="machine-readable output")

@@ -23,7 +23,7 @@ import sympy as sp
 
 from pacbound.numeric.argmin import first_minimum
 from pacbound.numeric.lower import lower_to_jax, padded_length
-from pacbound.numeric.validate import check_range
+from pacbound.numeric.validate import check_count, check_range
 from pacbound.symbolic.core import delta, n
 from pacbound.symbolic.difficulty import (
     DifficultyModel,
@@ -85,7 +85,8 @@ def _derivatives(model: DifficultyModel):
 
 @cache
 def check_model(model: DifficultyModel) -> None:
-    """ValueError unless K ≥ 0 and T, R̂ ∈ [0, 1] on the whole domain (checked on a grid)."""
+    """ValueError unless K ≥ 0 and T, R̂ ∈ [0, 1] on the whole domain (checked on a grid),
+    each finite: a term that is NaN or infinite somewhere (1/d at 0) is named with where."""
     low, high = model.domain
     grid = np.linspace(low, high, 257)
     for name, expr, upper in (
@@ -95,14 +96,25 @@ def check_model(model: DifficultyModel) -> None:
     ):
         if n in expr.free_symbols:
             raise ValueError(f"{name} = {expr} depends on n: only G may")
-        values = np.broadcast_to(
-            np.asarray(lower_to_jax(model.substituted(expr), ("d",))(grid), dtype=float),
-            grid.shape,
-        )
-        bad = ~((values >= 0) & (values <= upper))
+        at_values = model.substituted(expr)
+        if at_values.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I):  # log(d, k0) at k0 = 1
+            shown = str(at_values) if len(str(at_values)) <= 60 else str(at_values)[:50] + "…"
+            raise ValueError(
+                f"{name} is not finite and real at the parameters' values: {name} = {shown}"
+            )
+        function = lower_to_jax(at_values, ("d",))
+        with np.errstate(all="ignore"):  # NumPy's warnings of a NaN or inf: refused below
+            computed = np.broadcast_to(np.asarray(function(grid)), grid.shape)
+        # Python's power of a negative float is complex: (-2.0)**0.5 at the parameters' values
+        values = computed.real.astype(float)
+        allowed = "[0, inf)" if upper == math.inf else "[0, 1]"
+        complex_at = np.flatnonzero(np.imag(computed) != 0)
+        if complex_at.size:
+            i = int(complex_at[0])
+            raise ValueError(f"{name} is complex at d = {grid[i]:g}: allowed real values {allowed}")
+        bad = ~(np.isfinite(values) & (values >= 0) & (values <= upper))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            allowed = "[0, inf)" if upper == math.inf else "[0, 1]"
             raise ValueError(
                 f"{name} = {values[i]:g} at d = {grid[i]:g} is out of range: allowed {allowed}"
             )
@@ -178,6 +190,8 @@ def optimal_difficulty(
 ) -> np.ndarray:
     """d*(n) = argmin_d B(d, n) for each budget in ``n_values`` (each ≥ 1).
 
+    The budgets may be any real numbers ≥ 1: the theory's view of B is continuous in n (its
+    figures take geometric grids of n); ``pacbound optimum`` asks for sample sizes, integers.
     With ``buckets`` (difficulties, easiest first) the argmin is over them, ties broken
     toward the easier bucket; otherwise over the continuous domain of the model.
     """
@@ -237,6 +251,7 @@ def bucket_optimum(emp_risk, kl_div, shift, n_values, *, kind: str = "mcallester
     """
     from pacbound.numeric.bounds import evaluate_bound
 
+    check_count("n", n_values)
     budgets = _check_budgets(n_values)
     risk, kl, tv = (
         np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (emp_risk, kl_div, shift)

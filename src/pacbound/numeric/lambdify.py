@@ -26,8 +26,8 @@ def xlogy(xp):
 BACKENDS = {"jax": jnp, "numpy": np}
 #: Special functions neither array module has under sympy's name.
 SPECIAL = {
-    "jax": {"erfc": jsp_special.erfc},
-    "numpy": {"erfc": sp_special.erfc, "OwensT": sp_special.owens_t},
+    "jax": {"erf": jsp_special.erf, "erfc": jsp_special.erfc},
+    "numpy": {"erf": sp_special.erf, "erfc": sp_special.erfc, "OwensT": sp_special.owens_t},
 }
 
 

@@ -3,6 +3,7 @@ or a refreshed page out; no store and no experiment."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 
@@ -32,15 +33,30 @@ def difficulty_model(family: str, bound: str, params: dict, domain: tuple, terms
 
 
 def optimum_rows(model, budgets, buckets=None) -> list[dict]:
-    """d*(n) of a difficulty model at each budget, with the bound and its terms there."""
-    from pacbound.numeric.difficulty import bound_function, optimal_difficulty, term_functions
+    """d*(n) of a difficulty model at each budget (sample sizes: integers ≥ 1), with the
+    bound and its terms there. ValueError, naming the term and where, if one is not finite
+    there: no NaN is returned."""
+    import numpy as np
 
+    from pacbound.numeric.difficulty import bound_function, optimal_difficulty, term_functions
+    from pacbound.numeric.validate import check_count
+
+    check_count("n", budgets)
     d_star = optimal_difficulty(model, budgets, buckets=buckets)
     terms, bound = term_functions(model), bound_function(model)
     rows = []
     for n_value, d_value in zip(budgets, d_star, strict=True):
-        row = {"n": n_value, "d_star": float(d_value), "bound": float(bound(d_value, n_value))}
-        row |= {name: float(f(d_value, n_value)) for name, f in terms.items()}
+        with np.errstate(all="ignore"):  # NumPy's warnings of a NaN or inf: refused below
+            row = {"n": n_value, "d_star": float(d_value), "bound": float(bound(d_value, n_value))}
+            row |= {name: float(f(d_value, n_value)) for name, f in terms.items()}
+        for name in (*terms, "bound", "d_star"):  # the term first, where one is to blame
+            value = row[name]
+            if not math.isfinite(value):
+                what = {"bound": "the bound", "d_star": "d*"}.get(name, f"the {name} term")
+                raise ValueError(
+                    f"{what} is {value} at d = {float(d_value):g}, n = {n_value:g}: "
+                    "the model must be finite on its whole domain"
+                )
         rows.append(row)
     return rows
 

@@ -21,6 +21,7 @@ What is derived here (rendered in theory/optimal_difficulty.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -83,16 +84,26 @@ PARAMETER_SYMBOLS: dict[str, sp.Symbol] = {
 }
 
 
-def parse_term(text: str, what: str, names: Iterable[str] = ()) -> sp.Expr:
+def parse_term(
+    text: str, what: str, names: Iterable[str] = (), values: dict[str, float] | None = None
+) -> sp.Expr:
     """A user's expression in d and the family parameters as sympy; ``what`` names it in
     errors. ``names`` are further parameters (given values elsewhere), each a plain symbol;
-    d and the family parameters keep their own symbols whatever ``names`` holds.
+    d and the family parameters keep their own symbols whatever ``names`` holds. ``values``:
+    the parameters' values, at which each part in parameters alone must be a finite real
+    float64 (``parse_expression``); d is variable whatever they hold.
 
     The text is parsed, never evaluated (``pacbound.symbolic.expression``).
     """
     symbols = {name: sp.Symbol(name) for name in names} | {"d": d, **PARAMETER_SYMBOLS}
     hint = "a new parameter needs a value: --param {name}=VALUE"
-    return parse_expression(text, symbols, what, unknown=hint)
+    # A value that is not finite is refused with the model's parameters, naming --param.
+    known = {
+        name: value
+        for name, value in (values or {}).items()
+        if name != "d" and math.isfinite(value)
+    }
+    return parse_expression(text, symbols, what, unknown=hint, values=known)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: lowered once each
@@ -118,6 +129,8 @@ class DifficultyModel:
                 f"allowed {', '.join(GENERALIZATION_FORMS)}"
             )
         low, high = self.domain
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"domain = {self.domain} is not finite: need finite d_min < d_max")
         if not low < high:
             raise ValueError(f"domain = {self.domain} is empty: need d_min < d_max")
         variables = sorted({"d", "n"} & set(self.params))
@@ -127,6 +140,11 @@ class DifficultyModel:
                 f"params {variables}: d and n are the model's variables, not parameters "
                 "(the budgets are --n)"
             )
+        for name, value in self.params.items():
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"parameter {name} = {value} is not a finite number (--param {name}=VALUE)"
+                )
         missing = sorted(self.parameter_names() - set(self.params))
         if missing:
             raise ValueError(f"parameters {missing} have no value: give them in params (--param)")
@@ -286,14 +304,11 @@ def model_from_options(
     known = {k: v for k, v in params.items() if k in DEFAULT_PARAMS}
     model = family_model(family, generalization=generalization, params=known, domain=domain)
     replaced = {"kl": model.kl, "shift": model.shift, "risk": model.risk}
+    values = dict(DEFAULT_PARAMS) | params
     for term, text in overrides.items():
-        replaced[term] = parse_term(text, f"--{term}-expr", params)
+        replaced[term] = parse_term(text, f"--{term}-expr", params, values)
     return DifficultyModel(
-        **replaced,
-        generalization=generalization,
-        domain=domain,
-        params=dict(DEFAULT_PARAMS) | params,
-        name="custom",
+        **replaced, generalization=generalization, domain=domain, params=values, name="custom"
     )
 
 

@@ -12,11 +12,21 @@ of one line naming the argument, what is wrong and what is allowed.
 
 Integer literals stay exact, as with sympify: ``1/2`` is ``Rational(1, 2)``, and a float
 literal keeps its decimal text (``0.1`` is ``Float("0.1")``).
+
+Numbers are those the numeric code computes with: a float literal lies within float64's
+range (0, or 2.2e-308 ≤ |x| ≤ 1.8e308, read by ``float()`` before sympy builds it), an exact
+number (an integer, a fraction's numerator or denominator) has at most ``MAX_EXACT_BITS``
+bits, every number in an exponent lies within ±``MAX_EXPONENT``, and each part without a
+symbol evaluates to a finite real float64. Each is checked as the expression is built, a power
+before it is computed, so that no input makes sympy compute for long; an expression that is
+not finite (``1/0``, ``log(d, 1)``) or complex (``sqrt(-1)``) is refused too.
 """
 
 from __future__ import annotations
 
 import ast
+import math
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -26,10 +36,15 @@ import sympy as sp
 MAX_LENGTH = 1000
 #: Deeper trees are refused, so that walking them cannot exhaust Python's stack.
 MAX_DEPTH = 200
-#: sympy computes arithmetic of exact numbers at once (9**9**9 has 10⁸ digits): an exact
-#: number of more bits is refused, a power before it is computed. No sensible parameter of a
-#: bound needs one; a float (9.0**9**9) has no such limit.
-MAX_EXACT_BITS = 10_000
+#: An exact number of more bits is refused: the numeric code reads an integer as int64, and
+#: sympy computes exact arithmetic at once (9**9**9 has 10⁸ digits). A float (2.0**70 for
+#: 2**70) has float64's range instead.
+MAX_EXACT_BITS = 63
+#: A number in an exponent beyond ± this is refused, before the power is computed: a
+#: formula of a bound needs no larger one, and (2*d)**(10**8) would compute 2**(10**8).
+MAX_EXPONENT = 1000
+#: What is not a finite number: sympy's results of 1/0, log(0), 0*oo.
+_NOT_FINITE = (sp.zoo, sp.oo, -sp.oo, sp.nan)
 
 #: Function name → (sympy function, fewest arguments, most arguments or None for any).
 FUNCTIONS: dict[str, tuple[type, int, int | None]] = {
@@ -63,7 +78,6 @@ _OPERATOR_TEXT = {
     ast.RShift: ">>",
     ast.BitAnd: "&",
     ast.BitOr: "|",
-    ast.BitXor: "^",
     ast.Invert: "~",
     ast.Not: "not",
 }
@@ -101,15 +115,23 @@ def allowed_text(symbols: Mapping[str, sp.Symbol]) -> str:
 
 
 def parse_expression(
-    text: str, symbols: Mapping[str, sp.Symbol], what: str, *, unknown: str = ""
+    text: str,
+    symbols: Mapping[str, sp.Symbol],
+    what: str,
+    *,
+    unknown: str = "",
+    values: Mapping[str, float] | None = None,
 ) -> sp.Expr:
     """``text`` as a sympy expression in ``symbols`` (name → symbol); ``what`` names the
     argument in errors (e.g. "--kl-expr"), ``unknown`` is a hint added to the error for an
-    unknown name, formatted with ``name``.
+    unknown name, formatted with ``name``. ``values`` (name → value) are the values that
+    symbols will take: a part of the expression in them alone is checked at those values as
+    a number is (sympy would compute it once they are substituted: cos(exp(exp(k1))) at
+    k1 = 50 without end), and it stays symbolic.
 
     Raises ValueError, one line, for anything outside the whitelist of the module's
     docstring, for text longer than ``MAX_LENGTH`` characters or nested deeper than
-    ``MAX_DEPTH``, and for an exact power of more than ``MAX_EXACT_BITS`` bits.
+    ``MAX_DEPTH``, and for numbers outside the module docstring's limits.
     """
     if not isinstance(text, str):
         raise ValueError(f"{what} = {text!r} is not text: give the expression as a string")
@@ -126,51 +148,115 @@ def parse_expression(
             raise _Refused(f"not a valid expression ({error.msg})") from None
         except (ValueError, MemoryError, RecursionError):
             raise _Refused("not a valid expression") from None
-        return _Builder(source, symbols, unknown).build(tree.body, 0)
+        expr, _ = _Builder(source, symbols, unknown, values or {}).build(tree.body, 0)
+        _check_atoms(expr, "the expression")
+        return expr
     except _Refused as reason:
         raise ValueError(f"{what} {shown}: {reason}; allowed: {allowed_text(symbols)}") from None
 
 
-class _Builder:
-    def __init__(self, source: str, symbols: Mapping[str, sp.Symbol], unknown: str):
-        self.source, self.symbols, self.unknown = source, symbols, unknown
+#: An expression as built, and its float64 value where it holds no symbol (else None).
+_Built = tuple[sp.Expr, float | None]
 
-    def build(self, node: ast.AST, depth: int) -> sp.Expr:
+
+class _Builder:
+    """Builds the sympy expression of a tree, each part checked as it is made."""
+
+    def __init__(
+        self,
+        source: str,
+        symbols: Mapping[str, sp.Symbol],
+        unknown: str,
+        values: Mapping[str, float],
+    ):
+        self.source, self.symbols, self.unknown = source, symbols, unknown
+        self.values = {symbols[name]: value for name, value in values.items() if name in symbols}
+
+    def build(self, node: ast.AST, depth: int) -> _Built:
         if depth > MAX_DEPTH:
             raise _Refused(f"nested more than {MAX_DEPTH} deep")
         if isinstance(node, ast.Constant):
-            return self.number(node)
+            value = self.number(node)
+            return value, float(value)
         if isinstance(node, ast.Name):
-            return self.name(node.id)
+            symbol = self.name(node.id)
+            return symbol, self.values.get(symbol)
         if isinstance(node, ast.BinOp):
             # A sum of many terms is a long left spine: folded in a loop, not nested calls.
             spine = []
             while isinstance(node, ast.BinOp):
                 spine.append(node)
                 node = node.left
-            value = self.build(node, depth + 1)
+            built = self.build(node, depth + 1)
             for binary in reversed(spine):
-                value = _binary(binary.op, value, self.build(binary.right, depth + 1))
-            return value
+                operands = [built, self.build(binary.right, depth + 1)]
+                built = self.checked(binary, _operation(binary.op, operands), operands)
+            return built
         if isinstance(node, ast.UnaryOp):
-            operand = self.build(node.operand, depth + 1)
+            operand, number = self.build(node.operand, depth + 1)
             if isinstance(node.op, ast.USub):
-                return -operand
+                return -operand, None if number is None else -number
             if isinstance(node.op, ast.UAdd):
-                return operand
+                return operand, number
             raise _Refused(f"operator {_OPERATOR_TEXT[type(node.op)]} is not allowed")
         if isinstance(node, ast.Call):
             return self.call(node, depth)
         raise _Refused(_REFUSED.get(type(node), f"{type(node).__name__} is not allowed"))
 
+    def checked(self, node: ast.AST, operation, operands: list[_Built]) -> _Built:
+        """``operation`` of the operands' expressions, the result of ``node``, unless it is
+        not finite or complex; where every operand has a value (it holds no symbol, or only
+        symbols of ``values``), its float64 value, from the operands' values (a linear cost
+        in the depth, as float64 computes it), unless that is complex or beyond float64's
+        range. Its exact numbers are checked unless it is a sum (a sum adds a few bits at
+        most: the whole expression's are checked at the end)."""
+        text = _shown(ast.get_source_segment(self.source, node) or "the expression")
+        not_finite = f"{text} is not finite: the expression must be finite and real"
+        try:
+            value = operation(*(expr for expr, _ in operands))
+        except ArithmeticError:  # a float divided by 0.0
+            raise _Refused(not_finite) from None
+        if value.has(*_NOT_FINITE):
+            raise _Refused(not_finite)
+        if value.has(sp.I):
+            raise _Refused(f"{text} is complex: the expression must be finite and real")
+        number = None
+        if all(known is not None for _, known in operands):
+            if value.free_symbols:  # at the values they will take
+                text += " at " + ", ".join(
+                    f"{symbol} = {self.values[symbol]:g}"
+                    for symbol in sorted(value.free_symbols, key=str)
+                )
+            if isinstance(value, sp.Rational | sp.Float):
+                number = _float_value(value, text)
+            else:
+                try:
+                    image = operation(*(_image(expr, known) for expr, known in operands))
+                except ArithmeticError:
+                    raise _Refused(not_finite) from None
+                number = _float_value(image, text)
+        if not isinstance(node, ast.BinOp) or not isinstance(node.op, ast.Add | ast.Sub):
+            _check_atoms(value, text)
+        return value, number
+
     def number(self, node: ast.Constant) -> sp.Expr:
         value = node.value
         # bool is an int to Python, but True is no number of a formula.
         if isinstance(value, int) and not isinstance(value, bool):
+            _check_size(abs(value).bit_length())
             return sp.Integer(value)
         if isinstance(value, float):
-            # The decimal text, as sympify reads it: 1e400 stays a number, not inf.
-            return sp.Float(ast.get_source_segment(self.source, node) or repr(value))
+            text = ast.get_source_segment(self.source, node) or repr(value)
+            # Python's float first: sympy would build 10**exponent of 1e999999999 exactly.
+            mantissa = text.lower().split("e")[0]
+            underflow = value == 0 and any(digit in mantissa for digit in "123456789")
+            if not math.isfinite(value) or underflow or 0 < abs(value) < sys.float_info.min:
+                raise _Refused(
+                    f"the number {_shown(text)} is beyond float64's range: a float must be 0 or "
+                    "within ±[2.2e-308, 1.8e308]"
+                )
+            # The decimal text, as sympify reads it: 0.1 stays Float("0.1").
+            return sp.Float(text)
         kind = {str: "strings", bytes: "strings", complex: "complex numbers"}.get(type(value))
         raise _Refused(f"{kind or repr(value)} {'are' if kind else 'is'} not allowed")
 
@@ -184,7 +270,7 @@ class _Builder:
         hint = f" ({self.unknown.format(name=name)})" if self.unknown else ""
         raise _Refused(f"unknown name {name!r}{hint}")
 
-    def call(self, node: ast.Call, depth: int) -> sp.Expr:
+    def call(self, node: ast.Call, depth: int) -> _Built:
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, ast.Attribute):
                 raise _Refused("attribute access is not allowed")
@@ -201,32 +287,97 @@ class _Builder:
             expected = f"{fewest}" if fewest == most else expected
             plural = "" if expected == "1" else "s"
             raise _Refused(f"{name}() takes {expected} argument{plural}, not {count}")
-        arguments = [self.build(argument, depth + 1) for argument in node.args]
-        try:
-            return function(*arguments)
-        except (TypeError, ValueError) as error:
-            raise _Refused(f"{name}() of these arguments is not defined ({error})") from None
+        operands = [self.build(argument, depth + 1) for argument in node.args]
+        if function is sp.exp and operands[0][0].has(sp.log):
+            _check_exponent(operands[0][0])  # exp(c*log(x)) is x**c, computed at once
+
+        def apply(*arguments):
+            try:
+                return function(*arguments)
+            except (TypeError, ValueError) as error:
+                raise _Refused(f"{name}() of these arguments is not defined ({error})") from None
+
+        return self.checked(node, apply, operands)
 
 
-def _binary(operator: ast.operator, left: sp.Expr, right: sp.Expr) -> sp.Expr:
+def _operation(operator: ast.operator, operands: list[_Built]):
+    """The sympy operation of a binary operator; a power's exponent checked first."""
     if isinstance(operator, ast.Pow):
-        if isinstance(left, sp.Rational) and isinstance(right, sp.Rational):
-            # log2 of the result, less than a bit per factor short: checked before computing.
-            size = max(abs(left.p).bit_length(), abs(left.q).bit_length()) - 1
-            _check_size(size * abs(int(right)))
-        value = left**right
-    elif type(operator) in _OPERATORS:
-        value = _OPERATORS[type(operator)](left, right)
-    else:
-        raise _Refused(f"operator {_OPERATOR_TEXT[type(operator)]} is not allowed")
-    if isinstance(value, sp.Rational):
-        _check_size(max(abs(value.p).bit_length(), abs(value.q).bit_length()))
-    return value
+        (base, _), (exponent, number) = operands
+        if number is None:
+            # sympy's canonical forms compute with an exponent's numbers too: 1000**(k0 - N)
+            # takes 1000**N out, as its content.
+            _check_exponent(exponent)
+        else:
+            # Bounded before the power is computed: sympy computes exact powers at once.
+            if abs(number) > MAX_EXPONENT:
+                raise _Refused(f"an exponent beyond ±{MAX_EXPONENT} ({number:g}) is not allowed")
+            if isinstance(exponent, sp.Rational):
+                bits = max((_bits(atom) for atom in base.atoms(sp.Rational)), default=0)
+                _check_size(bits * math.ceil(abs(number)), limit=MAX_EXACT_BITS * MAX_EXPONENT)
+        return lambda a, b: a**b
+    if type(operator) in _OPERATORS:
+        return _OPERATORS[type(operator)]
+    raise _Refused(f"operator {_OPERATOR_TEXT[type(operator)]} is not allowed")
 
 
-def _check_size(bits: int) -> None:
-    if bits > MAX_EXACT_BITS:
+def _image(expr: sp.Expr, number: float) -> sp.Expr:
+    """What stands for a number in computing a value: an exact number itself (an integer
+    power of a negative base stays real), any other as its float64 value."""
+    return expr if isinstance(expr, sp.Rational) else sp.Float(number)
+
+
+def _float_value(value: sp.Expr, text: str) -> float:
+    """A number's float64 value; refused where it is not finite, complex or beyond range."""
+    try:
+        real, imaginary = value.as_real_imag()
+        number = complex(value)
+    except (TypeError, ValueError, ArithmeticError):
+        raise _Refused(f"{text} is not a number: the expression must be finite and real") from None
+    if math.isnan(number.real) or math.isnan(number.imag):
+        raise _Refused(f"{text} is not finite: the expression must be finite and real")
+    if imaginary != 0:  # sympy's, not float64's: an imaginary part of 1e-2013 counts
+        raise _Refused(f"{text} is complex: the expression must be finite and real")
+    if not math.isfinite(number.real):
+        raise _Refused(f"{text} is beyond float64's range: every number must lie within ±1.8e308")
+    return number.real
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:30] + "…"
+
+
+def _bits(number: sp.Rational) -> int:
+    return max(abs(number.p).bit_length(), number.q.bit_length())
+
+
+def _check_atoms(expr: sp.Expr, text: str) -> None:
+    """The exact numbers of ``expr`` (``text``, for the error) within ``MAX_EXACT_BITS``
+    bits, its floats within float64's range (a product of floats, 1e300*d*1e300, is one)
+    and the numbers of its exponents within ±``MAX_EXPONENT`` (``(d**30)**40`` is d**1200)."""
+    for number in expr.atoms(sp.Rational):
+        _check_size(_bits(number))
+    for power in expr.atoms(sp.Pow):
+        _check_exponent(power.exp)
+    for number in expr.atoms(sp.Float):
+        if not abs(float(number)) <= sys.float_info.max:
+            raise _Refused(
+                f"{text} holds a number beyond float64's range: every number must lie "
+                "within ±1.8e308"
+            )
+
+
+def _check_exponent(exponent: sp.Expr) -> None:
+    for number in exponent.atoms(sp.Number):
+        if abs(number) > MAX_EXPONENT:
+            raise _Refused(
+                f"a number beyond ±{MAX_EXPONENT} in an exponent ({float(number):g}) is not allowed"
+            )
+
+
+def _check_size(bits: int, limit: int = MAX_EXACT_BITS) -> None:
+    if bits > limit:
         raise _Refused(
-            f"an exact number of more than {MAX_EXACT_BITS} bits is not allowed: "
-            "write a float instead (e.g. 2.0 for 2)"
+            f"an exact number of more than {MAX_EXACT_BITS} bits (beyond 2**63) is not "
+            "allowed: write a float instead (e.g. 2.0**70 for 2**70)"
         )
