@@ -29,6 +29,7 @@ measured by simulation (tests/analysis/test_inference.py).
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -45,11 +46,13 @@ def outer_units(draws: int, runs: int) -> int:
     return draws if draws > 1 else runs if runs > 1 else 1
 
 
+@functools.lru_cache(maxsize=None)  # a frozen law costs about a millisecond to build
 def _law(draws: int):
     """Student t on D − 1 degrees of freedom over D ≥ 2 units; the normal law with one."""
     return stats.t(draws - 1) if draws >= 2 else stats.norm()
 
 
+@functools.lru_cache(maxsize=None)
 def critical(draws: int, level: float = LEVEL) -> float:
     """The two-sided multiplier of a ``level`` interval: Student t on D − 1 degrees of
     freedom over D ≥ 2 units, the normal quantile with one (only problems vary)."""
