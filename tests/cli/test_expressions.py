@@ -10,6 +10,8 @@ import warnings
 import pytest
 
 from pacbound.cli import main
+from pacbound.numeric.lower import lower_to_jax
+from pacbound.symbolic.difficulty import parse_term
 
 
 @pytest.mark.parametrize("option", ["--kl-expr", "--shift-expr", "--risk-expr"])
@@ -91,6 +93,40 @@ def test_formulas_that_computed_without_end_are_one_line_at_once():
     argv = [sys.executable, "-W", "error", "-c", script, json.dumps(_HANGED)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)  # once: hours
     assert done.returncode == 0 and done.stdout == "", done.stderr
+
+
+#: Formulas whose parse sympy once took minutes on: it evaluated the sign of k0**710 − k0 − 1000.
+_SLOW_TO_PARSE = ("Max(k0**710, k0 + 1000)*d", "Min(k0**710, k0 + 1000) + Abs(k0**710 - d)")
+
+
+def test_abs_min_and_max_are_built_without_asking_sympy_for_signs():
+    """Parsed in a child process with a timeout, as above: a regression fails, not hangs."""
+    script = (
+        "import sys\n"
+        "from pacbound.symbolic.difficulty import parse_term\n"
+        "for text in sys.argv[1:]:\n"
+        "    print(parse_term(text, 'K'))\n"
+    )
+    argv = [sys.executable, "-W", "error", "-c", script, *_SLOW_TO_PARSE]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "d*Max(k0**710, k0 + 1000)",
+        "Abs(-d + k0**710) + Min(k0**710, k0 + 1000)",
+    ]
+
+
+def test_the_deepest_nesting_allowed_lowers_and_one_level_more_is_one_line(capsys):
+    """199 nested calls once passed the parser and ended in a RecursionError in the
+    lowering; 100 levels is the parser's limit, and what it lets through lowers."""
+    deepest = parse_term("tanh(" * 99 + "d" + ")" * 99, "K")
+    expected = 0.5
+    for _ in range(99):
+        expected = math.tanh(expected)
+    assert float(lower_to_jax(deepest, ("d",))(0.5)) == pytest.approx(expected, rel=1e-12)
+    text = "sin(" * 101 + "d" + ")" * 101
+    line = _one_line(capsys, ["optimum", "--n", "100", "--kl-expr", text])
+    assert "nested more than 100 deep" in line
 
 
 @pytest.mark.parametrize(

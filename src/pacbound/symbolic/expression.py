@@ -34,8 +34,9 @@ import sympy as sp
 
 #: Longer input is refused before it is parsed: a formula of a few terms fits many times.
 MAX_LENGTH = 1000
-#: Deeper trees are refused, so that walking them cannot exhaust Python's stack.
-MAX_DEPTH = 200
+#: Deeper trees are refused, so that walking them cannot exhaust Python's stack, here or in
+#: sympy's lowering (its sort keys recurse about twice per level: 199 levels overflowed).
+MAX_DEPTH = 100
 #: An exact number of more bits is refused: the numeric code reads an integer as int64, and
 #: sympy computes exact arithmetic at once (9**9**9 has 10⁸ digits). A float (2.0**70 for
 #: 2**70) has float64's range instead.
@@ -63,6 +64,9 @@ FUNCTIONS: dict[str, tuple[type, int, int | None]] = {
     "Max": (sp.Max, 1, None),
     "max": (sp.Max, 1, None),
 }
+
+#: Functions built unevaluated (see _Builder.call).
+_UNEVALUATED = (sp.Abs, sp.Min, sp.Max)
 
 _OPERATORS = {
     ast.Add: lambda a, b: a + b,
@@ -291,9 +295,13 @@ class _Builder:
         if function is sp.exp and operands[0][0].has(sp.log):
             _check_exponent(operands[0][0])  # exp(c*log(x)) is x**c, computed at once
 
+        # Abs, Min and Max are built unevaluated: evaluating them asks sympy for the sign of
+        # a difference, which can take minutes (Max(k0**710, k0 + 1000)).
+        options = {"evaluate": False} if function in _UNEVALUATED else {}
+
         def apply(*arguments):
             try:
-                return function(*arguments)
+                return function(*arguments, **options)
             except (TypeError, ValueError) as error:
                 raise _Refused(f"{name}() of these arguments is not defined ({error})") from None
 
