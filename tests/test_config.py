@@ -506,6 +506,13 @@ NAME_RULE = "expected letters, digits, '-', '_' and '.' only, beginning with a l
             "[task] max_level = 1000000 is out of range: even one held-out problem per level is "
             "999999 levels × 6000015 tokens, not below 2^38",
         ),
+        (  # the held-out set ran out of problems once the base was pretrained
+            ("modulus = 7", "modulus = 2"),
+            "test_size",
+            "[grid] test_size = 128 is out of range: allowed up to 35 (level 2 has 72 distinct "
+            "problems, and a disjoint base ([pretrain] disjoint) keeps about half of them: the "
+            "other half must hold the held-out set and leave some for training)",
+        ),
         (
             ("levels = [2, 5]", "levels = [2, 5]\nseed = -1"),
             "seed",

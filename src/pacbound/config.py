@@ -331,6 +331,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
             raise ConfigError(message, "model", "dtype")
         pretrain, base_seeds = _pretrain(raw["pretrain"], levels)
         limits.check_sizes(grid, levels, model, max(finetune.batch, pretrain.optimizer.batch))
+        limits.check_problems(task, grid.test_size, pretrain.disjoint)
     compare = build(CompareConfig, raw.get("compare", {}), "compare")
     distributed = build(DistributedConfig, raw.get("distributed", {}), "distributed")
     certify = CertifyConfig()  # disabled unless the config has a [certify] table

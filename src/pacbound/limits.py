@@ -85,6 +85,29 @@ def check_task(kind: str, task) -> None:
         )
 
 
+def check_problems(task, test_size: int, disjoint: bool) -> None:
+    """Each level's held-out set (``test_size`` distinct problems) leaves problems for
+    training: its easiest level has the fewest (``problem_count`` grows with the level; for
+    the graph structure it is an upper bound). A disjoint base keeps about half of them for
+    pretraining, so the other half must hold the set."""
+    level = task.levels[0]
+    count = task.problem_count(level)
+    usable = count // 2 if disjoint else count
+    if test_size >= usable:
+        at_most = "at most " if isinstance(task, IGSMLite) else ""
+        share = (
+            ", and a disjoint base ([pretrain] disjoint) keeps about half of them: the other half"
+            if disjoint
+            else ": they"
+        )
+        raise ConfigError(
+            f"[grid] test_size = {test_size} is out of range: allowed up to {max(usable - 1, 0)} "
+            f"(level {level} has {at_most}{count} distinct problems{share} must hold the "
+            "held-out set and leave some for training)",
+            *("grid", "test_size"),
+        )
+
+
 def check_sizes(grid, levels, model, batch: int) -> None:
     """The held-out set, the training sets of an ensemble (its cells run as one program), the
     ranked pool (tokens) and one batch's attention scores (batch × heads × L × L, L the

@@ -172,3 +172,18 @@ def test_chain_sampling_is_deterministic_and_checked():
         IGSMChain(modulus=1)
     with pytest.raises(ValueError, match="prefix = -1 is out of range"):
         IGSMChain(prefix=-1)
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_a_chain_level_holds_exactly_its_counted_problems(level):
+    """Drawn until no new problem appears: the count is reached and never passed."""
+    task = IGSMChain(modulus=2, max_level=3, prefix=3)
+    seen = {task.sample(seed, level).problem_hash() for seed in range(12_000)}
+    assert len(seen) == task.problem_count(level) == 2 * 6**level
+
+
+def test_the_graph_structure_s_count_bounds_every_problem_it_draws():
+    """A task small enough that drawing exhausts it (72 problems): the bound is above."""
+    task = IGSMLite(modulus=2, names=3, max_level=1, constants=(1, 1))
+    seen = {task.sample(seed, 1).problem_hash() for seed in range(3_000)}
+    assert len(seen) == 72 and task.problem_count(1) >= 72

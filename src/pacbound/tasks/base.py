@@ -60,6 +60,8 @@ class Task(Protocol):
 
     def sample(self, seed: int, level: int) -> Example: ...
 
+    def problem_count(self, level: int) -> int: ...  # distinct problems (or a bound above)
+
 
 def content_hash(tokens: np.ndarray) -> str:
     return hashlib.sha256(np.asarray(tokens, dtype=np.int32).tobytes()).hexdigest()[:32]

@@ -16,6 +16,7 @@ operations the answer needs; distractor quantities, computed but not needed, are
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,6 +127,19 @@ class IGSMLite(_ModularLevels):
         names = [int(x) for x in rng.permutation(self.names)[: len(nodes)]]
         return self._encode(rng, nodes, values, names, query, needed)
 
+    def problem_count(self, level: int) -> int:
+        """At most this many distinct problems of ``level`` (an upper bound, not a count):
+        with c given values and s = c + level + distractors statements, each of the c given
+        values is one of ``modulus``, each derived statement an operation on two of the s
+        quantities, the s names distinct ones of ``names``, in one of s! orders."""
+        total = 0
+        for given in range(self.constants[0], self.constants[1] + 1):
+            statements = given + level + self.distractors
+            derived = (len(OPS) * statements**2) ** (level + self.distractors)
+            names = math.perm(self.names, statements)
+            total += self.modulus**given * derived * names * math.factorial(statements)
+        return total
+
     def _apply(self, op: int, a: int, b: int) -> int:
         return _operate(op, a, b, self.modulus)
 
@@ -226,6 +240,11 @@ class IGSMChain(_ModularLevels):
     @property
     def vocab_size(self) -> int:
         return _VALUE_BASE + self.modulus
+
+    def problem_count(self, level: int) -> int:
+        """The distinct problems of ``level``, exactly: a start value and ``level`` pairs of
+        an operation and a constant (the neutral prefix is no part of a problem's hash)."""
+        return self.modulus * (len(OPS) * self.modulus) ** level
 
     @property
     def problem_length(self) -> int:
