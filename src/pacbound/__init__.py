@@ -3,7 +3,8 @@
 The package reads as the pipeline, each stage importing only from those before it (a test,
 tests/test_layers.py, checks every import, those inside functions too): ``provenance`` (which
 code computed a result, and the one hash helper), ``inputs`` (a user's files read, each
-mistake one line) and ``recipe`` (how a model is trained, as plain data); ``symbolic`` (every
+mistake one line), ``recipe`` (how a model is trained, as plain data) and ``bound_options``
+(each bound form's inputs, ranges and options, as plain data); ``symbolic`` (every
 formula, once) → ``numeric`` (lowered formulas, the one argmin) → ``tasks``, ``model`` →
 ``train`` → ``config``, ``limits`` → ``store`` → ``run`` (cells into the store) → ``analysis``
 (plain data) → ``report`` (Markdown and figures) → ``pipeline`` (store → analysis → report →
@@ -11,8 +12,8 @@ files) → ``cli``. Three stages skip some of those below them: ``config`` never
 (the optimizer's and the pretraining's settings are ``recipe``'s, which both read);
 ``analysis`` never imports ``run`` or ``train`` (it takes stored cells or the pilot runs of
 any training stack; a cell's seed and a mixture's error are ``tasks.base``'s); and the
-command line imports only the pipeline, the report's renderers, the config and the store's
-default path (a pilot file's ``recommend`` is the one exception, named in the test).
+command line imports only the pipeline, the report's renderers, the config, the bound
+options and the store's default path.
 Two choices differ from a flatter map: the certificate's settings (``CertifyConfig``) live in
 ``config`` with every other table of an experiment, so the config does not depend on the
 stage that runs it; and the command line is a package (``cli.parser``, ``cli.commands``), its

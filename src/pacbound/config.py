@@ -160,7 +160,7 @@ class DistributedConfig:
 class ExperimentConfig:
     name: str
     task_kind: str
-    task: object  # IGSMChain | IGSMLite | SolvableLinear
+    task: object  # an instance of a class of TASK_KINDS
     grid: GridConfig
     finetune: OptimizerConfig
     model: ModelConfig | None = None  # None for the solvable task (a linear model)
@@ -209,7 +209,7 @@ class ExperimentConfig:
 
     @property
     def levels(self) -> tuple[int, ...]:
-        return task_levels(self.task_kind, self.task)
+        return task_levels(self.task)
 
     @property
     def cells(self) -> list[tuple[str, int, int]]:
@@ -239,9 +239,14 @@ class ExperimentConfig:
         return replace(self.pretrain, seed=base_seed)
 
 
-def task_levels(kind: str, task) -> tuple[int, ...]:
-    """The task's level numbers; the solvable task counts its levels 1 … levels."""
-    return tuple(range(1, task.levels + 1)) if kind == "solvable" else tuple(task.levels)
+def task_levels(task) -> tuple[int, ...]:
+    """The task's level numbers."""
+    return tuple(task.level_range)
+
+
+def kinds_with(capability: str) -> tuple[str, ...]:
+    """The kinds whose task class has ``capability`` true: the kinds allowed where it is needed."""
+    return tuple(kind for kind, task in TASK_KINDS.items() if getattr(task, capability))
 
 
 SECTIONS = ("task", "model", "pretrain", "finetune", "grid", "compare", "distributed", "certify")
@@ -283,7 +288,7 @@ def _task(raw: dict) -> tuple[str, object]:
         message = f"task kind = {kind!r} is not one of {', '.join(TASK_KINDS)}"
         raise ConfigError(message, "task", "kind")
     task = build(TASK_KINDS[kind], task_table, "task", limits=limits.LIMITS.get(TASK_KINDS[kind]))
-    limits.check_task(kind, task)  # before its levels are listed
+    limits.check_task(task)  # before its levels are listed
     return kind, task
 
 
@@ -296,7 +301,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
         if section not in raw:
             raise ConfigError(f"config lacks {section if section == 'name' else f'[{section}]'}")
     kind, task = _task(raw)
-    levels = task_levels(kind, task)
+    levels = task_levels(task)
 
     grid_table = dict(raw["grid"])
     example = "buckets = { easy = [2, 4], hard = [5, 7] }"
@@ -319,7 +324,7 @@ def from_dict(raw: dict) -> ExperimentConfig:
     )
     model = pretrain = None
     base_seeds = (0,)
-    if kind != "solvable":
+    if not task.exact_risks:  # a network learns the task: it needs one, and a base
         if "model" not in raw or "pretrain" not in raw:
             raise ConfigError(f"task kind {kind!r} needs [model] and [pretrain]", "task", "kind")
         sizes = {"vocab_size": task.vocab_size, "length": task.length}
@@ -337,13 +342,13 @@ def from_dict(raw: dict) -> ExperimentConfig:
     certify = CertifyConfig()  # disabled unless the config has a [certify] table
     if "certify" in raw:
         certify = build(CertifyConfig, {"enabled": True, **raw["certify"]}, "certify")
-    if certify.enabled and kind == "solvable":
+    if certify.enabled and task.exact_risks:
         raise ConfigError(
-            "[certify] is for the language tasks (the solvable task's KL is exact)", "certify"
+            f"[certify] is for the language tasks (the {kind} task's KL is exact)", "certify"
         )
-    if finetune.subspace and kind == "solvable":
+    if finetune.subspace and task.exact_risks:
         raise ConfigError("subspace fine-tuning is for the language tasks", "finetune", "subspace")
-    if finetune.objective != "sft" and kind == "solvable":
+    if finetune.objective != "sft" and task.exact_risks:
         raise ConfigError(
             f"objective = {finetune.objective!r} is for the language tasks", "finetune", "objective"
         )
@@ -425,7 +430,7 @@ def expand(raw: dict) -> list[ExperimentConfig]:
     pretrain = {k: v for k, v in raw["pretrain"].items() if k != "bases"}
     if "levels" in pretrain:
         raise ConfigError("[pretrain] takes levels or bases, not both", "pretrain", "levels")
-    every = task_levels(*_task(raw)) if "task" in raw else None  # else: lacks [task]
+    every = task_levels(_task(raw)[1]) if "task" in raw else None  # else: lacks [task]
     for base, levels in bases.items():  # named as written, not as the variant's levels
         inputs.check_name(base, "pretrain", "bases", label="[pretrain] base name")
         if every is not None:

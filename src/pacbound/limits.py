@@ -62,13 +62,10 @@ def check_levels(name: str, low: int, high: int, levels: tuple[int, ...], where=
         raise ConfigError(message, *where)
 
 
-def check_task(kind: str, task) -> None:
+def check_task(task) -> None:
     """The task's levels, counted before they are listed: at most MAX_LEVELS, and (a language
     task) a held-out set of one problem per level below ARRAY_LIMIT tokens."""
-    if kind == "solvable":
-        key, count = "levels", task.levels
-    else:
-        key, count = "max_level", task.max_level - task.min_level + 1
+    key, count = task.level_key, len(task.level_range)
     value = getattr(task, key)
     if count > MAX_LEVELS:
         raise ConfigError(
@@ -77,7 +74,7 @@ def check_task(kind: str, task) -> None:
             "SQLite caps at 10^9 bytes)",
             *("task", key),
         )
-    if kind != "solvable" and count * task.length >= ARRAY_LIMIT:
+    if not task.exact_risks and count * task.length >= ARRAY_LIMIT:  # exact: no test sets
         raise ConfigError(
             f"[task] {key} = {value} is out of range: even one held-out problem per level is "
             f"{count} levels × {task.length} tokens, not below 2^38",

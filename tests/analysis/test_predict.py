@@ -11,7 +11,7 @@ from scipy.stats import kendalltau
 from pacbound.analysis import assumptions, exact, predict
 from pacbound.analysis.predictors import SCALING_EXPONENTS
 from pacbound.numeric.bounds import generalization_bound
-from pacbound.report.predictions import label
+from pacbound.report.predictions import label, validation_size_matching
 from pacbound.tasks.skills import SkillLadder
 
 
@@ -189,11 +189,8 @@ def test_the_labelled_validation_set_is_exact_when_the_errors_are_certain():
     # Equal errors: any pick is exact and costs nothing.
     flat = _table([[0.5, 0.5], [0.5, 0.5]], [1, 2])
     assert predict.validation_set(flat, [0], sizes=(8,))[0]["regret"] == 0.0
-    assert (
-        predict.validation_size_matching([{"m": 1, "regret": 0.2}, {"m": 2, "regret": 0.1}], 0.15)
-        == 2
-    )
-    assert predict.validation_size_matching([{"m": 1, "regret": 0.2}], 0.1) is None
+    assert validation_size_matching([{"m": 1, "regret": 0.2}, {"m": 2, "regret": 0.1}], 0.15) == 2
+    assert validation_size_matching([{"m": 1, "regret": 0.2}], 0.1) is None
 
 
 def test_evaluate_ranks_a_perfect_curve_fit_above_the_constants():

@@ -49,9 +49,28 @@ def test_a_line_in_log_n_recommends_the_bucket_that_wins_beyond_the_crossing(tmp
     assert result["predictors"]["nearest pilot"]["choice"] == ["hard"]
     assert result["predictors"]["easiest"]["regret_on_pilots"] == pytest.approx(0.05, abs=1e-3)
     assert result["bootstrap_frequency"]["hard"] == pytest.approx(1.0)
-    assert result["distance"]["factor"] == 8 and "extrapolation" in result["distance"]["warning"]
+    assert result["distance"] == {
+        "side": "above",
+        "factor": 8,
+        "low": 2,
+        "high": 32,
+        "extrapolation": True,
+    }
+    assert "n = 256 is 8× the largest pilot budget (32): an extrapolation" in (
+        recommendation_markdown(result)
+    )
     inside = recommend(table, 16, resamples=10)
-    assert inside["distance"]["warning"] is None and "inside" in inside["distance"]["where"]
+    assert inside["distance"] == {
+        "side": "inside",
+        "factor": 1.0,
+        "low": 2,
+        "high": 32,
+        "extrapolation": False,
+    }
+    text = recommendation_markdown(inside)
+    assert "n is inside the pilot budgets (2–32)." in text and "extrapolation" not in text
+    below = recommend(table, 1, resamples=10)["distance"]
+    assert below["side"] == "below" and below["factor"] == 2 and not below["extrapolation"]
 
 
 def test_json_lines_with_accuracies_and_per_level_errors(tmp_path):

@@ -1,6 +1,7 @@
 """The pacbound command: good calls, JSON, and one-line errors with exit status 2."""
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -70,10 +71,73 @@ def test_bad_arguments_print_one_line_and_exit_2(capsys, argv, fragment):
     assert "Traceback" not in captured.err
 
 
+@pytest.fixture
+def padded(monkeypatch):
+    """A bound form registered at run time, with neither numeric.bounds nor the parser
+    edited: the kl form plus a slack in [0, 1], 0.01 unless given."""
+    import jax.numpy as jnp
+
+    from pacbound import bound_options
+    from pacbound.numeric import bounds
+
+    slack = bound_options.Param("slack", "added to the kl bound, in [0, 1]", 0.0, 1.0)
+    options = bound_options.FormOptions("kl padded", (slack,), "the slack for padded")
+
+    def evaluate(emp_risk, kl_div, n, delta, slack=None):
+        slack = 0.01 if slack is None else slack
+        value, _ = bounds.BOUNDS["kl"].evaluate(emp_risk, kl_div, n, delta)
+        return value + slack, jnp.broadcast_to(slack, value.shape)
+
+    monkeypatch.setitem(bound_options.FORM_OPTIONS, "padded", options)
+    monkeypatch.setitem(bounds.BOUNDS, "padded", bounds.Bound(options, evaluate))
+
+
+def test_a_registered_entry_is_evaluated_and_checked(padded):
+    from pacbound.numeric.bounds import evaluate_bound
+
+    inputs = (0.05, 12.3, 5000, 0.05)
+    kl = float(evaluate_bound("kl", *inputs).bound)
+    terms = evaluate_bound("padded", *inputs, slack=0.2)
+    assert float(terms.bound) == kl + 0.2 and float(terms.parameter) == 0.2
+    assert float(evaluate_bound("padded", *inputs).parameter) == 0.01  # the entry's choice
+    assert float(evaluate_bound("kl", *inputs, slack=0.2).bound) == kl  # another form's input
+    with pytest.raises(ValueError, match=r"^slack = 2 is out of range: allowed \[0, 1\]$"):
+        evaluate_bound("padded", *inputs, slack=2.0)
+
+
+def test_a_registered_entry_is_a_kind_of_the_bound_command(padded, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["bound", "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert "--kind {mcallester,kl,quad,lambda,catoni,padded,all}" in shown
+    assert "(McAllester–Maurer, kl, quad, Thiemann's λ, Catoni, kl padded), or all" in shown
+    assert "--slack SLACK" in shown and "added to the kl bound, in [0, 1]" in shown
+    assert main([*GOOD, "--kind", "padded", "--slack", "0.2", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["bounds"]
+    assert row["kind"] == "padded" and row["parameter"] == 0.2
+    assert main([*GOOD, "--kind", "padded"]) == 0
+    assert "the chosen C for Catoni, the slack for padded; vacuous" in capsys.readouterr().out
+    assert main([*GOOD, "--kind", "padded", "--slack", "2"]) == 2
+    assert capsys.readouterr().err == "pacbound: error: slack = 2 is out of range: allowed [0, 1]\n"
+
+
+def test_each_bound_option_shows_the_range_it_is_checked_against(capsys):
+    """Where an option's help gives a range, an out-of-range value's error gives the same."""
+    from pacbound.bound_options import FORM_OPTIONS, parameters
+
+    for param in parameters(FORM_OPTIONS.values()):
+        written = re.search(r" in ([\[(][^\])]*[\])])", param.help)
+        if written is None:
+            continue
+        assert main([*GOOD, "--kind", "kl", param.flag, "nan"]) == 2
+        error = capsys.readouterr().err
+        assert error.endswith(f"is out of range: allowed {written.group(1)}\n"), param.name
+
+
 def test_derive_prints_markdown_and_latex(capsys, monkeypatch):
     """The command's wiring, on the quick blocks (every block's rendering, the sympy solves of
-    the closed forms included, is tests/symbolic/test_render.py's)."""
-    from pacbound.symbolic import render
+    the closed forms included, is tests/report/test_derivations.py's)."""
+    from pacbound.report import derivations as render
 
     quick = {name: render.BLOCKS[name] for name in ("budgets", "forms", "certificate")}
     monkeypatch.setattr(render, "BLOCKS", quick)

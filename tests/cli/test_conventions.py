@@ -54,15 +54,18 @@ def test_every_command_has_a_description_and_every_option_help():
 
 def test_the_parsers_copies_equal_their_originals():
     """The parser copies constants of modules that import sympy and JAX (so that --help is
-    quick); each copy must stay what it copies."""
+    quick); each copy must stay what it copies. The bound command's options are not copied:
+    the parser and numeric.bounds read the same entries of bound_options."""
+    from pacbound.bound_options import FORM_OPTIONS
     from pacbound.cli import parser
-    from pacbound.numeric.bounds import DEFAULT_MC_DELTA_SHARE, KINDS
+    from pacbound.numeric.bounds import BOUNDS, KINDS
     from pacbound.store import DEFAULT_PATH
+    from pacbound.symbolic.bounds import BOUND_FORMS
     from pacbound.symbolic.difficulty import GENERALIZATION_FORMS
 
-    assert parser.BOUND_KINDS == KINDS
+    assert tuple(FORM_OPTIONS) == KINDS == tuple(BOUND_FORMS)
+    assert all(BOUNDS[kind].options is FORM_OPTIONS[kind] for kind in KINDS)
     assert parser.GENERALIZATION_FORMS == GENERALIZATION_FORMS
-    assert parser.DEFAULT_MC_DELTA_SHARE == DEFAULT_MC_DELTA_SHARE
     assert parser.DEFAULT_DB == DEFAULT_PATH
 
 
@@ -191,7 +194,7 @@ def test_programming_errors_keep_their_traceback(monkeypatch, error):
 
 def test_derive_says_it_is_deriving_on_stderr_only(capsys, monkeypatch):
     from pacbound.pipeline.theory import DERIVING
-    from pacbound.symbolic import render
+    from pacbound.report import derivations as render
 
     quick = {name: render.BLOCKS[name] for name in ("budgets", "forms")}
     monkeypatch.setattr(render, "BLOCKS", quick)
@@ -202,7 +205,7 @@ def test_derive_says_it_is_deriving_on_stderr_only(capsys, monkeypatch):
 
 
 def test_derive_check_says_it_once_the_page_is_read(tmp_path, capsys, monkeypatch):
-    from pacbound.symbolic import render
+    from pacbound.report import derivations as render
 
     monkeypatch.setattr(render, "BLOCKS", {"budgets": render.BLOCKS["budgets"]})
     page = tmp_path / "page.md"

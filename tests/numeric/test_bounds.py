@@ -1,5 +1,6 @@
 """Properties of every bound, its lowering, its terms and its input checks."""
 
+import inspect
 import math
 from functools import cache, partial
 
@@ -11,11 +12,14 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pacbound.bound_options import parameters
 from pacbound.numeric.bounds import (
+    BOUNDS,
     DEFAULT_CATONI_GRID,
     FORM_FUNCTIONS,
     KINDS,
     bound_terms,
+    check_bound_inputs,
     evaluate_bound,
     kl_budget,
 )
@@ -237,6 +241,44 @@ def test_sample_sizes_given_as_whole_floats_are_accepted():
     as_floats = evaluate_bound("kl", 0.1, 1.0, 1e4, 0.05, mc_samples=500.0)
     assert float(as_floats.bound) == float(exact.bound)
     assert evaluate_bound("kl", 0.1, 1.0, np.array([10.0, 100.0]), 0.05).bound.shape == (2,)
+
+
+def test_one_table_is_the_signature_of_the_three_functions():
+    """bound_terms, check_bound_inputs and evaluate_bound take the inputs of one table (every
+    form's, then each form's own parameters) with its defaults, and refuse any other."""
+    table = parameters(bound.options for bound in BOUNDS.values())
+    names = ["emp_risk", "kl_div", "n", "delta", "shift_tv", "mc_samples", "mc_delta_share"]
+    assert [param.name for param in table] == [*names, "lam", "catoni_grid"]
+    empty = inspect.Parameter.empty
+    expected = [(param.name, empty if param.required else param.default) for param in table]
+    for function, leading in (
+        (bound_terms, [("kind", empty)]),
+        (evaluate_bound, [("kind", empty)]),
+        (check_bound_inputs, []),
+    ):
+        signature = inspect.signature(function).parameters.values()
+        assert [(param.name, param.default) for param in signature] == leading + expected
+    for call in (partial(bound_terms, "kl"), partial(evaluate_bound, "kl"), check_bound_inputs):
+        with pytest.raises(TypeError, match="'lamda'"):
+            call(0.1, 1.0, 100, 0.05, lamda=1.0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_entry_takes_its_own_parameters_and_chooses_them(kind):
+    """An entry evaluates with the parameters its options declare (those the command line
+    offers and the checks read) and chooses each one not given: NaN only without any."""
+    bound = BOUNDS[kind]
+    arguments = list(inspect.signature(bound.evaluate).parameters)
+    assert arguments == [
+        "emp_risk",
+        "kl_div",
+        "n",
+        "delta",
+        *(p.name for p in bound.options.params),
+    ]
+    value, parameter = bound.evaluate(0.05, 12.3, 5000.0, 0.05)
+    assert float(value) == float(evaluate_bound(kind, 0.05, 12.3, 5000.0, 0.05).bound)
+    assert math.isnan(float(parameter)) == (not bound.options.params)
 
 
 def test_unknown_kind_is_refused():

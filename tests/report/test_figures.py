@@ -6,7 +6,7 @@ import json
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pacbound.report.figures import drawn, legend_beside, optimum_by_budget
+from pacbound.report.figures import closed_form_check, drawn, legend_beside, optimum_by_budget
 
 
 def test_legend_beside_names_only_drawn_series(legend_problems):
@@ -63,3 +63,14 @@ def test_the_optimum_figure_draws_each_draw_and_the_switch_band(
     drawn_figures[0].canvas.draw()
     assert legend_problems(drawn_figures[0]) == []
     plt.close(drawn_figures[0])
+
+
+def test_the_closed_form_check_draws_every_risk_and_its_standardised_difference(tmp_path):
+    exact = np.linspace(0.1, 0.5, 12)
+    simulated, error = exact + 0.004, np.full(12, 0.002)
+    paths = closed_form_check((exact, simulated, error), tmp_path, "x")
+    assert [p.name for p in paths] == [
+        "x_closed_form_vs_simulation.png",
+        "x_closed_form_vs_simulation.pdf",
+    ]
+    assert all(p.stat().st_size > 1000 for p in paths)

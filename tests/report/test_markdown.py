@@ -102,7 +102,7 @@ def test_the_recommendation():
             "two-gap fit": {"choice": None, "regret_on_pilots": None},
         },
         "pilot_budgets": [4, 8, 16, 32],
-        "distance": {"where": "inside the pilot budgets (4–32)", "factor": 1.0, "warning": None},
+        "distance": {"side": "inside", "factor": 1.0, "low": 4, "high": 32, "extrapolation": False},
     }
     assert recommendation_markdown(result) == (
         "# Recommended bucket at n = 64\n\n"
@@ -120,8 +120,13 @@ def test_the_recommendation():
         "Ties: buckets within 0.0123 (the seeds' noise of a difference of two cell means) of "
         "the best are tied.\n"
     )
-    warned = result | {"distance": {"where": "far", "factor": 8.0, "warning": "beyond"}}
-    assert "\nWarning: beyond.\n" in recommendation_markdown(warned)
+    far = {"side": "above", "factor": 2.5, "low": 4, "high": 32, "extrapolation": True}
+    assert recommendation_markdown(result | {"distance": far}).count("\nWarning: ") == 1
+    assert (
+        "n is 2.5× the largest pilot budget (32).\n\nWarning: n = 64 is 2.5× the largest pilot "
+        "budget (32): an extrapolation; nothing in the pilots says whether the optimum moves "
+        "between them and n.\n"
+    ) in recommendation_markdown(result | {"distance": far})
     middle = {"middle": {"choice": ["medium"], "regret_on_pilots": 0.0}}
     disagree = result | {
         "cannot_tell": True,
@@ -134,7 +139,8 @@ def test_the_recommendation():
         "medium; hardest: hard); 95% set: medium, hard. The best on the pilots, middle, says "
         "medium.\n"
     ) in recommendation_markdown(disagree)
-    far = warned | {"cannot_tell": True, "beyond_validated": True}
+    eightfold = {"side": "above", "factor": 8.0, "low": 4, "high": 32, "extrapolation": True}
+    far = result | {"distance": eightfold, "cannot_tell": True, "beyond_validated": True}
     assert (
         "**The pilots cannot tell.** n = 64 is 8× the largest pilot budget, further than the 4× "
         "that the pilots can check a prediction over"

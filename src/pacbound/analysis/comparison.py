@@ -162,7 +162,7 @@ def compare_experiment(
         "predictions": evaluation and predict.summarize_evaluation(evaluation),
         "floors": floors,
         "mean_terms": {name: values.mean(axis=-1).tolist() for name, values in table.terms.items()},
-        "closed_form_check": closed_form_check(cells) if config.task_kind == "solvable" else None,
+        "closed_form_check": closed_form_check(cells) if config.task.exact_risks else None,
     }
 
 

@@ -329,13 +329,6 @@ def validation_set(table: RunTable, held: list[int], sizes=VALIDATION_SIZES, see
     return rows
 
 
-def validation_size_matching(validation: list[dict], regret: float | None) -> int | None:
-    """The smallest m whose labelled-validation regret is at most ``regret``."""
-    if regret is None:
-        return None
-    return next((row["m"] for row in validation if row["regret"] <= regret + 1e-12), None)
-
-
 def verdict(rows: dict, units: int) -> dict:
     """The best predictor by regret (abstentions as random picks), the best baseline, and
     whether the best theory-derived predictor beats it beyond the intervals: the 95% t

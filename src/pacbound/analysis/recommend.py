@@ -287,22 +287,21 @@ def read_pilots(path) -> predict.RunTable:
     )
 
 
-def _distance_text(budget: int, budgets) -> dict:
-    """How far N lies from the pilot budgets, and a warning beyond EXTRAPOLATION_FACTOR."""
+def _distance(budget: int, budgets) -> dict:
+    """How far N lies from the pilot budgets: the side (above, below or inside), the factor
+    from the nearest end of the pilots, and whether it is beyond EXTRAPOLATION_FACTOR."""
     low, high = int(min(budgets)), int(max(budgets))
-    if budget > high:
-        factor, where = budget / high, f"{budget / high:.3g}× the largest pilot budget ({high})"
-    elif budget < low:
-        factor, where = low / budget, f"1/{low / budget:.3g} of the smallest pilot budget ({low})"
-    else:
-        factor, where = 1.0, f"inside the pilot budgets ({low}–{high})"
-    warning = None
-    if factor > EXTRAPOLATION_FACTOR:
-        warning = (
-            f"n = {budget} is {where}: an extrapolation; nothing in the pilots says whether "
-            "the optimum moves between them and n"
-        )
-    return {"where": where, "factor": factor, "warning": warning}
+    side, factor = ("above", budget / high) if budget > high else ("inside", 1.0)
+    if budget < low:
+        side, factor = "below", low / budget
+    extrapolation = factor > EXTRAPOLATION_FACTOR
+    return {
+        "side": side,
+        "factor": factor,
+        "low": low,
+        "high": high,
+        "extrapolation": extrapolation,
+    }
 
 
 def _choose(table, predictor, budget: int):
@@ -402,7 +401,7 @@ def recommend(table: predict.RunTable, budget: int, resamples: int = 400, seed: 
         "tolerance": tolerance,
         "predictors": rows,
         "pilot_budgets": [int(n) for n in table.budgets],
-        "distance": _distance_text(budget, table.budgets),
+        "distance": _distance(budget, table.budgets),
         "validated_factor": validated,
         "beyond_validated": beyond,
     }

@@ -141,7 +141,7 @@ def cell_arrays(config: ExperimentConfig, cells: list[Cell], base: dict) -> Cell
     if all("sq_distance" in r for r in by_key.values()):
         terms["sq_distance"] = gather("sq_distance")
     certificate = informative = half_delta = None
-    if config.task_kind == "solvable":
+    if config.task.exact_risks:
         # Exact KL and exact empirical risk of the Bayesian posterior: the kl bound is exact.
         certificate = np.asarray(
             generalization_bound(
@@ -289,8 +289,8 @@ def certificate_floors(config: ExperimentConfig, budgets) -> dict[str, list[floa
 
 def level_tolerance(config: ExperimentConfig, seeds: int) -> float:
     """Two standard deviations of a difference of two per-level seed means under the
-    worst-case binomial variance (¼ per problem); 0 when risks are exact (solvable)."""
-    if config.task_kind == "solvable":
+    worst-case binomial variance (¼ per problem); 0 when the task's risks are exact."""
+    if config.task.exact_risks:
         return 0.0
     return float(_level_tolerance(config.grid.test_size, seeds))
 
@@ -322,14 +322,13 @@ def runs_from_arrays(
         runs = np.moveaxis(outcomes.wrong, 0, 2)
         wrong = runs.reshape(buckets, budgets, draws * seeds, *runs.shape[4:])
         base_wrong = outcomes.base_wrong
-    solvable = config.task_kind == "solvable"
-    complexity = table.terms.get("kl" if solvable else "sq_distance")
+    term, name = config.task.complexity
     return RunTable(
         buckets=table.buckets,
         budgets=np.array(table.budgets),
         target_error=table.target_error,
-        complexity=complexity,
-        complexity_name="KL" if solvable else "‖θ − θ_pre‖²",
+        complexity=table.terms.get(term),
+        complexity_name=name,
         level_error=table.level_error,
         base_level_error=np.array([float(base.get(str(k), base.get(k))) for k in levels]),
         **_level_fields(config, len(table.seeds)),
@@ -392,11 +391,11 @@ def _seed_means(result: dict, config: ExperimentConfig) -> dict:
         return np.array(terms[name], float)[:, :, None] if name in terms else None
 
     fields = {}
-    solvable = config.task_kind == "solvable"
-    complexity = term("kl" if solvable else "sq_distance")
+    stored, name = config.task.complexity
+    complexity = term(stored)
     if complexity is not None:
         fields["complexity"] = complexity
-        fields["complexity_name"] = "KL" if solvable else "‖θ − θ_pre‖²"
+        fields["complexity_name"] = name
     bounds = list(rows[0].get("bound", {}))
     if bounds:
         fields["bound"] = {

@@ -31,24 +31,21 @@ def _experiments(args):
 
 
 def _cmd_bound(args) -> int:
+    from pacbound.bound_options import FORM_OPTIONS, INPUTS, parameters
     from pacbound.pipeline.theory import bound_rows
     from pacbound.report.console import bound_table
 
-    rows = bound_rows(
-        args.kind,
-        **{"emp_risk": args.emp_risk, "kl_div": args.kl, "n": args.n, "delta": args.delta},
-        **{name: getattr(args, name) for name in ("shift_tv", "mc_samples", "mc_delta_share")},
-        **{"lam": args.lam, "catoni_grid": args.catoni_grid},
-    )
-    inputs = {"emp_risk": args.emp_risk, "kl": args.kl, "n": args.n, "delta": args.delta}
-    inputs["shift_tv"] = args.shift_tv
+    table = parameters(FORM_OPTIONS.values())
+    rows = bound_rows(args.kind, **{param.name: getattr(args, param.name) for param in table})
+    inputs = {param.label: getattr(args, param.name) for param in INPUTS if param.positional}
     if args.json:
         inputs["mc_samples"] = args.mc_samples
         inputs["mc_delta_share"] = args.mc_delta_share if args.mc_samples is not None else None
         print(json.dumps({"inputs": inputs, "bounds": rows}, indent=2))
     else:
         print(bound_table(rows))
-        print("parameter: λ for the λ form, the chosen C for Catoni; vacuous: bound ≥ 1")
+        shown = ", ".join(form.parameter for form in FORM_OPTIONS.values() if form.parameter)
+        print(f"parameter: {shown}; vacuous: bound ≥ 1")
     return 0
 
 
@@ -202,18 +199,13 @@ def _cmd_weights(args) -> int:
 
 
 def _cmd_recommend(args) -> int:
-    from pacbound.analysis import recommend
+    from pacbound.pipeline.recommend import recommendation
     from pacbound.report.recommend import recommendation_markdown
 
-    if args.pilots is not None:
-        if args.db or args.name:
-            raise ValueError("pilots: give a pilot file or --db/--name, not both")
-        table = recommend.read_pilots(args.pilots)
-    else:
-        from pacbound.pipeline import stored_runs
-
-        table = stored_runs(args.db or _default_db(), args.name)
-    result = recommend.recommend(table, args.budget)
+    if args.pilots is not None and (args.db or args.name):
+        raise ValueError("pilots: give a pilot file or --db/--name, not both")
+    db = None if args.pilots is not None else args.db or _default_db()
+    result = recommendation(args.pilots, db, args.name, args.budget)
     _warn(result["bootstrap_warning"])
     print(json.dumps(result, indent=1) if args.json else recommendation_markdown(result), end="")
     return 0

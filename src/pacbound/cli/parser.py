@@ -1,7 +1,8 @@
 """The command line: one subcommand per pipeline step, each argument checked by argparse
 (a bad one is a ``UsageError`` of one line). Building the parser imports only the standard
 library, so that ``--help`` answers at once: the choices and defaults below copy constants
-of modules that import sympy or JAX (seconds), and a test checks each copy."""
+of modules that import sympy or JAX (seconds), and a test checks each copy; the ``bound``
+command's options are read from ``bound_options``, which both sides import."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ import math
 from pathlib import Path
 
 from pacbound import __version__
+from pacbound.bound_options import FORM_OPTIONS, parameters
 
-# Copies of numeric.bounds.KINDS, symbolic.difficulty.GENERALIZATION_FORMS,
-# numeric.bounds.DEFAULT_MC_DELTA_SHARE and store.DEFAULT_PATH (the store without --db).
-BOUND_KINDS = ("mcallester", "kl", "quad", "lambda", "catoni")
+# Copies of symbolic.difficulty.GENERALIZATION_FORMS and store.DEFAULT_PATH (the store
+# without --db).
 GENERALIZATION_FORMS = ("mcallester", "kl")
-DEFAULT_MC_DELTA_SHARE = 0.5
 DEFAULT_DB = Path("pacbound-results") / "results.sqlite"
 
 DESCRIPTION = (
@@ -65,29 +65,23 @@ def build_parser(description: str = DESCRIPTION) -> argparse.ArgumentParser:
         help="evaluate a PAC-Bayes two-gap bound and its terms",
         description="R_T(Q) ≤ empirical + [MC correction] + generalization + extrapolation.",
     )
-    forms = "the bound's form (McAllester–Maurer, kl, quad, Thiemann's λ, Catoni), or all"
-    bound.add_argument("--kind", required=True, choices=(*BOUND_KINDS, "all"), help=forms)
-    bound.add_argument("--emp-risk", type=float, required=True, help="R̂_S(Q) in [0, 1]")
-    bound.add_argument("--kl", type=float, required=True, help="KL(Q‖P) in [0, inf), in nats")
-    bound.add_argument("--n", type=float, required=True, help="sample size, an integer in [1, inf)")
-    bound.add_argument("--delta", type=float, required=True, help="confidence level in (0, 1)")
-    bound.add_argument("--shift-tv", type=float, default=0.0, help="TV(D_T, D_d) in [0, 1]")
+    forms = ", ".join(form.label for form in FORM_OPTIONS.values())
     bound.add_argument(
-        "--mc-samples",
-        type=float,
-        default=None,
-        help="--emp-risk is a Monte-Carlo estimate over this many draws θ ~ Q",
+        "--kind",
+        required=True,
+        choices=(*FORM_OPTIONS, "all"),
+        help=f"the bound's form ({forms}), or all",
     )
-    bound.add_argument(
-        "--mc-delta-share",
-        type=float,
-        default=DEFAULT_MC_DELTA_SHARE,
-        help="share of delta spent on the Monte-Carlo step, in (0, 1)",
-    )
-    bound.add_argument("--lambda", dest="lam", type=float, default=None, help="λ in (0, 2)")
-    bound.add_argument(
-        "--catoni-grid", type=_float_list, default=None, help="comma-separated values C > 0"
-    )
+    for param in parameters(FORM_OPTIONS.values()):
+        bound.add_argument(
+            param.flag,
+            dest=param.name,
+            type=_float_list if param.each else float,
+            required=param.required,
+            default=param.default,
+            metavar=param.metavar or None,
+            help=param.help,
+        )
     bound.add_argument("--json", action="store_true", help="machine-readable output")
 
     derive = commands.add_parser(

@@ -2,7 +2,9 @@
 
 ``bound_terms`` is pure and jit-able (no checks); ``evaluate_bound`` is the public entry
 point: it validates concrete inputs, evaluates in float64 and returns the bound with each of
-its terms. All functions broadcast over their array arguments.
+its terms. All functions broadcast over their array arguments. Their inputs are one table,
+``pacbound.bound_options``: those of every form, then each form's own parameters (λ,
+Catoni's grid), which its entry of ``BOUNDS`` reads and chooses when they are not given.
 
 A bound ≥ 1 is vacuous for a loss in [0, 1]; it is returned as computed (``vacuous`` flags
 it) and never clipped.
@@ -10,11 +12,22 @@ it) and never clipped.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from pacbound.bound_options import (
+    DEFAULT_MC_DELTA_SHARE,
+    FORM_OPTIONS,
+    FormOptions,
+    Param,
+    parameters,
+)
 from pacbound.numeric.argmin import first_minimum
 from pacbound.numeric.lower import lower_to_jax
 from pacbound.numeric.validate import check_count, check_range
@@ -27,13 +40,8 @@ from pacbound.symbolic.bounds import (
     mc_empirical_bound,
 )
 
-KINDS: tuple[str, ...] = tuple(BOUND_FORMS)
-
 #: Catoni's C on a geometric grid 2^(k/2), k = −8 … 12 (0.0625 to 64), fixed in advance.
 DEFAULT_CATONI_GRID: tuple[float, ...] = tuple(2.0 ** (k / 2) for k in range(-8, 13))
-
-#: Share of δ spent on the Monte-Carlo step when the empirical risk is estimated by sampling.
-DEFAULT_MC_DELTA_SHARE = 0.5
 
 _BASE_ARGS = ("emp_risk", "kl_div", "n", "delta")
 
@@ -77,41 +85,101 @@ class BoundTerms(NamedTuple):
         return self.bound >= 1
 
 
-def generalization_bound(kind, emp_risk, kl_div, n, delta, *, lam=None, catoni_grid=None):
+def _without_parameter(f):
+    """A form with no parameter of its own: NaN in the parameter column."""
+
+    def evaluate(emp_risk, kl_div, n, delta):
+        value = f(emp_risk, kl_div, n, delta)
+        return value, jnp.full(jnp.shape(value), jnp.nan)
+
+    return evaluate
+
+
+def _thiemann(emp_risk, kl_div, n, delta, lam=None):
+    """The λ form holds for every λ ∈ (0, 2) at once: λ as given, else the minimising λ*."""
+    lam = _lambda_optimal(emp_risk, kl_div, n, delta) if lam is None else lam
+    value = FORM_FUNCTIONS["lambda"](emp_risk, kl_div, n, delta, lam)
+    return value, jnp.broadcast_to(lam, value.shape)
+
+
+def _catoni(emp_risk, kl_div, n, delta, catoni_grid=None):
+    """The minimum over a grid of C fixed before the data (``DEFAULT_CATONI_GRID`` unless
+    given); the union bound over its m values is the ln(m/δ) of catoni_budget."""
+    grid = jnp.asarray(DEFAULT_CATONI_GRID if catoni_grid is None else catoni_grid)
+    inputs = (jnp.asarray(x)[..., None] for x in (emp_risk, kl_div, n, delta))
+    # The grid is the trailing axis.
+    values = FORM_FUNCTIONS["catoni"](*inputs, grid, grid.shape[0])
+    return values.min(axis=-1), grid[first_minimum(values, axis=-1)]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A bound form as evaluated: ``options``, its own parameters (names, defaults, ranges and
+    help, which the command line reads too), and ``evaluate(emp_risk, kl_div, n, delta,
+    **parameters)`` → (bound, the parameter used or NaN), which chooses a parameter left None.
+    """
+
+    options: FormOptions
+    evaluate: Callable[..., tuple[jax.Array, jax.Array]]
+
+
+_WITH_PARAMETERS = {"lambda": _thiemann, "catoni": _catoni}
+
+#: Every bound form, by kind, as ``evaluate_bound`` evaluates it (the command line reads the
+#: same options from ``FORM_OPTIONS``, without importing JAX).
+BOUNDS: dict[str, Bound] = {
+    name: Bound(FORM_OPTIONS[name], _WITH_PARAMETERS.get(name) or _without_parameter(f))
+    for name, f in FORM_FUNCTIONS.items()
+}
+KINDS: tuple[str, ...] = tuple(BOUNDS)
+
+
+def _table() -> tuple[Param, ...]:
+    return parameters(bound.options for bound in BOUNDS.values())
+
+
+@cache
+def _signature(table: tuple[Param, ...], leading: tuple[str, ...] = ()) -> inspect.Signature:
+    """The inputs of ``table`` as a signature, after the ``leading`` positional ones."""
+    P = inspect.Parameter
+    return inspect.Signature(
+        [P(name, P.POSITIONAL_OR_KEYWORD) for name in leading]
+        + [
+            P(
+                param.name,
+                P.POSITIONAL_OR_KEYWORD if param.positional else P.KEYWORD_ONLY,
+                default=P.empty if param.required else param.default,
+            )
+            for param in table
+        ]
+    )
+
+
+def bound_inputs(*args, **kwargs) -> dict:
+    """Every input of a bound by name, defaults filled in, from a call's arguments: the inputs
+    of ``bound_terms``, ``check_bound_inputs`` and ``evaluate_bound`` (after ``kind``), which
+    are ``INPUTS`` and every form's parameters. TypeError for an unknown or missing one."""
+    call = _signature(_table()).bind(*args, **kwargs)
+    call.apply_defaults()
+    return call.arguments
+
+
+def generalization_bound(kind, emp_risk, kl_div, n, delta, **parameters):
     """Upper bound on R_d(Q) of the given kind, and its parameter (λ, best C or NaN).
 
-    Pure and jit-able; inputs are not validated.
+    ``parameters``: forms' own parameters by name (those of other forms are ignored, so that
+    one set of inputs serves every kind); a form chooses those not given. Pure and jit-able;
+    inputs are not validated.
     """
-    f = FORM_FUNCTIONS[kind]
-    if kind == "lambda":
-        lam = _lambda_optimal(emp_risk, kl_div, n, delta) if lam is None else lam
-        value = f(emp_risk, kl_div, n, delta, lam)
-        return value, jnp.broadcast_to(lam, value.shape)
-    if kind == "catoni":
-        grid = jnp.asarray(DEFAULT_CATONI_GRID if catoni_grid is None else catoni_grid)
-        grid_size = grid.shape[0]
-        # The grid is the trailing axis; the union bound over it is in catoni_budget.
-        values = f(
-            *(jnp.asarray(x)[..., None] for x in (emp_risk, kl_div, n, delta)), grid, grid_size
-        )
-        return values.min(axis=-1), grid[first_minimum(values, axis=-1)]
-    value = f(emp_risk, kl_div, n, delta)
-    return value, jnp.full(jnp.shape(value), jnp.nan)
+    bound = BOUNDS[kind]
+    unknown = set(parameters) - {param.name for param in _table()}
+    if unknown:
+        raise TypeError(f"generalization_bound() got unexpected parameters {sorted(unknown)}")
+    own = {param.name: parameters.get(param.name, param.default) for param in bound.options.params}
+    return bound.evaluate(emp_risk, kl_div, n, delta, **own)
 
 
-def bound_terms(
-    kind,
-    emp_risk,
-    kl_div,
-    n,
-    delta,
-    shift_tv=0.0,
-    *,
-    mc_samples=None,
-    mc_delta_share=DEFAULT_MC_DELTA_SHARE,
-    lam=None,
-    catoni_grid=None,
-) -> BoundTerms:
+def bound_terms(kind, *args, **kwargs) -> BoundTerms:
     """The two-gap bound R_T ≤ R̂ + (MC correction) + generalization + extrapolation.
 
     With ``mc_samples`` = M, ``emp_risk`` is a Monte-Carlo estimate from M draws θ ~ Q and
@@ -119,9 +187,12 @@ def bound_terms(
     PAC-Bayes bound, so the whole statement holds with probability ≥ 1 − δ.
     Pure and jit-able; inputs are not validated.
     """
+    inputs = bound_inputs(*args, **kwargs)
     emp_risk, kl_div, n, delta, shift_tv = (
-        jnp.asarray(x, jnp.float64) for x in (emp_risk, kl_div, n, delta, shift_tv)
+        jnp.asarray(inputs.pop(name), jnp.float64)
+        for name in ("emp_risk", "kl_div", "n", "delta", "shift_tv")
     )
+    mc_samples, mc_delta_share = inputs.pop("mc_samples"), inputs.pop("mc_delta_share")
     if mc_samples is None:
         risk_for_bound = emp_risk
         pac_delta = delta
@@ -131,8 +202,9 @@ def bound_terms(
         risk_for_bound = _mc_empirical_bound(
             emp_risk, jnp.asarray(mc_samples, jnp.float64), mc_delta
         )
+    # What is left of the inputs are the forms' own parameters.
     in_distribution, parameter = generalization_bound(
-        kind, risk_for_bound, kl_div, n, pac_delta, lam=lam, catoni_grid=catoni_grid
+        kind, risk_for_bound, kl_div, n, pac_delta, **inputs
     )
     shape = jnp.broadcast_shapes(in_distribution.shape, shift_tv.shape, emp_risk.shape)
     bound = in_distribution + shift_tv
@@ -146,83 +218,53 @@ def bound_terms(
     )
 
 
-def check_bound_inputs(
-    emp_risk,
-    kl_div,
-    n,
-    delta,
-    shift_tv=0.0,
-    *,
-    mc_samples=None,
-    mc_delta_share=None,
-    lam=None,
-    catoni_grid=None,
-) -> None:
-    """ValueError naming the first argument outside its allowed range."""
-    check_range("emp_risk", emp_risk, 0.0, 1.0)
-    check_range("kl", kl_div, 0.0)
-    check_count("n", n)
-    check_range("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
-    check_range("shift_tv", shift_tv, 0.0, 1.0)
-    if mc_samples is not None:
-        check_count("mc_samples", mc_samples)
-    if mc_delta_share is not None:
-        check_range("mc_delta_share", mc_delta_share, 0.0, 1.0, low_open=True, high_open=True)
-    if lam is not None:
-        check_range("lambda", lam, 0.0, 2.0, low_open=True, high_open=True)
-    if catoni_grid is not None:
-        check_range("catoni_grid", catoni_grid, 0.0, low_open=True)
-        if len(catoni_grid) == 0:
-            raise ValueError("catoni_grid = () is empty: give at least one value C > 0")
+def _check(param: Param, value) -> None:
+    """``param``'s range; a count must be a whole number, a list must not be empty."""
+    if param.count:
+        check_count(param.label, value, param.low)
+        return
+    check_range(
+        param.label,
+        value,
+        param.low,
+        param.high,
+        low_open=param.low_open,
+        high_open=param.high_open,
+    )
+    if param.each and len(value) == 0:
+        raise ValueError(f"{param.label} = () is empty: give at least one value {param.each}")
 
 
-def evaluate_bound(
-    kind: str,
-    emp_risk,
-    kl_div,
-    n,
-    delta,
-    shift_tv=0.0,
-    *,
-    mc_samples=None,
-    mc_delta_share=DEFAULT_MC_DELTA_SHARE,
-    lam=None,
-    catoni_grid=None,
-) -> BoundTerms:
+def check_bound_inputs(*args, **kwargs) -> None:
+    """ValueError naming the first argument outside its allowed range; those not given (None)
+    are not checked. A form's parameter is checked whichever kind is evaluated."""
+    inputs = bound_inputs(*args, **kwargs)
+    for param in _table():
+        if inputs[param.name] is not None:
+            _check(param, inputs[param.name])
+
+
+def evaluate_bound(kind: str, *args, **kwargs) -> BoundTerms:
     """Validated evaluation of one bound kind (see ``KINDS``) with its terms, in float64.
 
-    Ranges: emp_risk ∈ [0, 1], kl_div ≥ 0, n an integer ≥ 1, delta ∈ (0, 1), shift_tv ∈
-    [0, 1], mc_samples an integer ≥ 1, mc_delta_share ∈ (0, 1), lam ∈ (0, 2), catoni_grid
-    values > 0.
-    Every value must be finite. Raises ValueError naming the offending argument.
+    Each input must be finite and in its range of ``pacbound.bound_options`` (emp_risk ∈
+    [0, 1], n an integer ≥ 1, delta ∈ (0, 1), λ ∈ (0, 2), …). Raises ValueError naming the
+    offending argument.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind = {kind!r} is not a bound kind: allowed {', '.join(KINDS)}")
-    check_bound_inputs(
-        emp_risk,
-        kl_div,
-        n,
-        delta,
-        shift_tv,
-        mc_samples=mc_samples,
-        mc_delta_share=mc_delta_share,
-        lam=lam,
-        catoni_grid=catoni_grid,
-    )
-    if catoni_grid is not None:
-        catoni_grid = tuple(float(x) for x in catoni_grid)
-    return bound_terms(
-        kind,
-        emp_risk,
-        kl_div,
-        n,
-        delta,
-        shift_tv,
-        mc_samples=mc_samples,
-        mc_delta_share=mc_delta_share,
-        lam=lam,
-        catoni_grid=catoni_grid,
-    )
+    if kind not in BOUNDS:
+        raise ValueError(f"kind = {kind!r} is not a bound kind: allowed {', '.join(BOUNDS)}")
+    inputs = bound_inputs(*args, **kwargs)
+    check_bound_inputs(**inputs)
+    for param in _table():
+        if param.each and inputs[param.name] is not None:
+            inputs[param.name] = tuple(float(x) for x in inputs[param.name])
+    return bound_terms(kind, **inputs)
+
+
+# The table is the signature of all three, for help() and inspect.
+for _function, _leading in ((bound_terms, ("kind",)), (evaluate_bound, ("kind",))):
+    _function.__signature__ = _signature(_table(), _leading)
+check_bound_inputs.__signature__ = _signature(_table())
 
 
 def kl_budget(kl_div, n, delta):
@@ -259,9 +301,14 @@ __all__ = [
     "certificate_bound",
     "certificate_floor",
     "DEFAULT_CATONI_GRID",
+    "DEFAULT_MC_DELTA_SHARE",
     "KINDS",
+    "BOUNDS",
+    "Bound",
     "BoundTerms",
+    "bound_inputs",
     "bound_terms",
+    "check_bound_inputs",
     "evaluate_bound",
     "generalization_bound",
     "kl_budget",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pacbound.config import kinds_with
+
 
 def objectives_claims(comparison: dict, sft) -> dict:
     """The objectives' claims as an entry of claims.json (no draw-by-draw verdicts)."""
@@ -33,8 +35,12 @@ def token_weights(experiment, cache: Path, cells: list[tuple], say=None) -> dict
     starts."""
     from pacbound.run.probe import ROLES, cell_runner, finetune_cell, token_probabilities
 
-    if experiment.task_kind != "igsm-chain":
-        raise ValueError(f"task kind = {experiment.task_kind!r}: roles are read for igsm-chain")
+    if not experiment.task.solution_roles:
+        allowed = ", ".join(kinds_with("solution_roles"))
+        raise ValueError(
+            f"task kind = {experiment.task_kind!r} is not one of {allowed}: token weights are "
+            "read by role"
+        )
     say = say or (lambda line: None)
     say(f"{experiment.name}: loading its base (pretrained if not cached)…")
     runner = cell_runner(experiment, cache)

@@ -68,7 +68,7 @@ DERIVING = "deriving the formulas with sympy (about 30 s)…"
 def derivation(model=None, latex: bool = False) -> str:
     """The derivation of one difficulty model (``latex``: its equations only), or without a
     model of every block of the theory pages (``latex``: plain LaTeX, else Markdown)."""
-    from pacbound.symbolic.render import render_family, render_latex, render_markdown
+    from pacbound.report.derivations import render_family, render_latex, render_markdown
 
     if model is not None:
         return render_family(model, latex_only=latex)
@@ -78,7 +78,7 @@ def derivation(model=None, latex: bool = False) -> str:
 def derive(path: Path, write: bool, say=None) -> tuple[str, int]:
     """Refresh (``write``) or check the generated blocks of a theory page: (message, exit
     status). ``say`` hears when the derivation starts (the page read)."""
-    from pacbound.symbolic.render import generated_names, refresh_generated
+    from pacbound.report.derivations import generated_names, refresh_generated
 
     try:
         text = path.read_text()

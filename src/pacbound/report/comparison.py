@@ -29,7 +29,7 @@ def schedule_text(config: ExperimentConfig) -> str:
 
 def certificate_source(config: ExperimentConfig, certified: bool) -> str:
     """What the in-distribution part of the predictions is, in words."""
-    if config.task_kind == "solvable":
+    if config.task.exact_risks:
         return (
             f"the {config.compare.bound} bound at δ = {config.compare.delta} with the exact KL "
             "and exact empirical risk of the Bayesian posterior (a certificate of that posterior)"

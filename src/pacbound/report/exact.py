@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from pacbound.analysis.exact import budget_runs
-from pacbound.analysis.predict import summarize_evaluation
 from pacbound.numeric.argmin import first_minimum
 from pacbound.report.markdown import NONE, header, write_pair, yes_no
 from pacbound.report.predictions import verdict_text, write_predictions
@@ -388,14 +387,14 @@ def _share_text(value) -> str:
 
 
 def write(result: dict, evaluation: dict, out_dir) -> list[Path]:
-    """<name>_model.md/.json, <name>_predictions.md/.json and the figures."""
+    """<name>_model.md/.json, <name>_predictions.md/.json and the figures; ``evaluation``
+    without its bootstrap draws (``analysis.predict.summarize_evaluation``)."""
     from pacbound.report.exact_figures import exact_figures
 
     out_dir = Path(out_dir)
     name = result["experiment"]
     model = document(result, evaluation)
     paths = list(write_pair(out_dir, f"{name}_model", markdown, model))
-    evaluation = summarize_evaluation(evaluation)
     paths += write_predictions(name, result["buckets"], result["assumptions"], evaluation, out_dir)
     paths += exact_figures(result, evaluation, out_dir)
     return paths

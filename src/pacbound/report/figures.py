@@ -17,8 +17,7 @@ from matplotlib.container import Container
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from pacbound.analysis.comparison import closed_form_and_simulation
-from pacbound.analysis.table import cell_arrays
+from pacbound.analysis.figure_data import ExperimentFigures
 from pacbound.numeric.argmin import first_minimum
 from pacbound.report.predictions import headline_protocol
 
@@ -310,23 +309,19 @@ def gap_decomposition(table, base_target_error: float, out_dir: Path, stem: str)
     return save_figure(figure, out_dir, f"{stem}_gap_decomposition")
 
 
-def level_gain_curves(config, cells, out_dir: Path, stem: str) -> list[Path]:
+def level_gain_curves(data: ExperimentFigures, out_dir: Path, stem: str) -> list[Path]:
     """Gain over the base per level for each bucket, at the smallest and the largest budget."""
-    budgets = sorted(config.grid.budgets)
-    chosen = [budgets[0], budgets[-1]]
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for axis, n in zip(axes, chosen, strict=True):
-        for bucket in config.grid.buckets:
-            records = [c.record for c in cells if c.bucket == bucket.name and c.budget == n]
-            levels = sorted(records[0]["gain"], key=int)
-            gains = np.array([[r["gain"][k] for k in levels] for r in records])
+    for axis, (n, by_bucket) in zip(axes, data.level_gains.items(), strict=True):
+        for bucket, gains in by_bucket.items():
+            low, high = data.bucket_ranges[bucket]
             axis.errorbar(
-                [int(k) for k in levels],
-                gains.mean(0),
-                yerr=gains.std(0),
+                gains.levels,
+                gains.mean,
+                yerr=gains.sd,
                 marker="o",
                 capsize=2,
-                label=f"{bucket.name} [{bucket.low}, {bucket.high}]",
+                label=f"{bucket} [{low}, {high}]",
             )
         axis.axhline(0, color="black", lw=0.5)
         axis.set_xlabel("level (number of operations)")
@@ -360,9 +355,10 @@ def optimum_by_base(comparison: dict, out_dir: Path) -> list[Path]:
     return save_figure(figure, out_dir, f"{comparison['family']}_optimum_by_base")
 
 
-def solvable_check(cells, out_dir: Path, stem: str) -> list[Path]:
-    """The solvable task: per-level risk in closed form against simulation, every cell."""
-    exact, simulated, error = closed_form_and_simulation(cells)
+def closed_form_check(closed_form, out_dir: Path, stem: str) -> list[Path]:
+    """A task with exact risks: per-level risk in closed form against simulation, every
+    cell (``ExperimentFigures.closed_form``)."""
+    exact, simulated, error = closed_form
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     axes[0].errorbar(exact, simulated, yerr=2 * error, fmt="o", ms=3, capsize=2)
     line = [exact.min(), exact.max()]
@@ -432,18 +428,17 @@ def certificate_by_budget(summary: dict, floors: dict, out_dir: Path, stem: str)
     return save_figure(figure, out_dir, f"{stem}_certificate_by_budget")
 
 
-def experiment_figures(config, cells, result: dict, out_dir: Path) -> list[Path]:
-    """Every figure of one stored experiment, named after it."""
-    table = cell_arrays(config, cells, result["per_budget"][0]["level_errors"]["base"])
-    base_target = result["base_target_error"]
-    stem = config.name
+def experiment_figures(data: ExperimentFigures, result: dict, out_dir: Path) -> list[Path]:
+    """Every figure of one stored experiment, named after it: ``data`` from
+    ``analysis.figure_data``, ``result`` its comparison report's data."""
+    table, base_target, stem = data.table, result["base_target_error"], data.name
     paths = gain_heatmap(table, base_target, out_dir, stem)
     paths += accuracy_by_bucket(table, base_target, out_dir, stem)
     paths += optimum_by_budget(result, out_dir, stem)
     if result["predictions"]:
         paths += predictions_by_budget(result["predictions"], table.buckets, out_dir, stem)
     paths += gap_decomposition(table, base_target, out_dir, stem)
-    paths += level_gain_curves(config, cells, out_dir, stem)
-    if config.task_kind == "solvable":
-        paths += solvable_check(cells, out_dir, stem)
+    paths += level_gain_curves(data, out_dir, stem)
+    if data.closed_form is not None:
+        paths += closed_form_check(data.closed_form, out_dir, stem)
     return paths

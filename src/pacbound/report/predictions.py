@@ -3,12 +3,7 @@ every protocol, with the verdicts, from ``pacbound.analysis.predict.evaluate``'s
 
 from __future__ import annotations
 
-from pacbound.analysis.predict import (
-    FAR_PILOTS,
-    HEADLINE,
-    VALIDATION_SIZES,
-    validation_size_matching,
-)
+from pacbound.analysis.predict import FAR_PILOTS, HEADLINE, VALIDATION_SIZES
 from pacbound.report.markdown import rule, shown, write_pair
 
 
@@ -26,6 +21,14 @@ def label(name: str, checks: dict | None) -> str:
     if checks and name.startswith("bound: ") and checks.get(term, {}).get("status") == "violated":
         return f"{name} (assumption violated)"
     return name
+
+
+def validation_size_matching(validation: list[dict], regret: float | None) -> int | None:
+    """The smallest m of the evaluation's labelled-validation rows whose regret is at most
+    ``regret`` (the "m matching" column)."""
+    if regret is None:
+        return None
+    return next((row["m"] for row in validation if row["regret"] <= regret + 1e-12), None)
 
 
 def verdict_text(protocol: dict) -> str:

@@ -13,6 +13,16 @@ def _distinct(result: dict) -> str:
     return f" (of which {distinct} distinct)"
 
 
+def _where(budget: int, distance: dict) -> str:
+    """Where N lies from the pilot budgets, in words (``analysis.recommend._distance``)."""
+    low, high, factor = distance["low"], distance["high"], distance["factor"]
+    if distance["side"] == "above":
+        return f"{factor:.3g}× the largest pilot budget ({high})"
+    if distance["side"] == "below":
+        return f"1/{factor:.3g} of the smallest pilot budget ({low})"
+    return f"inside the pilot budgets ({low}–{high})"
+
+
 def recommendation_markdown(result: dict) -> str:
     """The recommendation, its bootstrap share and every pilot-only predictor's choice."""
     lines = [f"# Recommended bucket at n = {result['budget']}\n"]
@@ -50,12 +60,13 @@ def recommendation_markdown(result: dict) -> str:
             "about as good on the "
             f"pilots agrees; 95% set: {', '.join(result['set_95'])}.\n"
         )
-    lines.append(
-        f"Pilot budgets: {', '.join(map(str, result['pilot_budgets']))}; n is "
-        f"{result['distance']['where']}.\n"
-    )
-    if result["distance"]["warning"]:
-        lines.append(f"Warning: {result['distance']['warning']}.\n")
+    where = _where(result["budget"], result["distance"])
+    lines.append(f"Pilot budgets: {', '.join(map(str, result['pilot_budgets']))}; n is {where}.\n")
+    if result["distance"]["extrapolation"]:
+        lines.append(
+            f"Warning: n = {result['budget']} is {where}: an extrapolation; nothing in the "
+            "pilots says whether the optimum moves between them and n.\n"
+        )
     if "validated_factor" in result:
         lines.append(
             f"Inside the pilots, the {result['protocol']} protocol checks predictions up to "

@@ -144,7 +144,7 @@ def run_sweep(
         if not todo and not base_needed:
             continue
         so_far = done_count + computed
-        runner = (SolvableRunner if config.task_kind == "solvable" else LanguageRunner)(
+        runner = (SolvableRunner if config.task.exact_risks else LanguageRunner)(
             config, cache_dir, lambda phase, so_far=so_far: report(phase, so_far, total), base
         )
         if writes:

@@ -130,7 +130,9 @@ def _at(solution: sp.Expr, risk: sp.Expr, budget: sp.Expr) -> sp.Expr:
 class BoundForm:
     """One PAC-Bayes bound on R_d(Q) as a sympy expression of its inputs.
 
-    ``expr`` uses emp_risk, kl_div, n, delta and the symbols named in ``extra``.
+    ``expr`` uses emp_risk, kl_div, n, delta and the symbols named in ``extra``. The form's
+    own parameters, as a user gives them, are ``bound_options.FORM_OPTIONS[name]``, and how
+    they become ``extra`` (chosen when not given) is its entry of ``numeric.bounds.BOUNDS``.
     """
 
     name: str

@@ -57,6 +57,16 @@ class Dataset:
 class Task(Protocol):
     levels: tuple[int, ...]
     length: int  # L, the padded length of every example
+    vocab_size: int  # token ids lie in 0 … vocab_size − 1
+
+    # Capabilities, class attributes the code outside tasks/ reads in place of the task's kind
+    # (the solvable task states them too, though it samples no tokens):
+    exact_risks: bool  # risks and KL closed form: no network, test sets or Monte-Carlo bound
+    complexity: tuple[str, str]  # (a cell's stored term, its name in reports): θ's complexity
+    solution_roles: bool  # a solution token's role follows from its position (run/probe)
+    label_free_steps: int  # leading solution tokens that follow from the problem alone
+    level_key: str  # the [task] key that sets how many levels there are
+    level_range: range  # the levels, countable before they are listed
 
     def sample(self, seed: int, level: int) -> Example: ...
 

@@ -43,11 +43,22 @@ class _ModularLevels:
             raise ValueError("levels must satisfy 1 ≤ min_level ≤ max_level")
 
     @property
+    def level_range(self) -> range:
+        return range(self.min_level, self.max_level + 1)
+
+    @property
     def levels(self) -> tuple[int, ...]:
-        return tuple(range(self.min_level, self.max_level + 1))
+        return tuple(self.level_range)
 
     def value_token(self, value: int) -> int:
         return _VALUE_BASE + value
+
+    # A transformer learns these from sampled tokens: its risks are measured on held-out
+    # sets and certified by Monte Carlo, its complexity is its squared distance to the base.
+    exact_risks = False
+    complexity = ("sq_distance", "‖θ − θ_pre‖²")
+    solution_roles = False
+    level_key = "max_level"
 
     #: How many leading solution tokens follow from the problem alone, with no solution
     #: token in their context beyond those copied from the problem (0: none is known).
@@ -231,6 +242,9 @@ class IGSMChain(_ModularLevels):
     # op_1 and c_1 are copied from the problem and v_1 = v_0 op_1 c_1 needs nothing else: a
     # prediction of these three under teacher forcing uses no label.
     label_free_steps = 3
+    # Every solution is steps of (operation, constant, value), then the answer marker, the
+    # answer and EOS: run/probe names a token's role by its position alone.
+    solution_roles = True
 
     def __post_init__(self):
         self._check_levels()

@@ -56,6 +56,14 @@ class SolvableLinear:
     loss_scale: float = 0.5  # τ
     seed: int = 0  # draws w*
 
+    # The posterior is the learner: its risks and KL are closed form, so the certificate is
+    # the bound at the exact KL, and KL is the complexity the predictors read.
+    exact_risks = True
+    complexity = ("kl", "KL")
+    solution_roles = False  # no tokens
+    label_free_steps = 0
+    level_key = "levels"
+
     def __post_init__(self):
         for name in ("levels", "group"):
             if getattr(self, name) < (2 if name == "levels" else 1):
@@ -65,6 +73,10 @@ class SolvableLinear:
                 raise ValueError(
                     f"{name} = {getattr(self, name)} is out of range: allowed (0, inf)"
                 )
+
+    @property
+    def level_range(self) -> range:
+        return range(1, self.levels + 1)
 
     @property
     def dim(self) -> int:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pacbound.symbolic.render import BLOCKS, refresh_generated, render_latex, render_markdown
+from pacbound.report.derivations import BLOCKS, refresh_generated, render_latex, render_markdown
 
 # The closed forms take sympy a minute: the tests that solve them share one worker.
 pytestmark = pytest.mark.xdist_group("closed-forms")
