@@ -91,7 +91,7 @@ def check_problems(task, test_size: int, disjoint: bool) -> None:
     count = task.problem_count(level)
     usable = count // 2 if disjoint else count
     if test_size >= usable:
-        at_most = "at most " if isinstance(task, IGSMLite) else ""
+        at_most = "" if task.problem_count_exact else "at most "
         share = (
             ", and a disjoint base ([pretrain] disjoint) keeps about half of them: the other half"
             if disjoint

@@ -70,6 +70,8 @@ class Task(Protocol):
 
     def sample(self, seed: int, level: int) -> Example: ...
 
+    problem_count_exact: bool  # problem_count is the count itself, not a bound above it
+
     def problem_count(self, level: int) -> int: ...  # distinct problems (or a bound above)
 
 

@@ -138,6 +138,8 @@ class IGSMLite(_ModularLevels):
         names = [int(x) for x in rng.permutation(self.names)[: len(nodes)]]
         return self._encode(rng, nodes, values, names, query, needed)
 
+    problem_count_exact = False  # problem_count bounds the count from above
+
     def problem_count(self, level: int) -> int:
         """At most this many distinct problems of ``level`` (an upper bound, not a count):
         with c given values and s = c + level + distractors statements, each of the c given
@@ -254,6 +256,8 @@ class IGSMChain(_ModularLevels):
     @property
     def vocab_size(self) -> int:
         return _VALUE_BASE + self.modulus
+
+    problem_count_exact = True
 
     def problem_count(self, level: int) -> int:
         """The distinct problems of ``level``, exactly: a start value and ``level`` pairs of
