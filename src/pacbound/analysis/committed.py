@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from pacbound.analysis.runs import DISAGREEMENT_TERMS
 from pacbound.config import ExperimentConfig
 from pacbound.inputs import NAME, NAME_EXPECTED
 
@@ -29,14 +30,7 @@ REPORT = "a comparison report (<name>_report.json)"
 REQUIRED = ("per_budget", "experiment", "config_hash", "buckets", "budgets", "seeds")
 #: ``mean_terms`` entries the report path reads: the weights' complexity (``sq_distance``,
 #: ``kl`` on the solvable task), the disagreements and the certified Q's bucket risk.
-MEAN_TERMS_READ = (
-    "sq_distance",
-    "kl",
-    "disagreement_near_label_free",
-    "disagreement_near_teacher_forced",
-    "disagreement_certified_teacher_forced",
-    "in_bucket_risk",
-)
+MEAN_TERMS_READ = ("sq_distance", "kl", *DISAGREEMENT_TERMS.values(), "in_bucket_risk")
 
 #: What each input of a predictor is, in words (``Predictor.inputs``).
 INPUTS = {
@@ -80,6 +74,14 @@ def _object(value, where: str, keys=None) -> dict:
         if key not in value:
             raise ValueError(f"{where} has no {key!r}")
     return value
+
+
+def _same_keys(value: dict, first: list | None, where: str, expected) -> list:
+    """The keys of ``value``, which must be ``first`` (the keys of the first such object; None
+    for the first itself); ``expected(keys)`` says what was expected."""
+    keys = list(value) if first is None else first
+    _expect(list(value) == keys, where, value, expected(keys))
+    return keys
 
 
 def _numbers(values, where: str, count: int, low=-math.inf, high=math.inf) -> None:
@@ -167,21 +169,19 @@ def check_report(result, config: ExperimentConfig | None = None) -> None:
         arms = _object(row["level_errors"], f"{where}['level_errors']", ("base", *buckets))
         for arm in ("base", *buckets):
             errors = _object(arms[arm], f"{where}['level_errors'][{arm!r}]")
-            levels = list(errors) if levels is None else levels
-            _expect(
-                list(errors) == levels,
-                f"{where}['level_errors'][{arm!r}]",
+            levels = _same_keys(
                 errors,
-                f"errors at the levels {', '.join(levels)}",
+                levels,
+                f"{where}['level_errors'][{arm!r}]",
+                lambda keys: f"errors at the levels {', '.join(keys)}",
             )
             _numbers(list(errors.values()), f"{where}['level_errors'][{arm!r}]", len(levels), 0, 1)
         bound = _object(row.get("bound", {}), f"{where}['bound']")
-        terms_bound = list(bound) if terms_bound is None else terms_bound
-        _expect(
-            list(bound) == terms_bound,
-            f"{where}['bound']",
+        terms_bound = _same_keys(
             bound,
-            f"the terms of per_budget[0]['bound'] ({', '.join(terms_bound) or 'none'})",
+            terms_bound,
+            f"{where}['bound']",
+            lambda keys: f"the terms of per_budget[0]['bound'] ({', '.join(keys) or 'none'})",
         )
         for term, values in bound.items():
             values = _object(values, f"{where}['bound'][{term!r}]", buckets)

@@ -30,6 +30,14 @@ def informative_mask(certificate_BxN: np.ndarray, base_error_B: np.ndarray) -> n
     return (certificate < 1) & (certificate < np.asarray(base_error_B, float)[:, None])
 
 
+#: Each kind of ``RunTable.disagreement`` and the cell term it is stored as.
+DISAGREEMENT_TERMS = {
+    "label_free": "disagreement_near_label_free",
+    "teacher_forced": "disagreement_near_teacher_forced",
+    "certified": "disagreement_certified_teacher_forced",
+}
+
+
 @dataclass(frozen=True)
 class RunTable:
     """Runs as arrays over (bucket, budget, seed); NaN where a seed is missing."""

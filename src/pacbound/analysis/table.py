@@ -22,6 +22,7 @@ from pacbound.analysis.gain import (
     risk_certificate_at_half_delta,
 )
 from pacbound.analysis.runs import (  # noqa: F401 (re-exported: the informative predicate)
+    DISAGREEMENT_TERMS,
     RunTable,
     certificate_informative,
     informative_mask,
@@ -338,13 +339,9 @@ def runs_from_arrays(
         base_bucket_error=table.base_bucket_error,
         draws=len(config.base_seeds),
         disagreement={
-            kind: table.terms[f"disagreement_{name}"]
-            for kind, name in (
-                ("label_free", "near_label_free"),
-                ("teacher_forced", "near_teacher_forced"),
-                ("certified", "certified_teacher_forced"),
-            )
-            if f"disagreement_{name}" in table.terms
+            kind: table.terms[stored]
+            for kind, stored in DISAGREEMENT_TERMS.items()
+            if stored in table.terms
         },
         in_bucket_risk=table.terms.get("in_bucket_risk"),
         wrong=wrong,
@@ -406,13 +403,7 @@ def _seed_means(result: dict, config: ExperimentConfig) -> dict:
             [[r["certificate_informative"][b] for r in rows] for b in buckets], bool
         )
     fields["disagreement"] = {
-        kind: term(f"disagreement_{name}")
-        for kind, name in (
-            ("label_free", "near_label_free"),
-            ("teacher_forced", "near_teacher_forced"),
-            ("certified", "certified_teacher_forced"),
-        )
-        if f"disagreement_{name}" in terms
+        kind: term(stored) for kind, stored in DISAGREEMENT_TERMS.items() if stored in terms
     }
     fields["in_bucket_risk"] = term("in_bucket_risk")
     return fields

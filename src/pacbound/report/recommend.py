@@ -13,7 +13,7 @@ def _distinct(result: dict) -> str:
     return f" (of which {distinct} distinct)"
 
 
-def _where(budget: int, distance: dict) -> str:
+def _where(distance: dict) -> str:
     """Where N lies from the pilot budgets, in words (``analysis.recommend._distance``)."""
     low, high, factor = distance["low"], distance["high"], distance["factor"]
     if distance["side"] == "above":
@@ -60,7 +60,7 @@ def recommendation_markdown(result: dict) -> str:
             "about as good on the "
             f"pilots agrees; 95% set: {', '.join(result['set_95'])}.\n"
         )
-    where = _where(result["budget"], result["distance"])
+    where = _where(result["distance"])
     lines.append(f"Pilot budgets: {', '.join(map(str, result['pilot_budgets']))}; n is {where}.\n")
     if result["distance"]["extrapolation"]:
         lines.append(
