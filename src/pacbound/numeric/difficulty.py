@@ -30,6 +30,7 @@ from pacbound.symbolic.difficulty import (
     maurer_log,
     stationary_points,
 )
+from pacbound.symbolic.expression import NOT_FINITE
 
 GRID_POINTS = 513
 GOLDEN_STEPS = 60  # bracket shrinks by 0.618^60 ≈ 3e-13 of two grid cells
@@ -97,7 +98,7 @@ def check_model(model: DifficultyModel) -> None:
         if n in expr.free_symbols:
             raise ValueError(f"{name} = {expr} depends on n: only G may")
         at_values = model.substituted(expr)
-        if at_values.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I):  # log(d, k0) at k0 = 1
+        if at_values.has(*NOT_FINITE, sp.I):  # log(d, k0) at k0 = 1
             shown = str(at_values) if len(str(at_values)) <= 60 else str(at_values)[:50] + "…"
             raise ValueError(
                 f"{name} is not finite and real at the parameters' values: {name} = {shown}"

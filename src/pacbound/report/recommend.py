@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pacbound.report.markdown import rule, shown
+from pacbound.report.predictions import bootstrap_warning_lines
 
 
 def _distinct(result: dict) -> str:
@@ -26,8 +27,7 @@ def _where(distance: dict) -> str:
 def recommendation_markdown(result: dict) -> str:
     """The recommendation, its bootstrap share and every pilot-only predictor's choice."""
     lines = [f"# Recommended bucket at n = {result['budget']}\n"]
-    if result.get("bootstrap_warning"):
-        lines.append(f"**Warning: {result['bootstrap_warning']}.**\n")
+    lines += bootstrap_warning_lines(result)
     frequency = result["bootstrap_frequency"]
     chosen = "/".join(result["recommended"])
     share = sum(frequency[b] for b in result["recommended"])

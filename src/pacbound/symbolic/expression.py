@@ -45,7 +45,7 @@ MAX_EXACT_BITS = 63
 #: formula of a bound needs no larger one, and (2*d)**(10**8) would compute 2**(10**8).
 MAX_EXPONENT = 1000
 #: What is not a finite number: sympy's results of 1/0, log(0), 0*oo.
-_NOT_FINITE = (sp.zoo, sp.oo, -sp.oo, sp.nan)
+NOT_FINITE = (sp.zoo, sp.oo, -sp.oo, sp.nan)
 
 #: Function name → (sympy function, fewest arguments, most arguments or None for any).
 FUNCTIONS: dict[str, tuple[type, int, int | None]] = {
@@ -220,7 +220,7 @@ class _Builder:
             value = operation(*(expr for expr, _ in operands))
         except ArithmeticError:  # a float divided by 0.0
             raise _Refused(not_finite) from None
-        if value.has(*_NOT_FINITE):
+        if value.has(*NOT_FINITE):
             raise _Refused(not_finite)
         if value.has(sp.I):
             raise _Refused(f"{text} is complex: the expression must be finite and real")
